@@ -1,0 +1,87 @@
+"""A reviewer logs in, marks a reproduction reproduced, and the hub's badge moves."""
+
+from __future__ import annotations
+
+import pytest
+
+from webapp.services import accounts
+from webapp.services.rules import Kind, State
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "correct horse battery"
+CLOSE_RUNS = ((251.0, 512, 99.0), (250.0, 512, 100.0), (249.0, 512, 101.0))
+HUB_BADGE = "p.markers .badge"
+
+
+@pytest.fixture
+def world(live_server, make_row, session):
+    live_server.app.config.update(ARGON2_TIME_COST=1, ARGON2_MEMORY_COST=8,
+                                  ARGON2_PARALLELISM=1)
+    accounts.add_reviewer(session, "alice", PASSWORD)
+    hub = make_row(handle="origin")
+    first = make_row(kind=Kind.REPRODUCTION, state=State.QUEUED, hub=hub, handle="bea",
+                     runs=CLOSE_RUNS, age_days=3)
+    second = make_row(kind=Kind.REPRODUCTION, state=State.QUEUED, hub=hub, runs=CLOSE_RUNS,
+                      age_days=2)
+    session.commit()
+    return hub, first, second
+
+
+def log_in(page, live_server) -> None:
+    page.goto(live_server.url("/review/"))
+    assert "/review/login" in page.url
+    page.fill("#login-name", "alice")
+    page.fill("#login-password", PASSWORD)
+    page.click("form[action='/review/login'] button[type=submit]")
+    page.wait_for_selector("h1:has-text('Moderation queue')")
+
+
+def test_marking_a_reproduction_lifts_the_hubs_badge(live_server, page, console_errors, world):
+    hub, first, second = world
+    page.goto(live_server.url(f"/benchmarks/{hub.id}"))
+    assert page.inner_text(HUB_BADGE) == "Community-submitted"
+
+    log_in(page, live_server)
+    page.click(f"#queue-row-{first.id} a[href='/review/submissions/{first.id}']")
+    page.wait_for_selector("h2:has-text('Side by side with the original')")
+    assert "Within tolerance" in page.inner_text(".side-by-side")
+    page.click(".decisions-panel form[action$='/reproduced'] button[type=submit]")
+    page.wait_for_selector(f".flash:has-text('#{first.id} marked reproduced')")
+    assert "Reproduced" in page.inner_text(".state-line")
+    assert "Reviewer alice" in page.inner_text("#history")
+
+    page.goto(live_server.url(f"/benchmarks/{hub.id}"))
+    assert page.inner_text(HUB_BADGE) == "Reproduced"
+    assert console_errors == []
+
+
+def test_a_queue_decision_swaps_the_row_without_a_page_load(live_server, page, console_errors,
+                                                            world):
+    hub, first, second = world
+    log_in(page, live_server)
+    page.evaluate("window.__sameDocument = true")
+    for row in (first, second):
+        page.click(f"#queue-row-{row.id} form[action$='/reproduced'] button")
+        page.wait_for_selector(f"#queue-row-{row.id}.decided .confirmation")
+    assert page.evaluate("window.__sameDocument") is True  # no navigation happened
+    assert "0 queued" in page.inner_text("#queue-counts")
+
+    page.goto(live_server.url(f"/benchmarks/{hub.id}"))
+    assert page.inner_text(HUB_BADGE) == "Independently reproduced"
+    assert console_errors == []
+
+
+def test_a_refused_reject_keeps_the_row_and_says_why(live_server, page, console_errors, world):
+    hub, first, _second = world
+    log_in(page, live_server)
+    page.evaluate("window.__sameDocument = true")
+    row = f"#queue-row-{first.id}"
+    page.click(f"{row} details summary")
+    page.click(f"{row} .reject-form button[type=submit]")
+    page.wait_for_selector(f"{row} .form-error:has-text('needs a one-line reason')")
+    assert page.evaluate("window.__sameDocument") is True
+    page.check(f"{row} input[value='Duplicate']")
+    page.click(f"{row} .reject-form button[type=submit]")
+    page.wait_for_selector(f"{row}.decided .confirmation:has-text('rejected: Duplicate')")
+    assert console_errors == []

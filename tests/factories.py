@@ -1,0 +1,90 @@
+"""Row factories shared by the suite (loaded as a pytest plugin)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import Hardware, ModelVariant, Quant, RunSample, Runtime, Submission
+from webapp.services.rules import Kind, State
+
+
+def _ref(model, slug):
+    return db.session.scalars(select(model).where(model.slug == slug)).one()
+
+
+class RowFactory:
+    """Builds submissions with sensible, complete defaults; any column can be overridden."""
+
+    def __init__(self):
+        self._anon = 0
+
+    def __call__(
+        self,
+        *,
+        model="llama-3.1-8b-instruct",
+        hardware="rtx-4090",
+        quant="gguf-q4_k_m",
+        runtime="llama-cpp",
+        kind=Kind.FRESH,
+        state=State.APPROVED,
+        hub=None,
+        runs=((250.0, 512, 100.0), (255.0, 512, 101.0), (245.0, 512, 99.0)),
+        handle=None,
+        age_days=10,
+        now=None,
+        **columns,
+    ) -> Submission:
+        now = now or datetime.now(UTC)
+        created = now - timedelta(days=age_days)
+        ttfts = sorted(r[0] for r in runs)
+        decodes = sorted(r[2] for r in runs)
+        mid = len(runs) // 2
+        self._anon += 1
+        values = dict(
+            kind=kind,
+            state=state,
+            hub=hub,
+            model=_ref(ModelVariant, model),
+            hardware=_ref(Hardware, hardware),
+            quant=_ref(Quant, quant),
+            runtime=_ref(Runtime, runtime),
+            hardware_count=1,
+            runtime_version="b4500",
+            driver_version="NVIDIA 560.35.03 / CUDA 12.6",
+            os_label="Ubuntu 24.04",
+            concurrent_users=1,
+            prompt_tokens=500,
+            max_tokens=512,
+            seed=42,
+            quant_provider="bartowski",
+            ttft_ms=ttfts[mid],
+            decode_tps=decodes[mid],
+            tokens_generated=512,
+            ttft_spread=(ttfts[-1] - ttfts[0]) / ttfts[mid],
+            decode_spread=(decodes[-1] - decodes[0]) / decodes[mid],
+            vram_peak_mib=6200.0,
+            handle=handle,
+            operator_key=handle.strip().casefold() if handle else f"anon:test{self._anon}",
+            status_nonce=secrets.token_urlsafe(24),
+            created_at=created,
+            measured_at=created,
+        )
+        values.update(columns)
+        row = Submission(**values)
+        row.runs = [
+            RunSample(position=i, ttft_ms=t, tokens_generated=n, decode_tps=d)
+            for i, (t, n, d) in enumerate(runs)
+        ]
+        db.session.add(row)
+        db.session.flush()
+        return row
+
+
+@pytest.fixture
+def make_row(app):
+    return RowFactory()

@@ -1,0 +1,125 @@
+"""Feedback triage and editorial rows."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import FeedbackNote, Submission
+from webapp.services.rules import Kind, State
+
+
+def _note(row, message, status="open", **columns):
+    note = FeedbackNote(submission_id=row.id, kind="numbers-look-wrong", message=message,
+                        status=status, **columns)
+    db.session.add(note)
+    db.session.commit()
+    return note
+
+
+def test_feedback_is_listed_open_first_and_beside_its_row(reviewer_client, make_row, session,
+                                                          reviewer):
+    row = make_row()
+    session.commit()
+    done = _note(row, "Already handled", status="resolved", resolution_note="Fixed",
+                 resolved_by_id=reviewer.id)
+    waiting = _note(row, "Decode looks too fast")
+    page = reviewer_client.get("/review/feedback").get_data(as_text=True)
+    assert page.index("Decode looks too fast") < page.index("Already handled")
+    assert "Resolved by alice" in page and "1 open" in page
+    detail = reviewer_client.get(f"/review/submissions/{row.id}").get_data(as_text=True)
+    section = detail[detail.index('id="feedback"'):detail.index('id="history"')]
+    assert "Decode looks too fast" in section and "The numbers look wrong" in section
+    assert f'action="/review/feedback/{waiting.id}/resolve"' in section
+    assert f'action="/review/feedback/{done.id}/resolve"' not in section
+
+
+def test_resolving_needs_a_note_and_records_who_and_when(reviewer_client, make_row, session):
+    row = make_row()
+    session.commit()
+    note = _note(row, "Stale driver")
+    response = reviewer_client.post(f"/review/feedback/{note.id}/resolve", {"resolution": " "})
+    assert response.status_code == 422
+    assert "needs a note" in response.get_data(as_text=True)
+    assert db.session.get(FeedbackNote, note.id).status == "open"
+
+    response = reviewer_client.post(f"/review/feedback/{note.id}/resolve",
+                                    {"resolution": "Asked the operator", "return_to": "submission"})
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/review/submissions/{row.id}#feedback")
+    db.session.expire_all()
+    stored = db.session.get(FeedbackNote, note.id)
+    assert stored.status == "resolved" and stored.resolution_note == "Asked the operator"
+    assert stored.resolved_by.name == "alice" and stored.resolved_at is not None
+    again = reviewer_client.post(f"/review/feedback/{note.id}/resolve", {"resolution": "x"})
+    assert again.status_code == 422
+    assert reviewer_client.post("/review/feedback/999/resolve",
+                                {"resolution": "x"}).status_code == 404
+
+
+EDITORIAL = {
+    "model": "llama-3.1-8b-instruct", "hardware": "rtx-4090", "hardware_count": "1",
+    "quant": "gguf-q4_k_m", "runtime": "llama-cpp", "runtime_version": "b4600",
+    "driver_version": "NVIDIA 565.57 / CUDA 12.7", "os_label": "Ubuntu 24.04",
+    "prompt_tokens": "512", "max_tokens": "256", "quant_provider": "bartowski",
+    "runs-0-ttft_ms": "240", "runs-0-tokens_generated": "256", "runs-0-decode_tps": "120",
+    "runs-1-ttft_ms": "250", "runs-1-tokens_generated": "256", "runs-1-decode_tps": "121",
+    "runs-2-ttft_ms": "245", "runs-2-tokens_generated": "256", "runs-2-decode_tps": "119",
+    "vram_peak_mib": "6100", "measured_on": "2025-01-15",
+}
+
+
+def _editorial_rows():
+    db.session.expire_all()
+    return db.session.scalars(select(Submission).where(Submission.kind == Kind.EDITORIAL)).all()
+
+
+def test_publish_an_editorial_row(reviewer_client, client):
+    page = reviewer_client.get("/review/editorial").get_data(as_text=True)
+    assert 'value="rtx-4090"' in page and "GeForce RTX 4090" in page
+    response = reviewer_client.post("/review/editorial", EDITORIAL)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    [row] = _editorial_rows()
+    assert row.state == State.APPROVED and row.decode_tps == 120 and row.run_count == 3
+    assert row.measured_at.date().isoformat() == "2025-01-15"
+    assert row.audit_events[0].actor == "reviewer:alice"
+    assert row.audit_events[0].to_state == "approved-public"
+    public = client.get(f"/benchmarks/{row.id}").get_data(as_text=True)
+    assert "badge-editorial" in public
+
+
+def test_editorial_validation_keeps_what_was_typed(reviewer_client):
+    form = {**EDITORIAL, "runs-2-decode_tps": "fast", "vram_peak_mib": "",
+            "measured_on": "2999-01-01"}
+    response = reviewer_client.post("/review/editorial", form)
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert 'value="fast"' in body and 'value="b4600"' in body
+    assert 'id="runs-2-decode_tps-error"' in body
+    assert 'id="vram_peak_mib-error"' in body
+    assert "cannot be in the future" in body
+    assert _editorial_rows() == []
+
+
+def test_editorial_needs_three_runs_and_a_note_for_a_wide_spread(reviewer_client):
+    two = {k: v for k, v in EDITORIAL.items() if not k.startswith("runs-2")}
+    response = reviewer_client.post("/review/editorial", two)
+    assert response.status_code == 422 and "at least 3" in response.get_data(as_text=True)
+    wide = {**EDITORIAL, "runs-2-decode_tps": "90"}
+    response = reviewer_client.post("/review/editorial", wide)
+    assert response.status_code == 422 and "needs a note" in response.get_data(as_text=True)
+    response = reviewer_client.post("/review/editorial", {**wide, "notes": "Thermal throttling"})
+    assert response.status_code == 303
+    assert len(_editorial_rows()) == 1
+
+
+def test_flagged_editorial_numbers_need_confirmation(reviewer_client):
+    fast = {**EDITORIAL, "runs-0-decode_tps": "900", "runs-1-decode_tps": "905",
+            "runs-2-decode_tps": "899"}
+    response = reviewer_client.post("/review/editorial", fast)
+    assert response.status_code == 422
+    assert "bandwidth ceiling" in response.get_data(as_text=True)
+    assert _editorial_rows() == []
+    response = reviewer_client.post("/review/editorial", {**fast, "confirm_flags": "on"})
+    assert response.status_code == 303
+    assert len(_editorial_rows()) == 1

@@ -1,0 +1,303 @@
+"""Operator identity, the badge ladder and rings (SPEC §5), without an app or database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from webapp.services.rules import Badge, Kind, Ring, State
+from webapp.services.trust import (
+    Environment,
+    HubFacts,
+    ReproFacts,
+    badge,
+    independent_operators,
+    normalise_handle,
+    ring,
+)
+
+MEASURED = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+ENV = Environment(os_label="Ubuntu 24.04", driver_version="550.54.14", runtime_version="b4500")
+COMPLETE = {
+    "runtime_version": "b4500",
+    "driver_version": "550.54.14",
+    "os_label": "Ubuntu 24.04",
+    "prompt_tokens": 500,
+    "max_tokens": 512,
+    "quant_provider": "bartowski",
+}
+
+
+def hub(kind: Kind = Kind.FRESH, operator: str = "alice") -> HubFacts:
+    return HubFacts(
+        kind=kind, operator=operator, environment=ENV, ttft_ms=200.0, decode_tps=100.0,
+        ttft_spread=0.02, decode_spread=0.02, spread_explained=False, metadata=COMPLETE,
+        measured_at=MEASURED,
+    )
+
+
+def repro(operator: str, state: State = State.REPRODUCED, env: Environment = ENV) -> ReproFacts:
+    return ReproFacts(operator=operator, state=state, environment=env, ttft_ms=200.0,
+                      decode_tps=100.0, measured_at=MEASURED)
+
+
+# --- handles -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ("alice", "alice"),
+        ("  Alice  ", "alice"),
+        ("@Alice", "alice"),
+        ("  @alice", "alice"),
+        ("@ alice", "alice"),
+        ("@@alice", "alice"),
+        ("Alice   the\tTester", "alice the tester"),
+        ("STRASSE", "strasse"),
+        ("Straße", "strasse"),
+        ("ａｌｉｃｅ", "alice"),  # full-width letters fold to ASCII
+        ("al@ice", "al@ice"),  # only a leading '@' is decoration
+    ],
+)
+def test_normalise_handle(raw, key):
+    assert normalise_handle(raw) == key
+
+
+@pytest.mark.parametrize("raw", [None, "", "   ", "@", " @ ", "\t\n"])
+def test_empty_handles_normalise_to_none(raw):
+    assert normalise_handle(raw) is None
+
+
+@given(st.text(max_size=30))
+def test_normalising_is_idempotent(raw):
+    once = normalise_handle(raw)
+    if once is not None:
+        assert normalise_handle(once) == once
+
+
+# --- independent operators -----------------------------------------------------------
+
+
+def test_only_reproduced_runs_by_other_operators_count():
+    repros = [
+        repro("bob"),
+        repro("bob"),  # the same operator twice counts once
+        repro("carol"),
+        repro("alice"),  # the hub's own operator
+        repro("dave", State.QUEUED),
+        repro("erin", State.REJECTED),
+        repro("frank", State.WITHDRAWN),
+        repro("grace", State.APPROVED),  # fragmented into a row of its own
+    ]
+    assert independent_operators(hub(), repros) == {"bob", "carol"}
+
+
+def test_anonymous_operators_are_distinct():
+    repros = [repro("anon:17"), repro("anon:18")]
+    assert independent_operators(hub(), repros) == {"anon:17", "anon:18"}
+    assert badge(hub(), repros) is Badge.INDEPENDENT
+
+
+def test_an_anonymous_hub_is_not_independent_of_itself():
+    anonymous_hub = hub(operator="anon:5")
+    assert independent_operators(anonymous_hub, [repro("anon:5")]) == frozenset()
+    assert badge(anonymous_hub, [repro("anon:5")]) is Badge.COMMUNITY
+
+
+def test_independent_operators_accepts_a_generator():
+    assert independent_operators(hub(), (repro(name) for name in ("bob", "carol"))) == {
+        "bob", "carol",
+    }
+
+
+# --- badge ---------------------------------------------------------------------------
+
+
+def test_unreproduced_rows_show_who_measured():
+    assert badge(hub(Kind.FRESH), []) is Badge.COMMUNITY
+    assert badge(hub(Kind.EDITORIAL), []) is Badge.EDITORIAL
+
+
+def test_a_fragmented_reproduction_row_is_community_submitted():
+    assert badge(hub(Kind.REPRODUCTION), []) is Badge.COMMUNITY
+
+
+def test_one_other_operator_reproduces():
+    assert badge(hub(), [repro("bob")]) is Badge.REPRODUCED
+    assert badge(hub(Kind.EDITORIAL), [repro("bob")]) is Badge.REPRODUCED
+
+
+def test_two_distinct_other_operators_reproduce_independently():
+    assert badge(hub(), [repro("bob"), repro("carol")]) is Badge.INDEPENDENT
+    assert badge(hub(), [repro("bob"), repro("carol"), repro("dave")]) is Badge.INDEPENDENT
+
+
+def test_two_reproductions_by_one_operator_are_not_independent():
+    assert badge(hub(), [repro("bob"), repro("bob")]) is Badge.REPRODUCED
+
+
+def test_the_hubs_own_reproductions_never_lift_the_badge():
+    assert badge(hub(), [repro("alice"), repro("alice")]) is Badge.COMMUNITY
+    assert badge(hub(), [repro("alice"), repro("bob")]) is Badge.REPRODUCED
+
+
+@pytest.mark.parametrize("state", [State.QUEUED, State.REJECTED, State.WITHDRAWN,
+                                   State.APPROVED])
+def test_non_reproduced_states_never_count(state):
+    assert badge(hub(), [repro("bob", state), repro("carol", state)]) is Badge.COMMUNITY
+
+
+def test_a_revoked_reproduction_lowers_the_badge_again():
+    before = [repro("bob"), repro("carol")]
+    after = [repro("bob"), repro("carol", State.REJECTED)]
+    assert badge(hub(), before) is Badge.INDEPENDENT
+    assert badge(hub(), after) is Badge.REPRODUCED
+
+
+def test_badge_ranks_and_presentation():
+    assert Badge.EDITORIAL.rank == Badge.COMMUNITY.rank == 0
+    assert Badge.REPRODUCED.rank == 1
+    assert Badge.INDEPENDENT.rank == 2
+    assert Badge.INDEPENDENT.css == "badge-independently-reproduced"
+    assert Badge.COMMUNITY.label == "Community-submitted"
+    assert all(b.explanation for b in Badge)
+
+
+@given(
+    existing=st.lists(st.sampled_from(["bob", "carol", "dave", "alice", "anon:1"]),
+                      max_size=6),
+    states=st.lists(st.sampled_from(list(State)), min_size=6, max_size=6),
+    kind=st.sampled_from([Kind.FRESH, Kind.EDITORIAL]),
+)
+def test_a_new_distinct_operator_never_lowers_the_badge(existing, states, kind):
+    the_hub = hub(kind)
+    repros = [repro(name, state) for name, state in zip(existing, states, strict=False)]
+    before = badge(the_hub, repros)
+    after = badge(the_hub, [*repros, repro("newcomer")])
+    assert after.rank >= before.rank
+    assert after.rank >= 1
+
+
+# --- rings ---------------------------------------------------------------------------
+
+
+def test_same_environment_is_the_inner_ring():
+    assert ring(ENV, ENV) is Ring.INNER
+
+
+def test_environment_comparison_ignores_case_and_spacing():
+    loose = Environment(os_label="  ubuntu   24.04 ", driver_version="550.54.14 ",
+                        runtime_version="B4500")
+    assert ring(ENV, loose) is Ring.INNER
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        Environment("Windows 11", "550.54.14", "b4500"),
+        Environment("Ubuntu 24.04", "560.35.03", "b4500"),
+        Environment("Ubuntu 24.04", "550.54.14", "b4600"),
+        Environment(None, "550.54.14", "b4500"),
+    ],
+)
+def test_any_difference_is_the_outer_ring(other):
+    assert ring(ENV, other) is Ring.OUTER
+
+
+def test_unrecorded_and_blank_are_the_same_environment():
+    assert ring(Environment(None, None, None), Environment("", "  ", None)) is Ring.INNER
+
+
+def test_ring_labels():
+    assert Ring.INNER.label and Ring.OUTER.explanation
+
+
+# --- facts ---------------------------------------------------------------------------
+
+
+def test_facts_need_aware_datetimes():
+    naive = datetime(2025, 1, 1)
+    with pytest.raises(ValueError):
+        ReproFacts(operator="bob", state=State.REPRODUCED, environment=ENV, ttft_ms=1,
+                   decode_tps=1, measured_at=naive)
+    with pytest.raises(ValueError):
+        HubFacts(kind=Kind.FRESH, operator="a", environment=ENV, ttft_ms=1, decode_tps=1,
+                 ttft_spread=0, decode_spread=0, spread_explained=False, metadata={},
+                 measured_at=naive)
+
+
+def test_facts_accept_any_aware_timezone():
+    plus_two = datetime(2025, 1, 1, tzinfo=UTC) + timedelta(hours=2)
+    repro_facts = ReproFacts(operator="bob", state=State.REPRODUCED, environment=ENV,
+                             ttft_ms=1, decode_tps=1, measured_at=plus_two)
+    assert repro_facts.measured_at == plus_two
+
+
+# --- the rule set itself ---------------------------------------------------------------
+
+
+def test_the_rules_engine_imports_neither_flask_nor_the_database():
+    import ast
+    from pathlib import Path
+
+    services = Path(__file__).resolve().parents[2] / "webapp" / "services"
+    for name in ("rules", "divergence", "trust", "confidence", "plausibility"):
+        tree = ast.parse((services / f"{name}.py").read_text())
+        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                    for alias in node.names}
+        imported |= {node.module or "" for node in ast.walk(tree)
+                     if isinstance(node, ast.ImportFrom)}
+        for module in imported:
+            assert not module.startswith(("flask", "sqlalchemy", "webapp.models",
+                                          "webapp.extensions")), (name, module)
+
+
+def test_rule_set_v1_numbers():
+    from webapp.services import rules
+
+    assert (rules.TOLERANCE, rules.RELATED_LIMIT, rules.SPREAD_LIMIT) == (0.10, 0.25, 0.10)
+    assert (rules.MIN_RUNS, rules.MAX_RUNS) == (3, 10)
+    assert rules.TTFT_MAX_MS == 600_000
+    assert rules.DECODE_MAX_TPS == 100_000
+    assert rules.VRAM_MAX_MIB == 4 * 1024 * 1024
+    assert rules.CEILING_MARGIN == 1.10 and rules.CV_LIMIT == 0.10
+    assert (rules.VERY_HIGH_OPERATORS, rules.HIGH_OPERATORS, rules.MODERATE_OPERATORS) == (
+        4, 2, 1)
+    assert rules.REJECTION_REASON_MAX == 160
+
+
+def test_rule_set_v1_lists():
+    from webapp.services import rules
+
+    assert len(rules.REJECTION_REASONS) == 5
+    assert all(len(reason) <= rules.REJECTION_REASON_MAX for reason in rules.REJECTION_REASONS)
+    assert list(rules.FEEDBACK_KINDS) == ["numbers-look-wrong", "stale", "metadata-error",
+                                          "other"]
+    assert list(rules.METADATA_FIELDS) == ["runtime_version", "driver_version", "os_label",
+                                           "prompt_tokens", "max_tokens", "quant_provider"]
+    assert rules.RATE_LIMITS["submissions"] == (10, 3600)
+    assert rules.RATE_LIMITS["feedback"].limit == 20
+    assert rules.RATE_LIMITS["login"] == rules.RateLimit(limit=10, window_seconds=900)
+    assert rules.RATE_LIMITS["login"].label == "10 per 15 minutes"
+    assert rules.RATE_LIMITS["submissions"].label == "10 per hour"
+    with pytest.raises(TypeError):
+        rules.RATE_LIMITS["login"] = rules.RateLimit(1, 1)
+
+
+def test_states():
+    assert State.APPROVED == "approved-public"
+    assert {s for s in State if s.is_public} == {State.APPROVED, State.REPRODUCED}
+    assert all(s.label for s in State)
+    assert Kind.EDITORIAL.label
+
+
+def test_percent_renders_thresholds():
+    from webapp.services.rules import percent
+
+    assert percent(0.1) == "10%"
+    assert percent(0.25) == "25%"
+    assert percent(0.113) == "11.3%"

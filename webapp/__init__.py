@@ -1,0 +1,32 @@
+"""Trustbench: a catalog of reproduced local-inference benchmarks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from webapp import cli, config, errors, security
+from webapp.blueprints import feedback, public, reproduce, review, submit
+from webapp.extensions import csrf, db, login_manager, migrate
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def create_app(overrides: dict | None = None, instance_path: str | None = None) -> Flask:
+    """Wire configuration, extensions, blueprints, error pages and commands."""
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
+    config.load(app, overrides)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    security.init_app(app)
+
+    for blueprint in (public.bp, submit.bp, reproduce.bp, feedback.bp, review.bp):
+        app.register_blueprint(blueprint)
+
+    errors.init_app(app)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,116 @@
+"""The reproduce flow: a hub's locked matching set, the operator's runs, and the live
+divergence warning that says while they type what the POST will decide."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Blueprint, abort, render_template, request
+
+from webapp import schemas
+from webapp.blueprints.submit import (
+    calm_reply,
+    form_context,
+    fragment,
+    is_bot,
+    over_limit,
+    status_redirect,
+    wants_fragment,
+)
+from webapp.extensions import db
+from webapp.models import Submission, utcnow
+from webapp.services import catalog, privacy, submissions, tokens
+from webapp.services.rules import MIN_RUNS, RELATED_LIMIT, SPREAD_LIMIT, TOLERANCE, Band
+
+bp = Blueprint("reproduce", __name__)
+
+
+def _hub(benchmark_id: int) -> Submission:
+    hub = submissions.reproducible_hub(db.session, benchmark_id)
+    if hub is None:
+        abort(404)
+    return hub
+
+
+def _locked(hub: Submission) -> list[tuple[str, str]]:
+    engine = hub.runtime.engine_family
+    if hub.runtime.is_other:
+        engine = f"other: {hub.other_runtime}" if hub.other_runtime else hub.runtime.name
+    return [
+        ("Model", catalog.model_label(hub)),
+        ("Hardware (SKU and count)", catalog.hardware_label(hub)),
+        ("Quant", catalog.quant_label(hub)),
+        ("Runtime engine family", f"{engine} (the original ran {hub.runtime.name})"),
+    ]
+
+
+def _live(hub: Submission, posted: schemas.FormInput) -> dict:
+    return {
+        "check": submissions.check_reproduction(hub, posted),
+        "hub": hub,
+        "prefill": submissions.fresh_prefill(hub, posted.values),
+    }
+
+
+def _render(hub: Submission, runtimes: Mapping, posted: schemas.FormInput,
+            errors: Mapping[str, str], status: int, **extra) -> tuple[str, int]:
+    return render_template(
+        "reproduce/reproduce.html",
+        values=posted.values,
+        lock_token=tokens.lock_token(hub),
+        runtimes=runtimes.values(),
+        facts=catalog.build_context(hub),
+        locked=_locked(hub),
+        bands=list(Band),
+        rules={"MIN_RUNS": MIN_RUNS, "TOLERANCE": TOLERANCE, "RELATED_LIMIT": RELATED_LIMIT,
+               "SPREAD_LIMIT": SPREAD_LIMIT},
+        plain_prefill=submissions.fresh_prefill(hub),
+        **_live(hub, posted),
+        **form_context(errors),
+        **extra,
+    ), status
+
+
+@bp.route("/benchmarks/<int:benchmark_id>/reproduce", methods=["GET", "POST"])
+def reproduce(benchmark_id: int):
+    hub = _hub(benchmark_id)
+    runtimes = submissions.family_runtimes(db.session, hub.runtime)
+    if request.method == "GET":
+        blank = schemas.read_form({"runtime": hub.runtime.slug, "concurrent_users": "1"})
+        return _render(hub, runtimes, blank, {}, 200)
+
+    if is_bot(request.form):
+        return calm_reply()
+    try:
+        tokens.read_lock(request.form.get("lock_token"), hub)
+    except tokens.LockError as error:
+        posted = schemas.read_form(request.form)
+        return _render(hub, runtimes, posted, {}, 400, lock_error=str(error))
+
+    data, errors, posted = schemas.parse_form(
+        schemas.ReproductionSubmission, request.form, {"runtimes": runtimes}
+    )
+    errors.update(submissions.check_reproduction(hub, posted).blocking())
+    if errors or data is None:
+        return _render(hub, runtimes, posted, errors, 422)
+
+    now = utcnow()
+    ip_hash, limited = over_limit("submissions", now)
+    if limited:
+        db.session.commit()
+        return _render(hub, runtimes, posted, {}, 429, rate_limited=True,
+                       rate_limit_label=privacy.limit_label("submissions"))
+    submission = submissions.create_reproduction(db.session, hub, data, runtimes[data.runtime],
+                                                 ip_hash=ip_hash, now=now)
+    db.session.commit()
+    return status_redirect(submission)
+
+
+@bp.post("/benchmarks/<int:benchmark_id>/reproduce/check")
+def check(benchmark_id: int):
+    """The live divergence warning: the fragment for htmx, the whole form otherwise."""
+    hub = _hub(benchmark_id)
+    posted = schemas.read_form(request.form)
+    if wants_fragment():
+        return fragment("reproduce/_live.html", **_live(hub, posted), spread_limit=SPREAD_LIMIT)
+    return _render(hub, submissions.family_runtimes(db.session, hub.runtime), posted, {}, 200)

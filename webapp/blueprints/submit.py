@@ -1,0 +1,215 @@
+"""Fresh benchmark submissions and the submitter's private status page."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from webapp import schemas
+from webapp.extensions import db
+from webapp.models import Submission, utcnow
+from webapp.services import catalog, moderation, privacy, submissions, tokens
+from webapp.services.rules import SPREAD_LIMIT, Band, Kind, State
+
+bp = Blueprint("submit", __name__)
+
+# A field no person fills in: a value means a bot, which gets a calm reply and nothing stored.
+HONEYPOT = "website"
+
+STATE_EXPLANATIONS = {
+    State.QUEUED: "Waiting for a reviewer. Nothing of it is public yet; you can still withdraw it.",
+    State.APPROVED: "A reviewer approved it: it is a public row of the catalog.",
+    State.REPRODUCED: "A reviewer judged it a clean reproduction: it counts as evidence for "
+                      "the original row.",
+    State.REJECTED: "A reviewer rejected it. It stays private; the reason is below.",
+    State.WITHDRAWN: "You withdrew it. It will never be published.",
+}
+
+
+@bp.record_once
+def _keep_addresses_out_of_logs(state) -> None:
+    privacy.install_log_filter(state.app)
+
+
+# --- shared by the submission views -----------------------------------------------------
+
+
+def wants_fragment() -> bool:
+    """An htmx swap, not a boosted navigation nor a history restore."""
+    headers = request.headers
+    return (
+        headers.get("HX-Request") == "true"
+        and headers.get("HX-Boosted") != "true"
+        and headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def fragment(template: str, **context) -> Response:
+    response = make_response(render_template(template, **context))
+    response.vary.add("HX-Request")
+    return response
+
+
+def is_bot(form: Mapping[str, str]) -> bool:
+    return bool((form.get(HONEYPOT) or "").strip())
+
+
+def calm_reply() -> Response:
+    return make_response(render_template("submit/received.html"), 200)
+
+
+def over_limit(action: str, now) -> tuple[str, bool]:
+    """(the client's IP hash, whether this attempt is over the action's rate limit)."""
+    ip_hash = privacy.ip_hash(db.session, privacy.client_address(request), now)
+    return ip_hash, privacy.hit(db.session, action, ip_hash, now)
+
+
+def form_context(errors: Mapping[str, str]) -> dict:
+    return {
+        "errors": errors,
+        "labels": schemas.field_labels(errors),
+        "limits": schemas.LIMITS,
+        "honeypot": HONEYPOT,
+        "spread_limit": SPREAD_LIMIT,
+    }
+
+
+def status_redirect(submission: Submission) -> Response:
+    return redirect(url_for("submit.status", token=tokens.status_token(submission), new=1), 303)
+
+
+# --- the fresh form ------------------------------------------------------------------------
+
+
+def _live(refs: submissions.References, posted: schemas.FormInput) -> dict:
+    wanted = submissions.typed_matching_set(refs, posted.values)
+    return {
+        "check": submissions.check_fresh(refs, posted),
+        "matching_hubs": submissions.matching_hubs(db.session, wanted) if wanted else [],
+    }
+
+
+def _render_fresh(choices, posted: schemas.FormInput, errors: Mapping[str, str], status: int,
+                  **extra) -> tuple[str, int]:
+    return render_template(
+        "submit/benchmark.html",
+        choices=choices,
+        values=posted.values,
+        **_live(choices.by_slug, posted),
+        **form_context(errors),
+        **extra,
+    ), status
+
+
+@bp.route("/submit/benchmark", methods=["GET", "POST"])
+def benchmark():
+    choices = submissions.reference_choices(db.session)
+    if request.method == "GET":
+        # Query args pre-fill the form (a refused reproduction links here with its numbers).
+        prefill = schemas.read_form(request.args)
+        prefill.values.setdefault("hardware_count", "1")
+        prefill.values.setdefault("concurrent_users", "1")
+        return _render_fresh(choices, prefill, {}, 200)
+
+    if is_bot(request.form):
+        return calm_reply()
+    data, errors, posted = schemas.parse_form(schemas.FreshSubmission, request.form,
+                                              choices.by_slug)
+    errors.update(submissions.check_fresh(choices.by_slug, posted).blocking())
+    if errors or data is None:
+        return _render_fresh(choices, posted, errors, 422)
+
+    now = utcnow()
+    ip_hash, limited = over_limit("submissions", now)
+    if limited:
+        db.session.commit()
+        return _render_fresh(choices, posted, {}, 429, rate_limited=True,
+                             rate_limit_label=privacy.limit_label("submissions"))
+    submission = submissions.create_fresh(db.session, data, choices.by_slug, ip_hash=ip_hash,
+                                          now=now)
+    db.session.commit()
+    return status_redirect(submission)
+
+
+@bp.post("/submit/benchmark/check")
+def check():
+    """The live warning: the fragment for htmx, the whole form otherwise."""
+    posted = schemas.read_form(request.form)
+    if wants_fragment():
+        refs = submissions.picked_references(db.session, posted.values)
+        return fragment("submit/_live.html", **_live(refs, posted), spread_limit=SPREAD_LIMIT)
+    return _render_fresh(submissions.reference_choices(db.session), posted, {}, 200)
+
+
+# --- the private status page ---------------------------------------------------------------
+
+
+def _by_token(token: str) -> Submission:
+    payload = tokens.read_status(token)
+    if payload is None:
+        abort(404)
+    submission = db.session.get(Submission, payload.id)
+    if submission is None or not tokens.nonce_matches(payload, submission):
+        abort(404)
+    return submission
+
+
+def _private(response: Response) -> Response:
+    # The token is the only key to this page: never leak it in a Referer header, never
+    # keep the page in a shared cache, never index it.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _render_status(submission: Submission, token: str, status: int = 200,
+                   problem: str | None = None) -> Response:
+    state = State(submission.state)
+    hub = db.session.get(Submission, submission.hub_id) if submission.hub_id else None
+    html = render_template(
+        "submit/status.html",
+        submission=submission,
+        token=token,
+        kind=Kind(submission.kind),
+        state=state,
+        explanation=STATE_EXPLANATIONS[state],
+        can_withdraw=state == State.QUEUED,
+        public_page=state == State.APPROVED,
+        hub=hub if hub is not None and hub.state == State.APPROVED else None,
+        band=Band(submission.band) if submission.band else None,
+        facts=[fact for fact in catalog.build_context(submission) if fact.value],
+        new=request.args.get("new") == "1",
+        link=url_for("submit.status", token=token, _external=True),
+        problem=problem,
+    )
+    return _private(make_response(html, status))
+
+
+@bp.get("/submissions/<token>")
+def status(token: str):
+    return _render_status(_by_token(token), token)
+
+
+@bp.post("/submissions/<token>/withdraw")
+def withdraw(token: str):
+    submission = _by_token(token)
+    try:
+        submissions.withdraw(db.session, submission, now=utcnow())
+    except (submissions.SubmissionError, moderation.TransitionError) as error:
+        db.session.rollback()
+        return _render_status(submission, token, 409, problem=str(error))
+    db.session.commit()
+    flash("Your submission was withdrawn. It will never be published.", "success")
+    return _private(redirect(url_for("submit.status", token=token), 303))

@@ -1,0 +1,94 @@
+"""Command line: flask --app webapp <command>."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from webapp.extensions import db
+from webapp.services.reference import load_reference
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(seed_reference)
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(reviewer)
+    app.cli.add_command(backup)
+
+
+@click.command("seed-reference")
+def seed_reference() -> None:
+    """Load or update the reference data (hardware, models, quants, runtimes)."""
+    changed = load_reference(db.session)
+    db.session.commit()
+    click.echo("reference data: " + ", ".join(f"{k} {v} changed" for k, v in changed.items()))
+
+
+@click.command("seed-demo")
+@click.option("--rows", default=300, show_default=True, help="Public catalog rows to create.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the catalog has rows already.")
+@click.option("--seed", "random_seed", default=7, show_default=True, help="Random seed.")
+def seed_demo(rows: int, if_empty: bool, random_seed: int) -> None:
+    """Create a demo catalog (labelled as demo data on every page that shows it)."""
+    from webapp.services import demo
+
+    load_reference(db.session)
+    if if_empty and demo.catalog_has_rows(db.session):
+        click.echo("catalog has rows already; demo data not loaded")
+        db.session.commit()
+        return
+    report = demo.seed(db.session, rows=rows, random_seed=random_seed)
+    click.echo(report)
+
+
+reviewer = AppGroup("reviewer", help="Manage reviewer accounts.")
+
+
+@reviewer.command("add")
+@click.argument("name")
+def reviewer_add(name: str) -> None:
+    """Add a reviewer; the password comes from a prompt, or from stdin when piped."""
+    from webapp.services import accounts
+
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    try:
+        accounts.add_reviewer(db.session, name, password)
+    except accounts.AccountError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"reviewer {name} added")
+
+
+@reviewer.command("disable")
+@click.argument("name")
+def reviewer_disable(name: str) -> None:
+    """Disable a reviewer: their sessions end and they can no longer log in."""
+    from webapp.services import accounts
+
+    try:
+        accounts.disable_reviewer(db.session, name)
+    except accounts.AccountError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"reviewer {name} disabled")
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+def backup(path: str) -> None:
+    """Write a consistent copy of the live SQLite database to PATH."""
+    from webapp.services import backups
+
+    try:
+        size = backups.backup_sqlite(db.engine, path)
+    except backups.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"backup written to {path} ({size} bytes)")

@@ -1,0 +1,71 @@
+"""Configuration: defaults, then instance/config.py, then the environment, then overrides."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from webapp.services.rules import RATE_LIMITS
+
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+
+
+class Defaults:
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session; forms stay usable
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PER_PAGE = 25
+    # How many proxies sit in front of the app and set X-Forwarded-*; 0 trusts none.
+    TRUSTED_PROXY_COUNT = 0
+    # Show reviewer names on public audit trails (SPEC: not unless configured).
+    PUBLIC_REVIEWER_NAMES = False
+    RATE_LIMITS = dict(RATE_LIMITS)
+    RATE_LIMITS_ENABLED = True
+
+
+def _secret_key(instance_path: Path) -> str:
+    """Generate the key once and keep it, so every worker and restart agrees on it."""
+    path = instance_path / SECRET_KEY_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def load(app, overrides: dict | None = None) -> None:
+    app.config.from_object(Defaults)
+    instance_path = Path(app.instance_path)
+    instance_path.mkdir(parents=True, exist_ok=True)
+    app.config.from_pyfile("config.py", silent=True)
+    if os.environ.get("TRUSTBENCH_CONFIG"):
+        app.config.from_pyfile(os.environ["TRUSTBENCH_CONFIG"])
+
+    database_url = os.environ.get("DATABASE_URL")
+    if database_url:
+        app.config["SQLALCHEMY_DATABASE_URI"] = database_url
+    app.config.setdefault(
+        "SQLALCHEMY_DATABASE_URI", f"sqlite:///{instance_path / 'trustbench.sqlite3'}"
+    )
+    if os.environ.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+    if os.environ.get("TRUSTED_PROXY_COUNT"):
+        app.config["TRUSTED_PROXY_COUNT"] = int(os.environ["TRUSTED_PROXY_COUNT"])
+    if os.environ.get("TRUSTBENCH_RATE_LIMITS_ENABLED"):
+        app.config["RATE_LIMITS_ENABLED"] = os.environ["TRUSTBENCH_RATE_LIMITS_ENABLED"] != "0"
+    if overrides:
+        app.config.update(overrides)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(instance_path)
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgres://"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri[len("postgres://"):]
+    elif uri.startswith("postgresql://"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri[len("postgresql://"):]

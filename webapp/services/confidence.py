@@ -1,0 +1,374 @@
+"""The confidence tier of a hub row and the reasons it was derived from (SPEC §6).
+
+Every one of the six factors yields a reason sentence, whether or not it moved the
+tier, so a reader sees everything that was looked at.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from webapp.services.divergence import Comparison, compare, ratio
+from webapp.services.rules import (
+    AGE_LOWER_DAYS,
+    CV_LIMIT,
+    DRIFT_STATES,
+    EDITORIAL_FRESH_DAYS,
+    EVIDENCE_STATES,
+    HIGH_OPERATORS,
+    METADATA_FIELDS,
+    MODERATE_OPERATORS,
+    SPREAD_LIMIT,
+    STALE_DAYS,
+    TOLERANCE,
+    VERY_HIGH_OPERATORS,
+    Kind,
+    Ring,
+    Tier,
+    percent,
+)
+from webapp.services.trust import HubFacts, ReproFacts, independent_operators, ring
+
+
+@dataclass(frozen=True)
+class Confidence:
+    tier: Tier
+    reasons: tuple[str, ...]
+    stale: bool
+    age_days: int
+    base_tier: Tier
+    independent_operators: int
+    outer_ring_operators: int
+    metadata_complete: bool
+    consistent: bool
+    drift: bool
+
+
+# --- runtime versions --------------------------------------------------------------
+
+# Letters glued to the number name the numbering scheme: llama.cpp's 'b4500' builds are
+# not comparable with Ollama's '0.5.7' releases, though both are one engine family.
+_VERSION = re.compile(r"([a-z]*)(\d+(?:\.\d+)*)")
+_NO_SCHEME = frozenset({"", "v", "version", "ver"})
+
+
+def _parse_version(text: str | None) -> tuple[str, tuple[int, ...]] | None:
+    if not text:
+        return None
+    found = _VERSION.search(text.strip().casefold())
+    if found is None:
+        return None
+    scheme = "" if found.group(1) in _NO_SCHEME else found.group(1)
+    numbers = [int(part) for part in found.group(2).split(".")]
+    while len(numbers) > 1 and numbers[-1] == 0:
+        numbers.pop()
+    return scheme, tuple(numbers)
+
+
+def compare_versions(a: str | None, b: str | None) -> int | None:
+    """-1, 0 or 1 as version `a` is older than, equal to or newer than `b`.
+
+    None when either cannot be read as a version or the two use different schemes.
+    """
+    left, right = _parse_version(a), _parse_version(b)
+    if left is None or right is None or left[0] != right[0]:
+        return None
+    return (left[1] > right[1]) - (left[1] < right[1])
+
+
+# --- factors -----------------------------------------------------------------------
+
+
+def age_days(newest: datetime, now: datetime) -> int:
+    """Whole days elapsed; a measurement dated in the future counts as today's."""
+    return max(0, (now - newest).days)
+
+
+def is_stale(age_days: int) -> bool:
+    return age_days > STALE_DAYS
+
+
+def age_lowering(tier: Tier, age_days: int) -> Tier:
+    return tier.lowered() if age_days > AGE_LOWER_DAYS else tier
+
+
+def missing_metadata(metadata: Mapping[str, object]) -> tuple[str, ...]:
+    """The METADATA_FIELDS that are absent, None or blank, in their canonical order."""
+    missing = []
+    for field in METADATA_FIELDS:
+        value = metadata.get(field)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            missing.append(field)
+    return tuple(missing)
+
+
+def base_tier(operators: int, editorial_fresh: bool, metadata_complete: bool) -> Tier:
+    if operators >= VERY_HIGH_OPERATORS:
+        return Tier.VERY_HIGH
+    if operators >= HIGH_OPERATORS or editorial_fresh:
+        return Tier.HIGH
+    if operators >= MODERATE_OPERATORS or metadata_complete:
+        return Tier.MODERATE
+    return Tier.LOW
+
+
+def coefficient_of_variation(values: Sequence[float]) -> float:
+    """Population standard deviation over mean; 0 for fewer than two values."""
+    if len(values) < 2:
+        return 0.0
+    mean = statistics.fmean(values)
+    if not math.isfinite(mean) or mean <= 0:
+        raise ValueError(f"coefficient of variation needs a positive mean, got {mean!r}")
+    return ratio(statistics.pstdev(values) / mean)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _metadata_names(fields: Iterable[str]) -> str:
+    return ", ".join(METADATA_FIELDS[field] for field in fields)
+
+
+@dataclass(frozen=True)
+class _Drift:
+    runtime_version: str
+    comparison: Comparison
+
+
+def _worst_drift(hub: HubFacts, repros: Iterable[ReproFacts]) -> _Drift | None:
+    worst: _Drift | None = None
+    for repro in repros:
+        if repro.state not in DRIFT_STATES:
+            continue
+        newer = compare_versions(
+            repro.environment.runtime_version, hub.environment.runtime_version
+        )
+        if newer != 1:
+            continue
+        comparison = compare(hub.ttft_ms, hub.decode_tps, repro.ttft_ms, repro.decode_tps)
+        if comparison.worst > TOLERANCE and (
+            worst is None or comparison.worst > worst.comparison.worst
+        ):
+            worst = _Drift(repro.environment.runtime_version or "", comparison)
+    return worst
+
+
+def newest_accepted_at(hub: HubFacts, repros: Iterable[ReproFacts]) -> datetime:
+    """The moment the age factor counts from: the hub or its newest reproduced run."""
+    return max([hub.measured_at] + [r.measured_at for r in repros if r.state in EVIDENCE_STATES])
+
+
+def time_edges(hub: HubFacts, repros: Iterable[ReproFacts]) -> tuple[datetime, ...]:
+    """The moments from which `assess` may answer differently with no new evidence.
+
+    Age lowers the tier and marks the row stale from the newest accepted measurement,
+    but an editorial row's lift runs out from the hub's own measurement, so an index
+    kept for filtering must be refreshed at every one of these.
+    """
+    newest = newest_accepted_at(hub, repros)
+    edges = {
+        newest + timedelta(days=AGE_LOWER_DAYS + 1),
+        newest + timedelta(days=STALE_DAYS + 1),
+    }
+    if hub.kind == Kind.EDITORIAL:
+        edges.add(hub.measured_at + timedelta(days=EDITORIAL_FRESH_DAYS + 1))
+    return tuple(sorted(edges))
+
+
+# --- the tier ----------------------------------------------------------------------
+
+
+def assess(hub: HubFacts, repros: Sequence[ReproFacts], now: datetime) -> Confidence:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"now must be timezone-aware (UTC), got {now!r}")
+    repros = tuple(repros)
+    evidence = [repro for repro in repros if repro.state in EVIDENCE_STATES]
+
+    # 1. reproductions
+    operators = independent_operators(hub, repros)
+    count = len(operators)
+    # 2. environment diversity
+    outer = frozenset(
+        repro.operator
+        for repro in evidence
+        if repro.operator in operators
+        and ring(hub.environment, repro.environment) is Ring.OUTER
+    )
+    # 3. metadata completeness
+    missing = missing_metadata(hub.metadata)
+    complete = not missing
+    # 4. consistency
+    unexplained = [
+        (name, value)
+        for name, value in (("TTFT", hub.ttft_spread), ("decode", hub.decode_spread))
+        if ratio(value) > SPREAD_LIMIT
+    ]
+    decode_values = [hub.decode_tps] + [repro.decode_tps for repro in evidence]
+    cv = coefficient_of_variation(decode_values)
+    spread_ok = not unexplained or hub.spread_explained
+    cv_ok = cv <= CV_LIMIT
+    consistent = spread_ok and cv_ok
+    # 5. runtime drift
+    drift = _worst_drift(hub, repros)
+    # 6. age
+    days = age_days(newest_accepted_at(hub, evidence), now)
+    hub_days = age_days(hub.measured_at, now)
+    editorial_fresh = hub.kind == Kind.EDITORIAL and hub_days <= EDITORIAL_FRESH_DAYS
+
+    base = base_tier(count, editorial_fresh, complete)
+    tier = base
+    if not consistent:
+        tier = tier.capped(Tier.MODERATE)
+    if drift is not None:
+        tier = tier.lowered()
+    tier = age_lowering(tier, days)
+    stale = is_stale(days)
+
+    reasons = (
+        _base_reason(base, count, editorial_fresh, hub_days, complete),
+        _reproductions_reason(count),
+        _diversity_reason(count, len(outer)),
+        _metadata_reason(missing),
+        _consistency_reason(unexplained, hub.spread_explained, cv, len(decode_values),
+                            consistent),
+        _drift_reason(drift, hub.environment.runtime_version),
+        _age_reason(days, stale),
+    )
+    return Confidence(
+        tier=tier,
+        reasons=reasons,
+        stale=stale,
+        age_days=days,
+        base_tier=base,
+        independent_operators=count,
+        outer_ring_operators=len(outer),
+        metadata_complete=complete,
+        consistent=consistent,
+        drift=drift is not None,
+    )
+
+
+# --- reasons -----------------------------------------------------------------------
+
+
+def _base_reason(
+    base: Tier, count: int, editorial_fresh: bool, hub_days: int, complete: bool
+) -> str:
+    if base is Tier.VERY_HIGH:
+        why = f"at least {VERY_HIGH_OPERATORS} distinct independent operators reproduced it"
+    elif base is Tier.HIGH and count >= HIGH_OPERATORS:
+        why = f"at least {HIGH_OPERATORS} distinct independent operators reproduced it"
+    elif base is Tier.HIGH:
+        why = (
+            f"an editorial measurement taken {_plural(hub_days, 'day')} ago, within "
+            f"{EDITORIAL_FRESH_DAYS} days"
+        )
+    elif base is Tier.MODERATE and count >= MODERATE_OPERATORS:
+        why = f"{_plural(count, 'independent operator')} reproduced it"
+    elif base is Tier.MODERATE:
+        why = "the build metadata is complete"
+    else:
+        why = "a single source with incomplete build metadata"
+    return f"Starting tier {base.label.lower()}: {why}."
+
+
+def _reproductions_reason(count: int) -> str:
+    if count == 0:
+        return (
+            "Reproductions: no operator other than the original one has a clean "
+            "reproduction yet."
+        )
+    return (
+        f"Reproductions: {_plural(count, 'distinct independent operator')} reproduced "
+        "this row."
+    )
+
+
+def _diversity_reason(count: int, outer: int) -> str:
+    if count == 0:
+        return "Environment diversity: no independent reproduction from any environment yet."
+    if outer == 0:
+        return (
+            "Environment diversity: every independent reproduction ran in the original's "
+            "environment (inner ring)."
+        )
+    return (
+        f"Environment diversity: {outer} of {count} independent operators reproduced it "
+        "in a different OS, driver or runtime version (outer ring)."
+    )
+
+
+def _metadata_reason(missing: Sequence[str]) -> str:
+    if not missing:
+        return f"Metadata: complete ({_metadata_names(METADATA_FIELDS)})."
+    return f"Metadata: incomplete, missing {_metadata_names(missing)}."
+
+
+def _consistency_reason(
+    unexplained: Sequence[tuple[str, float]],
+    explained: bool,
+    cv: float,
+    values: int,
+    consistent: bool,
+) -> str:
+    if unexplained and explained:
+        spread_text = (
+            "run spread over " + percent(SPREAD_LIMIT) + " ("
+            + ", ".join(f"{name} {percent(value)}" for name, value in unexplained)
+            + ") is explained by the operator's note"
+        )
+    elif unexplained:
+        spread_text = (
+            "run spread over " + percent(SPREAD_LIMIT) + " ("
+            + ", ".join(f"{name} {percent(value)}" for name, value in unexplained)
+            + ") with no note explaining it"
+        )
+    else:
+        spread_text = f"run spreads within {percent(SPREAD_LIMIT)}"
+    if values < 2:
+        cv_text = "a single decode measurement, nothing to compare across yet"
+    else:
+        cv_text = (
+            f"decode speed varies {percent(cv)} across {values} measurements "
+            f"(limit {percent(CV_LIMIT)})"
+        )
+    if consistent:
+        return f"Consistency: {spread_text}; {cv_text}."
+    return f"Consistency failed: {spread_text}; {cv_text}. Tier capped at moderate."
+
+
+def _drift_reason(drift: _Drift | None, hub_runtime: str | None) -> str:
+    if drift is not None:
+        return (
+            f"Runtime drift: a reproduction on the newer runtime {drift.runtime_version} "
+            f"(original: {hub_runtime}) diverges by {percent(drift.comparison.worst)}, "
+            f"more than {percent(TOLERANCE)}; the numbers may be stale for current "
+            "runtimes. Tier lowered one step."
+        )
+    if not hub_runtime or not hub_runtime.strip():
+        return (
+            "Runtime drift: cannot be checked, the original's runtime version is not "
+            "recorded."
+        )
+    return (
+        f"Runtime drift: no reproduction on a runtime newer than {hub_runtime} diverges by "
+        f"more than {percent(TOLERANCE)}."
+    )
+
+
+def _age_reason(days: int, stale: bool) -> str:
+    text = f"Age: the newest accepted measurement is {_plural(days, 'day')} old"
+    if stale:
+        return (
+            f"{text}, over 18 months ({STALE_DAYS} days): the row is stale and hidden from "
+            "default catalog views. Tier lowered one step."
+        )
+    if days > AGE_LOWER_DAYS:
+        return f"{text}, over 12 months ({AGE_LOWER_DAYS} days). Tier lowered one step."
+    return f"{text}, within 12 months ({AGE_LOWER_DAYS} days)."

@@ -1,0 +1,183 @@
+"""The bandwidth ceiling and memory checks of a submission (SPEC §7).
+
+Caps come from the declared hardware and quant, never from one fixed number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from webapp.services.divergence import positive, ratio
+from webapp.services.rules import (
+    CEILING_MARGIN,
+    REASON_EXCEEDS_CEILING,
+    REJECTION_REASON_MAX,
+    FlagCode,
+)
+
+BYTES_PER_GB = 1e9  # bandwidth is quoted in GB/s, 10^9 bytes per second
+MIB_PER_GIB = 1024
+
+
+@dataclass(frozen=True)
+class Flag:
+    code: FlagCode
+    message: str
+    rejection_reason: str
+
+    @property
+    def label(self) -> str:
+        return self.code.label
+
+
+@dataclass(frozen=True)
+class Plausibility:
+    ceiling_tps: float | None
+    share_of_ceiling: float | None
+    memory_mib: float | None
+    flags: tuple[Flag, ...]
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.flags)
+
+
+def model_bytes(active_params_b: float, bits_per_weight: float) -> float:
+    """Bytes of weights read per decoded token: active parameters × bits per weight / 8."""
+    params = positive("active parameters (billions)", active_params_b)
+    bits = positive("bits per weight", bits_per_weight)
+    return params * 1e9 * bits / 8
+
+
+def _device_count(hardware_count: object) -> int:
+    if isinstance(hardware_count, bool) or not isinstance(hardware_count, int):
+        raise ValueError(f"hardware count must be a whole number, got {hardware_count!r}")
+    if hardware_count < 1:
+        raise ValueError(f"hardware count must be at least 1, got {hardware_count!r}")
+    return hardware_count
+
+
+def ceiling_tps(
+    bandwidth_gb_s: float,
+    hardware_count: int,
+    tensor_parallel: bool,
+    active_params_b: float,
+    bits_per_weight: float,
+) -> float:
+    """Single-stream decode ceiling in tokens per second.
+
+    Tensor parallel reads each token's weights from every device at once, so bandwidths
+    add up; a layer split reads the layers one device after another, so they do not.
+    """
+    bandwidth = positive("memory bandwidth (GB/s)", bandwidth_gb_s)
+    devices = _device_count(hardware_count)
+    summed = devices if tensor_parallel else 1
+    return bandwidth * summed * BYTES_PER_GB / model_bytes(active_params_b, bits_per_weight)
+
+
+def _num(value: float) -> str:
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.1f}"
+
+
+def _hardware(hardware_count: int | None, hardware_name: str) -> str:
+    if not hardware_name:
+        return ""
+    return f"{hardware_count}× {hardware_name}" if hardware_count else hardware_name
+
+
+def _setup(hardware_count: int | None, hardware_name: str, quant_name: str) -> str:
+    return ", ".join(
+        part for part in (_hardware(hardware_count, hardware_name), quant_name) if part
+    )
+
+
+def _one_line(text: str, fallback: str) -> str:
+    """`text` if it fits the rejection-reason limit, else `fallback`, else truncated."""
+    for candidate in (text, fallback):
+        if len(candidate) <= REJECTION_REASON_MAX:
+            return candidate
+    return fallback[: REJECTION_REASON_MAX - 1] + "…"
+
+
+def _ceiling_flag(decode_tps: float, ceiling: float, share: float, setup: str) -> Flag:
+    on = f" on {setup}" if setup else ""
+    message = (
+        f"Decode speed {_num(decode_tps)} tok/s is {share:.2f}× the bandwidth ceiling of "
+        f"{_num(ceiling)} tok/s{on}: single-stream decode cannot read the weights faster "
+        f"than memory bandwidth allows, and more than {CEILING_MARGIN:.2f}× the ceiling is "
+        "implausible."
+    )
+    numbers = (
+        f"{REASON_EXCEEDS_CEILING}: {_num(decode_tps)} tok/s decode vs "
+        f"{_num(ceiling)} tok/s ceiling"
+    )
+    reason = _one_line(f"{numbers}{on} ({share:.2f}×)", f"{numbers} ({share:.2f}×)")
+    return Flag(FlagCode.EXCEEDS_CEILING, message, reason)
+
+
+def _memory_flag(vram_peak_mib: float, memory_mib: float, hardware: str) -> Flag:
+    on = f" of {hardware}" if hardware else ""
+    message = (
+        f"Memory peak {_num(vram_peak_mib)} MiB is more than the {_num(memory_mib)} MiB "
+        f"memory{on}."
+    )
+    numbers = (
+        f"Memory peak exceeds the hardware's memory: {_num(vram_peak_mib)} MiB peak vs "
+        f"{_num(memory_mib)} MiB"
+    )
+    reason = _one_line(f"{numbers}{on}", numbers)
+    return Flag(FlagCode.VRAM_EXCEEDS_MEMORY, message, reason)
+
+
+def check(
+    *,
+    decode_tps: float | None,
+    vram_peak_mib: float | None,
+    bandwidth_gb_s: float | None,
+    memory_gib: float | None,
+    hardware_count: int | None,
+    tensor_parallel: bool,
+    speculative: bool,
+    batch_gt1: bool,
+    active_params_b: float | None,
+    bits_per_weight: float | None,
+    hardware_name: str = "",
+    quant_name: str = "",
+) -> Plausibility:
+    """Ceiling and memory checks; each one is skipped when an input it needs is missing."""
+    flags: list[Flag] = []
+    setup = _setup(hardware_count, hardware_name, quant_name)
+
+    ceiling = None
+    if None not in (bandwidth_gb_s, hardware_count, active_params_b, bits_per_weight):
+        ceiling = ceiling_tps(
+            bandwidth_gb_s, hardware_count, tensor_parallel, active_params_b, bits_per_weight
+        )
+    share = None
+    if ceiling is not None and decode_tps is not None:
+        decode = positive("decode speed", decode_tps)
+        share = ratio(decode / ceiling)
+        # Speculative decoding, batching and tensor parallelism each legitimately beat the
+        # single-stream ceiling, so a declared one silences the check.
+        declared = speculative or batch_gt1 or tensor_parallel
+        if share > CEILING_MARGIN and not declared:
+            flags.append(_ceiling_flag(decode, ceiling, share, setup))
+
+    memory_mib = None
+    if memory_gib is not None and hardware_count is not None:
+        memory_mib = (
+            positive("hardware memory (GiB)", memory_gib) * MIB_PER_GIB
+            * _device_count(hardware_count)
+        )
+        if vram_peak_mib is not None:
+            peak = positive("memory peak (MiB)", vram_peak_mib)
+            if peak > memory_mib:
+                flags.append(
+                    _memory_flag(peak, memory_mib, _hardware(hardware_count, hardware_name))
+                )
+
+    return Plausibility(
+        ceiling_tps=ceiling, share_of_ceiling=share, memory_mib=memory_mib, flags=tuple(flags)
+    )
