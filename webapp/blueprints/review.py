@@ -142,8 +142,12 @@ def _actor() -> str:
     return moderation.reviewer_actor(_reviewer())
 
 
-def _submission_or_404(submission_id: int) -> Submission:
-    row = db.session.get(Submission, submission_id)
+def _submission_or_404(submission_id: int, *, lock: bool = False) -> Submission:
+    """The submission, or a 404. lock=True (decisions) takes its row lock on PostgreSQL, so
+    two reviewers deciding the same row at once are serialised and the second one sees the
+    first one's decision (SQLite serialises writers with BEGIN IMMEDIATE already)."""
+    row = db.session.get(Submission, submission_id, with_for_update=lock,
+                         populate_existing=lock)
     if row is None:
         abort(404)
     return row
@@ -314,7 +318,7 @@ def _decided_message(row: Submission) -> str:
 
 def _decision(submission_id: int, decide) -> object:
     """Run one decision; commit it with its audit event, or roll back and say why."""
-    row = _submission_or_404(submission_id)
+    row = _submission_or_404(submission_id, lock=True)
     form = request.form.to_dict()
     try:
         decide(row, form)
@@ -384,7 +388,7 @@ def revise(submission_id: int):
 
 @bp.post(f"/submissions/<{ID}:submission_id>/link")
 def link(submission_id: int):
-    row = _submission_or_404(submission_id)
+    row = _submission_or_404(submission_id, lock=True)
     form = request.form.to_dict()
     other_id = _small_int((form.get("other") or "").strip().lstrip("#"))
     other = db.session.get(Submission, other_id) if other_id else None

@@ -138,7 +138,10 @@ def _refresh_affected(session: Session, submission: Submission) -> None:
     if submission.state == State.APPROVED or submission.derived_badge is not None:
         evidence.refresh_derived(session, submission)
     if submission.hub_id is not None:
-        hub = session.get(Submission, submission.hub_id)
+        # Lock the hub: two reproductions of it decided at once must not both refresh its
+        # derived columns from snapshots that miss each other (PostgreSQL; a no-op on SQLite).
+        hub = session.get(Submission, submission.hub_id, with_for_update=True,
+                          populate_existing=True)
         if hub is not None:
             evidence.refresh_derived(session, hub)
 
