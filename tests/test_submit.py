@@ -173,6 +173,8 @@ BAD_INPUT = [
     ("other_model", "", "name the model"),  # with model=other, below
     ("handle", "x" * 41, "at most 40"),
     ("handle", "someone@example.org", "email"),
+    ("handle", "anon:0123abcd", "cannot start with"),
+    ("handle", "  ＡＮＯＮ:x", "cannot start with"),  # full-width look-alike, folded by NFKC
     ("url", "javascript:alert(1)", "http:// or https://"),
     ("url", "ftp://example.org/x", "http:// or https://"),
     ("url", "https://" + "a" * 300 + ".org", "at most 300"),

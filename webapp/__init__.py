@@ -9,6 +9,7 @@ from flask import Flask
 from webapp import cli, config, errors, security
 from webapp.blueprints import feedback, public, reproduce, review, submit
 from webapp.extensions import csrf, db, login_manager, migrate
+from webapp.services import privacy
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -23,6 +24,7 @@ def create_app(overrides: dict | None = None, instance_path: str | None = None) 
     csrf.init_app(app)
     login_manager.init_app(app)
     security.init_app(app)
+    privacy.install_log_filter(app)
 
     for blueprint in (public.bp, submit.bp, reproduce.bp, feedback.bp, review.bp):
         app.register_blueprint(blueprint)

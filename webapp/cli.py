@@ -9,6 +9,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from webapp.extensions import db
+from webapp.services import accounts, backups, demo
 from webapp.services.reference import load_reference
 
 
@@ -28,13 +29,12 @@ def seed_reference() -> None:
 
 
 @click.command("seed-demo")
-@click.option("--rows", default=300, show_default=True, help="Public catalog rows to create.")
+@click.option("--rows", default=300, show_default=True, type=click.IntRange(min=0, max=1_000_000),
+              help="Public catalog rows to create.")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the catalog has rows already.")
 @click.option("--seed", "random_seed", default=7, show_default=True, help="Random seed.")
 def seed_demo(rows: int, if_empty: bool, random_seed: int) -> None:
     """Create a demo catalog (labelled as demo data on every page that shows it)."""
-    from webapp.services import demo
-
     load_reference(db.session)
     if if_empty and demo.catalog_has_rows(db.session):
         click.echo("catalog has rows already; demo data not loaded")
@@ -51,8 +51,6 @@ reviewer = AppGroup("reviewer", help="Manage reviewer accounts.")
 @click.argument("name")
 def reviewer_add(name: str) -> None:
     """Add a reviewer; the password comes from a prompt, or from stdin when piped."""
-    from webapp.services import accounts
-
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
@@ -70,8 +68,6 @@ def reviewer_add(name: str) -> None:
 @click.argument("name")
 def reviewer_disable(name: str) -> None:
     """Disable a reviewer: their sessions end and they can no longer log in."""
-    from webapp.services import accounts
-
     try:
         accounts.disable_reviewer(db.session, name)
     except accounts.AccountError as error:
@@ -85,8 +81,6 @@ def reviewer_disable(name: str) -> None:
 @click.argument("path", type=click.Path(dir_okay=False, writable=True))
 def backup(path: str) -> None:
     """Write a consistent copy of the live SQLite database to PATH."""
-    from webapp.services import backups
-
     try:
         size = backups.backup_sqlite(db.engine, path)
     except backups.BackupError as error:

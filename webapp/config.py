@@ -8,7 +8,7 @@ from pathlib import Path
 
 from webapp.services.rules import RATE_LIMITS
 
-SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret  # nosec B105
 
 
 class Defaults:

@@ -30,6 +30,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from webapp.services import trust
 from webapp.services.rules import (
     DECODE_MAX_TPS,
     FEEDBACK_KINDS,
@@ -39,6 +40,7 @@ from webapp.services.rules import (
     TTFT_MAX_MS,
     VRAM_MAX_MIB,
 )
+from webapp.services.trust import ANONYMOUS_PREFIX
 
 OTHER = "other"
 
@@ -262,6 +264,13 @@ def _handle(value: object) -> str | None:
     if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", text):
         raise _error(
             "email", "A handle is a pseudonym: please do not use an email address here."
+        )
+    normalised = trust.normalise_handle(text)
+    if normalised is not None and normalised.startswith(ANONYMOUS_PREFIX):
+        # Anonymous operators are keyed "anon:<random>"; a handle must never pose as one.
+        raise _error(
+            "handle", f"A handle cannot start with \"{ANONYMOUS_PREFIX}\": choose another one, "
+            "or leave it empty to stay anonymous."
         )
     return text
 

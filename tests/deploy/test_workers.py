@@ -266,6 +266,12 @@ def test_concurrent_clients_across_workers(deployment, deploy_database, add_revi
     checker = server.client()
     for marker, path in outcome.status_links.items():
         assert checker.get(path).status == 200, f"status link of {marker}: {path}"
+    # A status link is a capability: the access log keeps its route, never its token.
+    served_logs = server.logs()
+    assert "/submissions/[token]" in served_logs, "the status pages were requested"
+    for path in outcome.status_links.values():
+        token = path.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+        assert token not in served_logs, f"a status token reached the log: {path}"
 
     # No raw client address was kept or logged (every client claimed a 203.0.11x.x).
     assert "203.0.11" not in logs

@@ -37,11 +37,6 @@ STATE_EXPLANATIONS = {
 }
 
 
-@bp.record_once
-def _keep_addresses_out_of_logs(state) -> None:
-    privacy.install_log_filter(state.app)
-
-
 # --- shared by the submission views -----------------------------------------------------
 
 

@@ -328,7 +328,8 @@ def link_operators(
     keys = {row.operator_key for row in rows}
     if len(keys) == 1:
         raise TransitionError("These submissions already count as one operator.")
-    named = [row.operator_key for row in rows if not row.operator_key.startswith("anon:")]
+    named = [row.operator_key for row in rows
+             if not row.operator_key.startswith(trust.ANONYMOUS_PREFIX)]
     target = named[0] if named else rows[0].operator_key
     affected = session.scalars(
         select(Submission).where(Submission.operator_key.in_(keys - {target}))

@@ -199,10 +199,18 @@ def purge_counters(session: Session, now: datetime) -> int:
 # '203.0.113.9 - - [01/Jan/2026 10:00:00] "GET / HTTP/1.1" 200 -'
 _ACCESS_LINE = re.compile(r"^\S+( - - \[)")
 REDACTED = "-"
+# A private status link is a capability: whoever holds it can withdraw the submission.
+# Access logs keep the route, never the token.
+_STATUS_TOKEN = re.compile(r"(/submissions/)[^/\s?\"]+")
+
+
+def redact_path(text: str) -> str:
+    """`text` with every status-link token replaced by a placeholder."""
+    return _STATUS_TOKEN.sub(r"\1[token]", text)
 
 
 class _RedactClientAddress(logging.Filter):
-    """Rewrites the client address out of werkzeug's access and error lines."""
+    """Rewrites the client address and status tokens out of werkzeug's access lines."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -210,7 +218,7 @@ class _RedactClientAddress(logging.Filter):
         except (TypeError, ValueError):
             return True
         if _ACCESS_LINE.match(message):
-            record.msg = _ACCESS_LINE.sub(REDACTED + r"\1", message, count=1)
+            record.msg = redact_path(_ACCESS_LINE.sub(REDACTED + r"\1", message, count=1))
             record.args = ()
         return True
 

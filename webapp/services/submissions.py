@@ -472,7 +472,7 @@ def fresh_prefill(hub: Submission, values: Mapping[str, str] | None = None) -> d
 
 
 def _operator_key(handle: str | None) -> str:
-    return trust.normalise_handle(handle) or f"anon:{secrets.token_hex(8)}"
+    return trust.normalise_handle(handle) or f"{trust.ANONYMOUS_PREFIX}{secrets.token_hex(8)}"
 
 
 def _measurement_columns(data: schemas.Measurement, summary: divergence.RunSummary) -> dict:

@@ -87,6 +87,10 @@ class ReproFacts:
         _require_aware("reproduction measured_at", self.measured_at)
 
 
+# Operators without a handle are keyed "anon:<random>"; schemas refuse handles like it.
+ANONYMOUS_PREFIX = "anon:"
+
+
 def normalise_handle(handle: str | None) -> str | None:
     """The identity key of a pseudonymous handle: '  @Alice  Smith ' -> 'alice smith'."""
     if handle is None:

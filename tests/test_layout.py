@@ -1,0 +1,103 @@
+"""The frame every page shares: navigation, footer, favicon, and what the logs keep."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+import html5lib
+import pytest
+
+from webapp.services import privacy
+
+NS = "{http://www.w3.org/1999/xhtml}"
+REPO = Path(__file__).resolve().parent.parent
+
+
+def nav_links(html: str, label: str) -> dict[str, dict[str, str]]:
+    """The links of the <nav aria-label=label>, by text."""
+    document = html5lib.parse(html)
+    for nav in document.iter(f"{NS}nav"):
+        if nav.get("aria-label") == label:
+            return {"".join(a.itertext()).strip(): dict(a.attrib) for a in nav.iter(f"{NS}a")}
+    raise AssertionError(f"no <nav aria-label={label!r}>")
+
+
+@pytest.mark.parametrize(("path", "current"), [
+    ("/", "Catalog"),
+    ("/operators", "Operators"),
+    ("/submit/benchmark", "Submit a benchmark"),
+    ("/resources/reproduction-guide", "How to reproduce"),
+    ("/resources/verification-policy", "Rules"),
+])
+def test_main_navigation_marks_the_page_you_are_on(client, path, current):
+    links = nav_links(client.get(path).text, "Main")
+    for text in ("Catalog", "Operators", "Submit a benchmark", "How to reproduce", "Rules"):
+        assert text in links, f"{path}: the main navigation lacks {text!r}"
+    marked = [text for text, attrs in links.items() if attrs.get("aria-current") == "page"]
+    assert marked == [current]
+    # every link in it leads somewhere real
+    for text, attrs in links.items():
+        assert client.get(attrs["href"]).status_code == 200, f"{text} -> {attrs['href']}"
+
+
+def test_footer_leads_reviewers_to_their_login_and_everyone_to_the_rules(client):
+    links = nav_links(client.get("/").text, "Footer")
+    assert links["Reviewers"]["href"].endswith("/review/login")
+    for text, attrs in links.items():
+        assert client.get(attrs["href"]).status_code == 200, f"{text} -> {attrs['href']}"
+
+
+def test_the_favicon_exists_so_browsers_log_no_404(client):
+    html = client.get("/").text
+    assert 'rel="icon"' in html
+    with client.get("/static/favicon.svg") as response:
+        assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+
+
+# --- status tokens never reach a log ------------------------------------------------------
+
+
+def test_redact_path_cuts_status_tokens_and_keeps_the_route():
+    token = "eyJpZCI6MTJ9.aw7OnA.2U_b-BAULOJShee6JZ"
+    assert privacy.redact_path(f"GET /submissions/{token} HTTP/1.1") == (
+        "GET /submissions/[token] HTTP/1.1")
+    assert privacy.redact_path(f"POST /submissions/{token}/withdraw?new=1 HTTP/1.1") == (
+        "POST /submissions/[token]/withdraw?new=1 HTTP/1.1")
+    assert privacy.redact_path("GET /benchmarks/12 HTTP/1.1") == "GET /benchmarks/12 HTTP/1.1"
+
+
+def test_werkzeug_access_lines_lose_the_status_token(app):
+    privacy.install_log_filter(app)
+    record = logging.LogRecord(
+        "werkzeug", logging.INFO, __file__, 1, '%s - - [%s] "%s" %s -',
+        ("198.51.100.7", "date", "GET /submissions/secret-token-value HTTP/1.1", 200), None)
+    for log_filter in logging.getLogger("werkzeug").filters:
+        log_filter.filter(record)
+    line = record.getMessage()
+    assert "secret-token-value" not in line and "198.51.100.7" not in line
+    assert "/submissions/[token]" in line
+
+
+def test_gunicorn_access_log_loses_the_status_token_and_the_address():
+    spec = importlib.util.spec_from_file_location("gunicorn_conf", REPO / "gunicorn.conf.py")
+    conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conf)
+    assert conf.control_socket_disable is True
+    assert "%(h)s" not in conf.access_log_format
+    logger = object.__new__(conf.RedactingLogger)  # atoms() needs no logging setup
+    request = SimpleNamespace(
+        method="GET", path="/submissions/secret-token-value", query="new=1",
+        version=(1, 1), headers=[("USER-AGENT", "test"), ("REFERER", "-")],
+    )
+    response = SimpleNamespace(status="200 OK", response_length=10, sent=10, headers=[])
+    environ = {"REMOTE_ADDR": "198.51.100.7", "RAW_URI": "/submissions/secret-token-value?new=1",
+               "SERVER_PROTOCOL": "HTTP/1.1", "REQUEST_METHOD": "GET",
+               "PATH_INFO": "/submissions/secret-token-value", "QUERY_STRING": "new=1"}
+    atoms = logger.atoms(response, request, environ, timedelta(milliseconds=3))
+    line = conf.access_log_format % atoms
+    assert "secret-token-value" not in line and "198.51.100.7" not in line
+    assert "/submissions/[token]" in line
