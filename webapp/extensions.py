@@ -45,6 +45,9 @@ def _sqlite_on_connect(dbapi_connection, _record):
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # SQLite's advice for a new connection: refresh planner statistics that are missing
+    # or out of date (bounded work), so the catalog keeps using its indexes as it grows.
+    cursor.execute("PRAGMA optimize=0x10002")
     cursor.close()
 
 

@@ -101,7 +101,10 @@ class Quant(db.Model):
 
     @property
     def label(self) -> str:
-        return self.name if self.is_other else f"{self.family} {self.name}"
+        # "FP16", "BF16", "FP8 (E4M3)" already name their family; "GGUF Q4_K_M" does not.
+        if self.is_other or self.name.startswith(self.family):
+            return self.name
+        return f"{self.family} {self.name}"
 
 
 class Runtime(db.Model):
@@ -239,6 +242,11 @@ class Submission(db.Model):
         Index("ix_submissions_operator", "operator_key"),
         Index("ix_submissions_ip", "ip_day", "ip_hash"),
         Index("ix_submissions_queue", "state", "kind", "created_at"),
+        # The operators page: clean reproductions grouped by operator, read from the
+        # index alone; and "is this hub public?" answered without reading the row.
+        Index("ix_submissions_operator_repros", "kind", "state", "operator_key", "hub_id",
+              "handle", "is_demo"),
+        Index("ix_submissions_id_state", "id", "state"),
     )
 
     @property

@@ -137,7 +137,10 @@ def refresh_derived(session: Session, hub: Submission) -> None:
 
 
 def tier_at(derived_tier: str, derived_tier_aged: str, newest: datetime, now: datetime) -> Tier:
-    """The tier the catalog index implies at `now` (mirrors the SQL filter)."""
-    if now - newest > timedelta(days=AGE_LOWER_DAYS):
+    """The tier the catalog index implies at `now` (mirrors the SQL filter).
+
+    Age counts in whole days, as confidence.age_days does: lowered from day 366 on.
+    """
+    if confidence.age_days(newest, now) > AGE_LOWER_DAYS:
         return Tier(derived_tier_aged)
     return Tier(derived_tier)
