@@ -11,6 +11,7 @@ import os
 import shutil
 
 import pytest
+from flask import g
 from sqlalchemy import create_engine, text
 
 from webapp import create_app
@@ -92,10 +93,20 @@ def app(database_template, tmp_path):
         shutil.copyfile(database_template, path)
         application = create_app(_base_config(tmp_path, f"sqlite:///{path}"))
     application.config["TEST_DATABASE_PATH"] = str(tmp_path)
+    # Tests hold an app context so they can use the database between requests, and Flask
+    # then reuses it for every test-client request: `g` (Flask-Login's cached user among
+    # it) and the session's identity map would outlive the request, as they never do in
+    # production. Start each request as production does: empty `g`, nothing cached.
+    application.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_state)
     with application.app_context():
         yield application
         db.session.remove()
         db.engine.dispose()
+
+
+def _fresh_request_state() -> None:
+    g.__dict__.clear()
+    db.session.expire_all()
 
 
 @pytest.fixture

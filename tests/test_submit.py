@@ -3,8 +3,11 @@ the honeypot, CSRF, rate limits and the redirect to the private status link."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from tests.test_submit_support import (
     assert_values_kept,
@@ -275,6 +278,23 @@ def test_live_check_fragment_shows_medians_spread_and_flags(client, no_csrf):
     response = client.post("/submit/benchmark/check", data=declared,
                            headers={"HX-Request": "true"})
     assert "Exceeds the bandwidth ceiling" not in response.text
+
+
+def test_live_check_answers_while_a_writer_holds_the_sqlite_write_lock(app, client, no_csrf):
+    """The live check only reads: it must not queue behind a long write for the lock."""
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() != "sqlite":
+        pytest.skip("SQLite's single writer lock; PostgreSQL readers never wait for writers")
+    writer = sqlite3.connect(url.database, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        response = client.post("/submit/benchmark/check", data=fresh_form(),
+                               headers={"HX-Request": "true"})
+        assert response.status_code == 200
+        assert "Medians of 3 complete runs" in response.text
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
 
 
 def test_live_check_tolerates_half_typed_input(client, no_csrf):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -58,5 +58,19 @@ def _sqlite_begin(connection):
     # A deferred transaction that later writes can fail with "database is locked"
     # without waiting (WAL snapshot upgrade); requests that may write take the
     # write lock up front, so busy_timeout queues them instead of failing them.
-    writes = has_request_context() and request.method not in SAFE_METHODS
+    writes = (
+        has_request_context()
+        and request.method not in SAFE_METHODS
+        and not getattr(current_app.view_functions.get(request.endpoint), READ_ONLY, False)
+    )
     connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+
+READ_ONLY = "trustbench_read_only"
+
+
+def read_only(view):
+    """Mark a POST view that never writes (the live checks): on SQLite it then reads in
+    a plain deferred transaction instead of queueing behind writers for the write lock."""
+    setattr(view, READ_ONLY, True)
+    return view

@@ -17,7 +17,7 @@ from webapp.blueprints.submit import (
     status_redirect,
     wants_fragment,
 )
-from webapp.extensions import db
+from webapp.extensions import db, read_only
 from webapp.models import Submission, utcnow
 from webapp.services import catalog, privacy, submissions, tokens
 from webapp.services.rules import MIN_RUNS, RELATED_LIMIT, SPREAD_LIMIT, TOLERANCE, Band
@@ -107,6 +107,7 @@ def reproduce(benchmark_id: int):
 
 
 @bp.post("/benchmarks/<int:benchmark_id>/reproduce/check")
+@read_only
 def check(benchmark_id: int):
     """The live divergence warning: the fragment for htmx, the whole form otherwise."""
     hub = _hub(benchmark_id)

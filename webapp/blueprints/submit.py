@@ -17,7 +17,7 @@ from flask import (
 )
 
 from webapp import schemas
-from webapp.extensions import db
+from webapp.extensions import db, read_only
 from webapp.models import Submission, utcnow
 from webapp.services import catalog, moderation, privacy, submissions, tokens
 from webapp.services.rules import SPREAD_LIMIT, Band, Kind, State
@@ -138,6 +138,7 @@ def benchmark():
 
 
 @bp.post("/submit/benchmark/check")
+@read_only
 def check():
     """The live warning: the fragment for htmx, the whole form otherwise."""
     posted = schemas.read_form(request.form)
