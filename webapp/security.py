@@ -46,7 +46,7 @@ class TrustedProxies:
     """Believe X-Forwarded-Proto only from the configured number of proxies.
 
     The count is read per request so it follows the configuration. The client address is
-    not rewritten here: services.privacy reads X-Forwarded-For with the same count and
+    not rewritten here: services.privacy reads the forwarded-for header with the same count and
     turns it into a daily key without keeping it.
     """
 
