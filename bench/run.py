@@ -9,7 +9,7 @@ figure is also a ratio to a baseline taken moments before and after it.
 
 Prints readable tables and writes bench/results.json. See docs/performance.md.
 
-    .venv/bin/python bench/run.py [--sizes 1000,10000,100000] [--requests 300] [--quick]
+    .venv/bin/python bench/run.py [--sizes 1000,10000,100000] [--requests 500] [--quick]
 """
 
 from __future__ import annotations
@@ -63,7 +63,10 @@ LABELS = {
     "detail": "detail, most reproductions",
     "live_warning": "live-warning fragment",
     "submit": "fresh submission POST",
+    "operators": "operators page (extra)",
 }
+# Measured and shown, but not one of the issue's endpoints: its budget lines say so.
+EXTRA_ENDPOINTS = ("operators",)
 
 
 # --- processes ---------------------------------------------------------------------------
@@ -394,6 +397,7 @@ def bench_size(rows: int, args, baseline: Server, workdir: Path) -> dict:
             ("detail", get(f"/benchmarks/{target['hub_id']}"), None, (200,)),
             ("live_warning", check_send, check_setup, (200,)),
             ("submit", submit_send, submit_setup, (303,)),
+            ("operators", get("/operators"), None, (200,)),
         ]
         baseline_request = get("/fortunes")
 
@@ -466,6 +470,12 @@ def size_table(size: dict) -> str:
 
 
 def scaling(sizes: list[dict]) -> tuple[str, dict]:
+    """p50 per endpoint per size, and its growth from the smallest to the largest size.
+
+    Growth is given twice: raw, and over the baseline's p50 measured around it. The
+    machine's load changes between sizes (seed-demo, other work), which moves every
+    figure; the baseline-relative growth cancels that, so the budget reads it.
+    """
     by_size = {s["rows"]: {m["name"]: m for m in with_ratios(s)} for s in sizes}
     ordered = sorted(by_size)
     names = [n for n in LABELS if n != "baseline" and n in by_size[ordered[0]]]
@@ -473,11 +483,14 @@ def scaling(sizes: list[dict]) -> tuple[str, dict]:
     rows = []
     for name in names:
         p50s = [by_size[size][name]["p50_ms"] for size in ordered]
-        ratio = p50s[-1] / p50s[0] if len(p50s) > 1 else 1.0
-        growth[name] = ratio
-        rows.append([LABELS[name]] + [f"{p:.1f}" for p in p50s] + [f"{ratio:.2f}"])
-    headers = ["p50 ms"] + [f"{size:,}" for size in ordered] + [
-        f"{ordered[-1]:,}/{ordered[0]:,}" if len(ordered) > 1 else "ratio"]
+        relative = [by_size[size][name]["p50_ratio"] for size in ordered]
+        raw = p50s[-1] / p50s[0]
+        growth[name] = {"raw": raw, "relative": relative[-1] / relative[0]}
+        rows.append([LABELS[name]] + [f"{p:.1f}" for p in p50s]
+                    + [f"{raw:.2f}", f"{growth[name]['relative']:.2f}"])
+    span = f"{ordered[-1]:,}/{ordered[0]:,}" if len(ordered) > 1 else "ratio"
+    headers = (["p50 ms"] + [f"{size:,}" for size in ordered]
+               + [f"{span} raw", f"{span} x base"])
     return table(headers, rows), growth
 
 
@@ -500,9 +513,11 @@ def budgets(sizes: list[dict], growth: dict) -> list[tuple[str, bool | None, str
     check("live warning >= 0.8x baseline req/s", m["rps_ratio"] >= 0.8,
           f"{m['rps_ratio']:.2f}x", full)
     check("live warning p95 < 20 ms", m["p95_ms"] < 20, f"{m['p95_ms']:.1f} ms", full)
-    for name in READ_ENDPOINTS:
-        check(f"{LABELS[name]} p50 growth < 1.5x", growth.get(name, 1.0) < 1.5,
-              f"{growth.get(name, 1.0):.2f}x", scaled)
+    for name in (*READ_ENDPOINTS, *EXTRA_ENDPOINTS):
+        change = growth.get(name, {"raw": 1.0, "relative": 1.0})
+        check(f"{LABELS[name]} p50 growth < 1.5x (relative to baseline)",
+              change["relative"] < 1.5,
+              f"{change['relative']:.2f}x (raw {change['raw']:.2f}x)", scaled)
     check("worker peak memory < 150 MiB", largest["memory"]["peak_mib"] < 150,
           f"{largest['memory']['peak_mib']:.0f} MiB", full)
     check("seed-demo --rows 100000 < 120 s", largest["seed_seconds"] < 120,
@@ -514,7 +529,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)),
                         help="comma-separated catalog sizes (public rows)")
-    parser.add_argument("--requests", type=int, default=300, help="requests per endpoint")
+    parser.add_argument("--requests", type=int, default=500, help="requests per endpoint")
     parser.add_argument("--concurrency", type=int, default=2, help="concurrent connections")
     parser.add_argument("--quick", action="store_true", help="1 000 rows only")
     parser.add_argument("--keep", action="store_true", help="keep the temporary databases")

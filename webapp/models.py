@@ -228,9 +228,11 @@ class Submission(db.Model):
     )
 
     __table_args__ = (
-        Index("ix_submissions_state_decode", "state", "decode_tps"),
-        Index("ix_submissions_state_ttft", "state", "ttft_ms"),
-        Index("ix_submissions_state_created", "state", "created_at"),
+        # The three sorts, covering the catalog's id query (sort, tie-break, stale test),
+        # so that a deep page's OFFSET skips index entries without reading rows.
+        Index("ix_submissions_state_decode", "state", "decode_tps", "id", "derived_newest_at"),
+        Index("ix_submissions_state_ttft", "state", "ttft_ms", "id", "derived_newest_at"),
+        Index("ix_submissions_state_created", "state", "created_at", "id", "derived_newest_at"),
         Index("ix_submissions_state_model", "state", "model_id", "decode_tps"),
         Index("ix_submissions_state_hardware", "state", "hardware_id", "decode_tps"),
         Index("ix_submissions_state_quant", "state", "quant_id", "decode_tps"),

@@ -148,19 +148,21 @@ def upgrade():
     )
     with op.batch_alter_table('submissions', schema=None) as batch_op:
         batch_op.create_index('ix_submissions_hub_state', ['hub_id', 'state'], unique=False)
+        batch_op.create_index('ix_submissions_id_state', ['id', 'state'], unique=False)
         batch_op.create_index('ix_submissions_ip', ['ip_day', 'ip_hash'], unique=False)
         batch_op.create_index('ix_submissions_operator', ['operator_key'], unique=False)
+        batch_op.create_index('ix_submissions_operator_repros', ['kind', 'state', 'operator_key', 'hub_id', 'handle', 'is_demo'], unique=False)
         batch_op.create_index('ix_submissions_queue', ['state', 'kind', 'created_at'], unique=False)
         batch_op.create_index('ix_submissions_state_badge', ['state', 'derived_badge', 'decode_tps'], unique=False)
-        batch_op.create_index('ix_submissions_state_created', ['state', 'created_at'], unique=False)
-        batch_op.create_index('ix_submissions_state_decode', ['state', 'decode_tps'], unique=False)
+        batch_op.create_index('ix_submissions_state_created', ['state', 'created_at', 'id', 'derived_newest_at'], unique=False)
+        batch_op.create_index('ix_submissions_state_decode', ['state', 'decode_tps', 'id', 'derived_newest_at'], unique=False)
         batch_op.create_index('ix_submissions_state_hardware', ['state', 'hardware_id', 'decode_tps'], unique=False)
         batch_op.create_index('ix_submissions_state_model', ['state', 'model_id', 'decode_tps'], unique=False)
         batch_op.create_index('ix_submissions_state_newest', ['state', 'derived_newest_at'], unique=False)
         batch_op.create_index('ix_submissions_state_quant', ['state', 'quant_id', 'decode_tps'], unique=False)
         batch_op.create_index('ix_submissions_state_runtime', ['state', 'runtime_id', 'decode_tps'], unique=False)
         batch_op.create_index('ix_submissions_state_tier', ['state', 'derived_tier', 'decode_tps'], unique=False)
-        batch_op.create_index('ix_submissions_state_ttft', ['state', 'ttft_ms'], unique=False)
+        batch_op.create_index('ix_submissions_state_ttft', ['state', 'ttft_ms', 'id', 'derived_newest_at'], unique=False)
 
     op.create_table('audit_events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -243,8 +245,10 @@ def downgrade():
         batch_op.drop_index('ix_submissions_state_created')
         batch_op.drop_index('ix_submissions_state_badge')
         batch_op.drop_index('ix_submissions_queue')
+        batch_op.drop_index('ix_submissions_operator_repros')
         batch_op.drop_index('ix_submissions_operator')
         batch_op.drop_index('ix_submissions_ip')
+        batch_op.drop_index('ix_submissions_id_state')
         batch_op.drop_index('ix_submissions_hub_state')
 
     op.drop_table('submissions')

@@ -27,7 +27,7 @@ from pydantic import (
     StringConstraints,
     ValidationError,
 )
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, case, func, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from webapp.models import Hardware, ModelVariant, Quant, RunSample, Runtime, Submission
@@ -466,17 +466,27 @@ class FilterOptions:
     sorts: tuple[Sort, ...] = tuple(Sort)
 
 
+# Columns, not entities: every catalog page lists every reference row, and loading them
+# as ORM objects cost more than the page's own rows.
+_MODEL_CHOICES = select(ModelVariant.id, ModelVariant.slug, ModelVariant.name).order_by(
+    ModelVariant.family, ModelVariant.name)
+_HARDWARE_CHOICES = select(Hardware.id, Hardware.slug, Hardware.name).order_by(
+    Hardware.vendor, Hardware.name)
+_QUANT_CHOICES = select(Quant.id, Quant.slug, Quant.family, Quant.name).order_by(
+    Quant.family, Quant.name)
+_RUNTIME_CHOICES = select(Runtime.id, Runtime.slug, Runtime.name).order_by(Runtime.name)
+
+
 def filter_options(session: Session) -> FilterOptions:
-    models = session.scalars(select(ModelVariant).order_by(ModelVariant.family,
-                                                           ModelVariant.name))
-    hardware = session.scalars(select(Hardware).order_by(Hardware.vendor, Hardware.name))
-    quants = session.scalars(select(Quant).order_by(Quant.family, Quant.name))
-    runtimes = session.scalars(select(Runtime).order_by(Runtime.name))
     return FilterOptions(
-        models=[Choice(m.id, m.slug, m.name) for m in models],
-        hardware=[Choice(h.id, h.slug, h.name) for h in hardware],
-        quants=[Choice(q.id, q.slug, quant_name(q)) for q in quants],
-        runtimes=[Choice(r.id, r.slug, r.name) for r in runtimes],
+        models=[Choice(*row) for row in session.execute(_MODEL_CHOICES)],
+        hardware=[Choice(*row) for row in session.execute(_HARDWARE_CHOICES)],
+        quants=[
+            # a transient Quant, so the label rule stays in one place (quant_name)
+            Choice(id_, slug, quant_name(Quant(family=family, name=name)))
+            for id_, slug, family, name in session.execute(_QUANT_CHOICES)
+        ],
+        runtimes=[Choice(*row) for row in session.execute(_RUNTIME_CHOICES)],
     )
 
 
@@ -890,14 +900,57 @@ class OperatorsPage:
     demo_shown: bool
 
 
-def _operator_conditions(repro: Any, hub: Any) -> tuple[ColumnElement[bool], ...]:
-    return (
-        repro.kind == Kind.REPRODUCTION,
-        repro.state == State.REPRODUCED,
-        hub.state == State.APPROVED,
-        repro.handle.is_not(None),
-        func.trim(repro.handle) != "",
+# The operators page's statements are built once: aliased entities are costly to build
+# per request, and a statement built once is compiled once.
+_REPRO, _HUB = aliased(Submission, name="repro"), aliased(Submission, name="hub")
+_HANDLED = (
+    _REPRO.kind == Kind.REPRODUCTION,
+    _REPRO.state == State.REPRODUCED,
+    _HUB.state == State.APPROVED,
+    _REPRO.handle.is_not(None),
+    func.trim(_REPRO.handle) != "",
+)
+# No CTE: the clean reproductions are read from ix_submissions_operator_repros alone,
+# already in operator order, and each hub's state from ix_submissions_id_state.
+_HUB_COUNT = func.count(_REPRO.hub_id.distinct())
+_OPERATORS = (
+    select(_REPRO.operator_key, func.min(_REPRO.handle), func.count(_REPRO.id), _HUB_COUNT,
+           func.max(case((_REPRO.is_demo, 1), else_=0)))
+    .join(_HUB, _REPRO.hub_id == _HUB.id)
+    .where(*_HANDLED)
+    .group_by(_REPRO.operator_key)
+    .order_by(_HUB_COUNT.desc(), func.min(_REPRO.handle), _REPRO.operator_key)
+)
+_OPERATOR_COUNT = (
+    select(func.count(_REPRO.operator_key.distinct()))
+    .join(_HUB, _REPRO.hub_id == _HUB.id)
+    .where(*_HANDLED)
+)
+
+
+def _operator_links_statement() -> Select[Any]:
+    pairs = (
+        select(_REPRO.operator_key.label("key"), _HUB.id.label("hub_id"))
+        .join(_HUB, _REPRO.hub_id == _HUB.id)
+        .where(*_HANDLED, _REPRO.operator_key.in_(bindparam("keys", expanding=True)))
+        .distinct()
+        .subquery()
     )
+    rank = func.row_number().over(
+        partition_by=pairs.c.key, order_by=pairs.c.hub_id.desc()).label("rank")
+    ranked = select(pairs.c.key, pairs.c.hub_id, rank).subquery()
+    return (
+        select(ranked.c.key, ranked.c.hub_id, ModelVariant.name, Hardware.name,
+               Submission.hardware_count)
+        .join(Submission, Submission.id == ranked.c.hub_id)
+        .join(ModelVariant, Submission.model_id == ModelVariant.id)
+        .join(Hardware, Submission.hardware_id == Hardware.id)
+        .where(ranked.c.rank <= LINKS_PER_OPERATOR)
+        .order_by(ranked.c.key, ranked.c.hub_id.desc())
+    )
+
+
+_OPERATOR_LINKS = _operator_links_statement()
 
 
 def operators_page(session: Session, page: int, *, per_page: int) -> OperatorsPage:
@@ -905,34 +958,17 @@ def operators_page(session: Session, page: int, *, per_page: int) -> OperatorsPa
 
     Only reproductions in state reproduced whose hub is public count; anonymous
     operators are never listed, so their keys never reach a page.
+
+    The ranking (by rows reproduced) needs every clean reproduction, so this page costs
+    time in proportion to their number; the two indexes keep that to index reads.
     """
-    repro, hub = aliased(Submission), aliased(Submission)
-    # Materialised first: left to itself the planner walks the whole operator index
-    # to group, looking up every submission on the way (~3× slower at 100k rows).
-    handled = (
-        select(repro.operator_key.label("key"), repro.handle.label("handle"),
-               repro.id.label("id"), repro.hub_id.label("hub_id"),
-               repro.is_demo.label("is_demo"))
-        .join(hub, repro.hub_id == hub.id)
-        .where(*_operator_conditions(repro, hub))
-        .cte("handled")
-        .prefix_with("MATERIALIZED")
-    )
-    hubs = func.count(handled.c.hub_id.distinct())
-    grouped_query = (
-        select(handled.c.key, func.min(handled.c.handle), func.count(handled.c.id), hubs,
-               func.max(case((handled.c.is_demo, 1), else_=0)))
-        .group_by(handled.c.key)
-        .order_by(hubs.desc(), func.min(handled.c.handle), handled.c.key)
-    )
     page = _clamped(page)
     grouped = session.execute(
-        grouped_query.limit(per_page + 1).offset((page - 1) * per_page)).all()
+        _OPERATORS.limit(per_page + 1).offset((page - 1) * per_page)).all()
     if not grouped and page > 1:
-        total = session.scalar(select(func.count(handled.c.key.distinct()))) or 0
-        page = _last_page(total, per_page)
+        page = _last_page(session.scalar(_OPERATOR_COUNT) or 0, per_page)
         grouped = session.execute(
-            grouped_query.limit(per_page + 1).offset((page - 1) * per_page)).all()
+            _OPERATORS.limit(per_page + 1).offset((page - 1) * per_page)).all()
     has_next = len(grouped) > per_page
     grouped = grouped[:per_page]
     links = _operator_links(session, [row[0] for row in grouped])
@@ -953,27 +989,9 @@ def _operator_links(session: Session, keys: Sequence[str]) -> dict[str, list[Rep
     """The newest LINKS_PER_OPERATOR public rows each operator reproduced, in one query."""
     if not keys:
         return {}
-    repro, hub = aliased(Submission), aliased(Submission)
-    pairs = (
-        select(repro.operator_key.label("key"), hub.id.label("hub_id"))
-        .join(hub, repro.hub_id == hub.id)
-        .where(*_operator_conditions(repro, hub), repro.operator_key.in_(keys))
-        .distinct()
-        .subquery()
-    )
-    rank = func.row_number().over(
-        partition_by=pairs.c.key, order_by=pairs.c.hub_id.desc()).label("rank")
-    ranked = select(pairs.c.key, pairs.c.hub_id, rank).subquery()
-    rows = session.execute(
-        select(ranked.c.key, ranked.c.hub_id, ModelVariant.name, Hardware.name,
-               Submission.hardware_count)
-        .join(Submission, Submission.id == ranked.c.hub_id)
-        .join(ModelVariant, Submission.model_id == ModelVariant.id)
-        .join(Hardware, Submission.hardware_id == Hardware.id)
-        .where(ranked.c.rank <= LINKS_PER_OPERATOR)
-        .order_by(ranked.c.key, ranked.c.hub_id.desc())
-    ).all()
     links: dict[str, list[ReproducedLink]] = defaultdict(list)
-    for key, hub_id, model, hardware, count in rows:
+    for key, hub_id, model, hardware, count in session.execute(
+        _OPERATOR_LINKS, {"keys": list(keys)}
+    ):
         links[key].append(ReproducedLink(hub_id, f"{model} on {count}× {hardware}"))
     return links
