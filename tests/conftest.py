@@ -98,6 +98,7 @@ def app(database_template, tmp_path):
     # it) and the session's identity map would outlive the request, as they never do in
     # production. Start each request as production does: empty `g`, nothing cached.
     application.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_state)
+    application.teardown_request(_end_request_transaction)
     with application.app_context():
         yield application
         db.session.remove()
@@ -107,6 +108,13 @@ def app(database_template, tmp_path):
 def _fresh_request_state() -> None:
     g.__dict__.clear()
     db.session.expire_all()
+
+
+def _end_request_transaction(_error) -> None:
+    # Production ends each request's transaction when its session is removed; here the
+    # session outlives the request, and an open read transaction would pin a snapshot
+    # that hides other connections' commits from the test and from the next request.
+    db.session.rollback()
 
 
 @pytest.fixture

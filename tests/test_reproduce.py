@@ -18,8 +18,8 @@ from tests.test_submit_support import (
     repro_form,
     same_runs,
 )
-from webapp.models import Submission
-from webapp.services import tokens
+from webapp.models import Submission, utcnow
+from webapp.services import moderation, tokens
 from webapp.services.rules import Band, Kind, State
 
 # The factory's hub: TTFT median 250 ms, decode median 100 tok/s.
@@ -182,6 +182,32 @@ def test_live_fragment_is_a_partial_with_vary(client, hub, no_csrf):
     boosted = client.post(f"/benchmarks/{hub.id}/reproduce/check", data=form,
                           headers={"HX-Request": "true", "HX-Boosted": "true"})
     assert "<html" in boosted.text
+
+
+def test_repeated_live_checks_reuse_the_hub_until_it_changes(client, session, hub, no_csrf):
+    """The worker keeps the hub between checks; a decision on it is seen at once."""
+    hub_id = hub.id
+    form = repro_form(lock_token_of(client, hub_id))
+    first = client.post(f"/benchmarks/{hub_id}/reproduce/check", data=form,
+                        headers={"HX-Request": "true"})
+    session.remove()  # as at the end of a served request: the kept copy must not care
+    again = client.post(f"/benchmarks/{hub_id}/reproduce/check", data=form,
+                        headers={"HX-Request": "true"})
+    assert first.status_code == again.status_code == 200
+    assert again.text == first.text and "Within tolerance" in again.text
+    # the kept hub still answers for its reference rows (the pre-filled fresh form link)
+    beyond = repro_form(form["lock_token"], runs=same_runs(250, 160))
+    for _ in range(2):
+        html = client.post(f"/benchmarks/{hub_id}/reproduce/check", data=beyond,
+                           headers={"HX-Request": "true"}).text
+        assert "model=llama-3.1-8b-instruct" in html and "hardware=rtx-4090" in html
+
+    moderation.revise(session, session.get(Submission, hub_id), State.REJECTED,
+                      actor="reviewer:test", now=utcnow(), reason="numbers were wrong")
+    session.commit()
+    gone = client.post(f"/benchmarks/{hub_id}/reproduce/check", data=form,
+                       headers={"HX-Request": "true"})
+    assert gone.status_code == 404, "a rejected row can no longer be reproduced"
 
 
 def test_the_runtime_may_change_within_the_engine_family_only(client, session, hub, no_csrf):

@@ -9,7 +9,7 @@ from flask import Flask
 from webapp import cli, config, errors, security
 from webapp.blueprints import feedback, public, reproduce, review, submit
 from webapp.extensions import csrf, db, login_manager, migrate
-from webapp.services import privacy
+from webapp.services import page_cache, privacy
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -25,6 +25,7 @@ def create_app(overrides: dict | None = None, instance_path: str | None = None) 
     login_manager.init_app(app)
     security.init_app(app)
     privacy.install_log_filter(app)
+    page_cache.init_app(app)
 
     for blueprint in (public.bp, submit.bp, reproduce.bp, feedback.bp, review.bp):
         app.register_blueprint(blueprint)

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from webapp.extensions import db
-from webapp.services import accounts, backups, demo
+from webapp.services import accounts, backups, demo, page_cache
 from webapp.services.reference import load_reference
 
 
@@ -41,6 +41,7 @@ def seed_demo(rows: int, if_empty: bool, random_seed: int) -> None:
         db.session.commit()
         return
     report = demo.seed(db.session, rows=rows, random_seed=random_seed)
+    page_cache.bump(db.engine)  # bulk inserts bypass the ORM: running workers re-render
     click.echo(report)
 
 

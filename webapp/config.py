@@ -26,6 +26,10 @@ class Defaults:
     PUBLIC_REVIEWER_NAMES = False
     RATE_LIMITS = dict(RATE_LIMITS)
     RATE_LIMITS_ENABLED = True
+    # Rendered public pages kept per worker (services.page_cache): dropped on any change
+    # to public data, and after this many seconds at most (ages move with the clock).
+    PAGE_CACHE_SECONDS = 60
+    PAGE_CACHE_ENTRIES = 256
 
 
 def _secret_key(instance_path: Path) -> str:
@@ -60,6 +64,8 @@ def load(app, overrides: dict | None = None) -> None:
         app.config["TRUSTED_PROXY_COUNT"] = int(os.environ["TRUSTED_PROXY_COUNT"])
     if os.environ.get("TRUSTBENCH_RATE_LIMITS_ENABLED"):
         app.config["RATE_LIMITS_ENABLED"] = os.environ["TRUSTBENCH_RATE_LIMITS_ENABLED"] != "0"
+    if os.environ.get("TRUSTBENCH_PAGE_CACHE_SECONDS"):
+        app.config["PAGE_CACHE_SECONDS"] = int(os.environ["TRUSTBENCH_PAGE_CACHE_SECONDS"])
     if overrides:
         app.config.update(overrides)
     if not app.config.get("SECRET_KEY"):

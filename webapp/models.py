@@ -363,6 +363,19 @@ class RateCounter(db.Model):
     count: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class SiteState(db.Model):
+    """One row: the version of everything public pages show.
+
+    services.page_cache bumps it after every commit that changed public data, so each
+    worker knows, with one indexed read, whether a page it rendered earlier still holds.
+    """
+
+    __tablename__ = "site_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data_version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class AuditEventImmutable(RuntimeError):
     pass
 

@@ -18,6 +18,7 @@ from webapp.extensions import db
 from webapp.models import utcnow
 from webapp.services import catalog as queries
 from webapp.services import rules
+from webapp.services.page_cache import shared_page
 
 bp = Blueprint("public", __name__)
 
@@ -55,6 +56,7 @@ def _show_demo_banner(shown: bool) -> None:
 
 
 @bp.get("/")
+@shared_page
 def catalog() -> Response:
     query, notices = queries.parse_catalog_query(request.args)
     page = queries.catalog_page(db.session, query, notices, now=utcnow(),
@@ -67,6 +69,7 @@ def catalog() -> Response:
 
 
 @bp.get("/benchmarks/<int:benchmark_id>")
+@shared_page
 def detail(benchmark_id: int) -> str:
     found = queries.detail(db.session, benchmark_id, now=utcnow())
     if found is None:
@@ -76,6 +79,7 @@ def detail(benchmark_id: int) -> str:
 
 
 @bp.get("/hardware/<slug>")
+@shared_page
 def hardware(slug: str) -> str:
     found = queries.hardware_page(db.session, slug, queries.page_number(request.args),
                                   now=utcnow(), per_page=_per_page())
@@ -86,6 +90,7 @@ def hardware(slug: str) -> str:
 
 
 @bp.get("/models/<slug>")
+@shared_page
 def model(slug: str) -> str:
     found = queries.model_page(db.session, slug, queries.page_number(request.args),
                                now=utcnow(), per_page=_per_page())
@@ -96,6 +101,7 @@ def model(slug: str) -> str:
 
 
 @bp.get("/operators")
+@shared_page
 def operators() -> str:
     found = queries.operators_page(db.session, queries.page_number(request.args),
                                    per_page=_per_page())
@@ -104,6 +110,7 @@ def operators() -> str:
 
 
 @bp.get("/resources/<name>")
+@shared_page
 def resource(name: str) -> str:
     if name not in RESOURCES:
         abort(404)

@@ -110,8 +110,11 @@ def reproduce(benchmark_id: int):
 @read_only
 def check(benchmark_id: int):
     """The live divergence warning: the fragment for htmx, the whole form otherwise."""
-    hub = _hub(benchmark_id)
     posted = schemas.read_form(request.form)
     if wants_fragment():
+        hub = submissions.reproducible_hub_snapshot(db.session, benchmark_id)
+        if hub is None:
+            abort(404)
         return fragment("reproduce/_live.html", **_live(hub, posted), spread_limit=SPREAD_LIMIT)
+    hub = _hub(benchmark_id)
     return _render(hub, submissions.family_runtimes(db.session, hub.runtime), posted, {}, 200)

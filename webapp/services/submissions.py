@@ -27,7 +27,7 @@ from webapp.models import (
     Runtime,
     Submission,
 )
-from webapp.services import divergence, moderation, plausibility, trust
+from webapp.services import divergence, moderation, page_cache, plausibility, trust
 from webapp.services.rules import (
     METADATA_FIELDS,
     MIN_RUNS,
@@ -608,6 +608,30 @@ def reproducible_hub(session: Session, benchmark_id: int) -> Submission | None:
         select(Submission).where(Submission.id == benchmark_id,
                                  Submission.state == State.APPROVED)
     ).unique().one_or_none()
+
+
+def reproducible_hub_snapshot(session: Session, benchmark_id: int) -> Submission | None:
+    """reproducible_hub as a detached, read-only copy this worker reuses while the data
+    version holds: the live warning runs on every pause in typing, and loading the hub
+    with its four reference rows was most of its time.
+
+    Only what the joined load brought (the row's columns, model, hardware, quant,
+    runtime) may be read from it; the live warning reads nothing else.
+    """
+    if not page_cache.enabled():
+        return reproducible_hub(session, benchmark_id)
+    version = page_cache.data_version(session)
+    hub = page_cache.recall("hub_snapshots", benchmark_id, version)
+    if hub is None:
+        hub = reproducible_hub(session, benchmark_id)
+        if hub is None:
+            return None
+        # Out of the session with its reference rows, so nothing this request does to
+        # its session (a rollback expires what it holds) can reach the kept copy.
+        for instance in (hub, hub.model, hub.hardware, hub.quant, hub.runtime):
+            session.expunge(instance)
+        page_cache.remember("hub_snapshots", benchmark_id, version, hub)
+    return hub
 
 
 def feedback_target(session: Session, benchmark_id: int) -> Submission | None:

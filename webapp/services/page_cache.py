@@ -1,0 +1,205 @@
+"""Rendered public pages, kept per worker and dropped the moment public data changes.
+
+The catalog, a row's detail and the other public pages are the same bytes for every
+anonymous visitor until something changes: a decision, a new submission, a reference
+update. Each worker keeps what it rendered, keyed by the URL, and tags it with the
+site's data version (SiteState, one row). Every request reads that version (one
+primary-key read); a page rendered under an older version is never served again, so a
+decision shows on the very next view in every worker, on SQLite and PostgreSQL alike.
+
+The version moves after every commit whose flush touched public data (any ORM change
+outside the private tables below), in a short transaction of its own, so no request
+holds a lock on the shared row while it works. Code that writes with Core statements
+(seed-demo's bulk load) calls bump() itself.
+
+Time also changes what a page says (ages, the 12- and 18-month edges), so an entry
+lives at most PAGE_CACHE_SECONDS (60 by default; 0 switches the cache off). Only
+anonymous views without pending flash messages are shared, and shared pages carry no
+per-visitor CSRF token (they have no forms that POST).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from flask import Flask, Response, current_app, g, request, session
+from sqlalchemy import event, insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from webapp.extensions import db
+from webapp.models import DailyKey, RateCounter, Reviewer, SiteState
+
+SITE_STATE_ID = 1
+# Rows no public page shows: writing them never invalidates a page.
+PRIVATE_MODELS = (DailyKey, RateCounter, Reviewer, SiteState)
+_CHANGED = "trustbench_public_data_changed"
+
+_VERSION = select(SiteState.data_version).where(SiteState.id == SITE_STATE_ID)
+_BUMP = (
+    update(SiteState)
+    .where(SiteState.id == SITE_STATE_ID)
+    .values(data_version=SiteState.data_version + 1)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    version: int
+    expires: float
+    value: Any
+
+
+class VersionedStore:
+    """A bounded, least-recently-used store for one worker, each entry tagged with the
+    data version it was built under and a time it expires."""
+
+    def __init__(self, max_entries: int):
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple, Entry] = OrderedDict()
+        self._lock = threading.Lock()  # the development server is threaded
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple, version: int, now: float) -> Entry | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry.version != version or entry.expires <= now:
+                if entry is not None:
+                    del self._entries[key]
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return entry
+
+    def put(self, key: tuple, entry: Entry) -> None:
+        with self._lock:
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["page_cache"] = VersionedStore(int(app.config["PAGE_CACHE_ENTRIES"]))
+    app.extensions["hub_snapshots"] = VersionedStore(int(app.config["PAGE_CACHE_ENTRIES"]))
+
+
+def store(app: Flask | None = None, name: str = "page_cache") -> VersionedStore:
+    return (app or current_app).extensions[name]
+
+
+def enabled() -> bool:
+    return current_app.config["PAGE_CACHE_SECONDS"] > 0
+
+
+def remember(name: str, key: Any, version: int, value: Any) -> None:
+    lifetime = current_app.config["PAGE_CACHE_SECONDS"]
+    store(name=name).put(key, Entry(version, time.monotonic() + lifetime, value))
+
+
+def recall(name: str, key: Any, version: int) -> Any | None:
+    entry = store(name=name).get(key, version, time.monotonic())
+    return None if entry is None else entry.value
+
+
+# --- the data version --------------------------------------------------------------------
+
+
+def data_version(session_: Session) -> int:
+    return session_.execute(_VERSION).scalar() or 0
+
+
+def bump(engine: Engine) -> None:
+    """Move the data version on, in a transaction of its own."""
+    with engine.begin() as connection:
+        if connection.execute(_BUMP).rowcount:
+            return
+    try:  # a database built by create_all has no row yet; the migration inserts it
+        with engine.begin() as connection:
+            connection.execute(insert(SiteState).values(id=SITE_STATE_ID, data_version=1))
+    except IntegrityError:  # another worker inserted it first
+        with engine.begin() as connection:
+            connection.execute(_BUMP)
+
+
+@event.listens_for(Session, "before_flush")
+def _note_public_changes(session_: Session, _context, _instances) -> None:
+    if session_.info.get(_CHANGED):
+        return
+    for instance in (*session_.new, *session_.dirty, *session_.deleted):
+        if not isinstance(instance, PRIVATE_MODELS):
+            session_.info[_CHANGED] = True
+            return
+
+
+@event.listens_for(Session, "after_commit")
+def _bump_after_commit(session_: Session) -> None:
+    if session_.info.pop(_CHANGED, False):
+        bump(session_.get_bind(mapper=SiteState.__mapper__))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back_changes(session_: Session, _previous_transaction) -> None:
+    session_.info.pop(_CHANGED, None)
+
+
+# --- shared pages ------------------------------------------------------------------------
+
+
+def _shareable() -> bool:
+    """An anonymous GET whose page holds nothing of the visitor's own."""
+    return (
+        request.method == "GET"
+        and enabled()
+        and "_flashes" not in session
+        and "_user_id" not in session
+    )
+
+
+def _key() -> tuple:
+    headers = request.headers
+    return (
+        request.host,
+        request.full_path,
+        headers.get("HX-Request") == "true",
+        headers.get("HX-Boosted") == "true",
+        headers.get("HX-History-Restore-Request") == "true",
+    )
+
+
+def shared_page(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Serve the view's page from this worker's store while the data version holds."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not _shareable():
+            return view(*args, **kwargs)
+        g.shared_page = True  # base.html leaves the per-visitor CSRF token out
+        key = _key()
+        version = data_version(db.session)
+        stored = recall("page_cache", key, version)
+        if stored is not None:
+            body, mimetype = stored
+            return Response(body, mimetype=mimetype)
+        response = current_app.make_response(view(*args, **kwargs))
+        if response.status_code == 200 and not response.direct_passthrough:
+            remember("page_cache", key, version, (response.get_data(), response.mimetype))
+        return response
+
+    return wrapper
