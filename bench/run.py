@@ -64,9 +64,13 @@ LABELS = {
     "live_warning": "live-warning fragment",
     "submit": "fresh submission POST",
     "operators": "operators page (extra)",
+    "catalog_miss": "catalog, first page, never stored (extra)",
+    "detail_miss": "detail, never stored (extra)",
 }
-# Measured and shown, but not one of the issue's endpoints: its budget lines say so.
-EXTRA_ENDPOINTS = ("operators",)
+# Measured and shown, but not one of the issue's endpoints: their budget lines say so.
+# The *_miss rows add a throw-away query argument to every request, so each one misses
+# the worker's page store (services/page_cache) and shows the cost of rendering anew.
+EXTRA_ENDPOINTS = ("operators", "catalog_miss", "detail_miss")
 
 
 # --- processes ---------------------------------------------------------------------------
@@ -283,6 +287,16 @@ def get(path: str) -> Request:
     return send
 
 
+def get_never_stored(path: str) -> Request:
+    """GET path with an argument the app ignores but its page store keys on."""
+    counter = itertools.count()
+    separator = "&" if "?" in path else "?"
+
+    def send(client: Client, _number: int) -> int:
+        return client.request("GET", f"{path}{separator}bench-miss={next(counter)}")[0]
+    return send
+
+
 def targets(database: Path) -> dict:
     """What to ask for: the hub with the most reproductions and its numbers."""
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
@@ -398,6 +412,8 @@ def bench_size(rows: int, args, baseline: Server, workdir: Path) -> dict:
             ("live_warning", check_send, check_setup, (200,)),
             ("submit", submit_send, submit_setup, (303,)),
             ("operators", get("/operators"), None, (200,)),
+            ("catalog_miss", get_never_stored("/"), None, (200,)),
+            ("detail_miss", get_never_stored(f"/benchmarks/{target['hub_id']}"), None, (200,)),
         ]
         baseline_request = get("/fortunes")
 
