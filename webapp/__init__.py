@@ -22,7 +22,9 @@ def create_app(overrides: dict | None = None, instance_path: str | None = None) 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     csrf.init_app(app)
-    login_manager.init_app(app)
+    # Only the reviewers' pages show who is signed in (review's context processor);
+    # public pages skip loading the user for every render.
+    login_manager.init_app(app, add_context_processor=False)
     security.init_app(app)
     privacy.install_log_filter(app)
     page_cache.init_app(app)

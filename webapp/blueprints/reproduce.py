@@ -45,10 +45,12 @@ def _locked(hub: Submission) -> list[tuple[str, str]]:
 
 
 def _live(hub: Submission, posted: schemas.FormInput) -> dict:
+    check = submissions.check_reproduction(hub, posted)
     return {
-        "check": submissions.check_reproduction(hub, posted),
+        "check": check,
         "hub": hub,
-        "prefill": submissions.fresh_prefill(hub, posted.values),
+        # only a refused run links to the pre-filled fresh form
+        "prefill": submissions.fresh_prefill(hub, posted.values) if check.refused else {},
     }
 
 

@@ -110,6 +110,7 @@ def _private(response):
 @bp.context_processor
 def _helpers():
     return {
+        "current_user": current_user,
         "number": catalog.number,
         "percent": percent,
         "utc": _utc_label,

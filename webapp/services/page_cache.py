@@ -108,8 +108,10 @@ def enabled() -> bool:
     return current_app.config["PAGE_CACHE_SECONDS"] > 0
 
 
-def remember(name: str, key: Any, version: int, value: Any) -> None:
-    lifetime = current_app.config["PAGE_CACHE_SECONDS"]
+def remember(name: str, key: Any, version: int, value: Any,
+             lifetime: float | None = None) -> None:
+    if lifetime is None:
+        lifetime = current_app.config["PAGE_CACHE_SECONDS"]
     store(name=name).put(key, Entry(version, time.monotonic() + lifetime, value))
 
 

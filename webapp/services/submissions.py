@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlencode
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -596,6 +597,9 @@ def create_feedback(session: Session, row: Submission, data: schemas.FeedbackSub
 # --- finding rows --------------------------------------------------------------------
 
 
+# How long a worker may reuse a hub for the live warning (reproducible_hub_snapshot).
+HUB_SNAPSHOT_SECONDS = 5
+
 # Submission ids are INTEGER columns; a hand-typed id beyond them names nothing.
 ID_MAX = 2**31 - 1
 
@@ -611,17 +615,18 @@ def reproducible_hub(session: Session, benchmark_id: int) -> Submission | None:
 
 
 def reproducible_hub_snapshot(session: Session, benchmark_id: int) -> Submission | None:
-    """reproducible_hub as a detached, read-only copy this worker reuses while the data
-    version holds: the live warning runs on every pause in typing, and loading the hub
-    with its four reference rows was most of its time.
+    """reproducible_hub as a detached, read-only copy this worker reuses for a few
+    seconds: the live warning runs on every pause in typing, and loading the hub (with
+    its four reference rows, and the database round trip) was most of its time.
 
+    The live warning is advice; the POST decides on a fresh load. So a kept copy may
+    miss a decision taken on its hub for at most HUB_SNAPSHOT_SECONDS, and no longer.
     Only what the joined load brought (the row's columns, model, hardware, quant,
     runtime) may be read from it; the live warning reads nothing else.
     """
     if not page_cache.enabled():
         return reproducible_hub(session, benchmark_id)
-    version = page_cache.data_version(session)
-    hub = page_cache.recall("hub_snapshots", benchmark_id, version)
+    hub = page_cache.recall("hub_snapshots", benchmark_id, 0)
     if hub is None:
         hub = reproducible_hub(session, benchmark_id)
         if hub is None:
@@ -630,7 +635,9 @@ def reproducible_hub_snapshot(session: Session, benchmark_id: int) -> Submission
         # its session (a rollback expires what it holds) can reach the kept copy.
         for instance in (hub, hub.model, hub.hardware, hub.quant, hub.runtime):
             session.expunge(instance)
-        page_cache.remember("hub_snapshots", benchmark_id, version, hub)
+        page_cache.remember("hub_snapshots", benchmark_id, 0, hub,
+                            lifetime=min(HUB_SNAPSHOT_SECONDS,
+                                         current_app.config["PAGE_CACHE_SECONDS"]))
     return hub
 
 
