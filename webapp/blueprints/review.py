@@ -147,7 +147,8 @@ def _submission_or_404(submission_id: int, *, lock: bool = False) -> Submission:
     """The submission, or a 404. lock=True (decisions) takes its row lock on PostgreSQL, so
     two reviewers deciding the same row at once are serialised and the second one sees the
     first one's decision (SQLite serialises writers with BEGIN IMMEDIATE already)."""
-    row = db.session.get(Submission, submission_id, with_for_update=lock,
+    row = db.session.get(Submission, submission_id,
+                         with_for_update=moderation.ROW_LOCK if lock else None,
                          populate_existing=lock)
     if row is None:
         abort(404)

@@ -134,13 +134,20 @@ def transition(
     return event
 
 
+# FOR NO KEY UPDATE OF submissions: lock the submission row only, never the reference
+# rows its joined load reads (a plain FOR UPDATE would lock the model and hardware rows
+# every decision shares, and deadlock against inserts that reference them), and let
+# inserts that reference the row (a new reproduction of a hub) go ahead.
+ROW_LOCK = {"of": Submission, "key_share": True}
+
+
 def _refresh_affected(session: Session, submission: Submission) -> None:
     if submission.state == State.APPROVED or submission.derived_badge is not None:
         evidence.refresh_derived(session, submission)
     if submission.hub_id is not None:
         # Lock the hub: two reproductions of it decided at once must not both refresh its
         # derived columns from snapshots that miss each other (PostgreSQL; a no-op on SQLite).
-        hub = session.get(Submission, submission.hub_id, with_for_update=True,
+        hub = session.get(Submission, submission.hub_id, with_for_update=ROW_LOCK,
                           populate_existing=True)
         if hub is not None:
             evidence.refresh_derived(session, hub)
