@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from flask.testing import FlaskClient
 
 from webapp.extensions import db
 from webapp.services import accounts
@@ -14,28 +13,10 @@ PASSWORD = "correct horse battery"
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
-class IsolatedClient(FlaskClient):
-    """Each request in an app context of its own, as in production.
-
-    The `app` fixture keeps one app context open for the whole test, and Flask reuses
-    it for the test client's requests, so `g` (Flask-Login's cached user, Flask-WTF's
-    token) would leak from one request into the next and hide session bugs. The test's
-    own session commits before and after, so it neither holds locks nor reads stale rows.
-    """
-
-    def open(self, *args, **kwargs):
-        db.session.commit()
-        with self.application.app_context():
-            response = super().open(*args, **kwargs)
-        db.session.commit()
-        return response
-
-
 @pytest.fixture(autouse=True)
 def review_app(app):
     # argon2id at its smallest cost: the tests are about the flow, not the hash's strength.
     app.config.update(ARGON2_TIME_COST=1, ARGON2_MEMORY_COST=8, ARGON2_PARALLELISM=1)
-    app.test_client_class = IsolatedClient
     return app
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
@@ -63,36 +63,25 @@ class VersionedStore:
 
     def __init__(self, max_entries: int):
         self.max_entries = max_entries
-        self._entries: OrderedDict[tuple, Entry] = OrderedDict()
+        self._entries: OrderedDict[Hashable, Entry] = OrderedDict()
         self._lock = threading.Lock()  # the development server is threaded
-        self.hits = 0
-        self.misses = 0
 
-    def get(self, key: tuple, version: int, now: float) -> Entry | None:
+    def get(self, key: Hashable, version: int, now: float) -> Entry | None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None or entry.version != version or entry.expires <= now:
                 if entry is not None:
                     del self._entries[key]
-                self.misses += 1
                 return None
             self._entries.move_to_end(key)
-            self.hits += 1
             return entry
 
-    def put(self, key: tuple, entry: Entry) -> None:
+    def put(self, key: Hashable, entry: Entry) -> None:
         with self._lock:
             self._entries[key] = entry
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
 
 def init_app(app: Flask) -> None:
@@ -100,23 +89,23 @@ def init_app(app: Flask) -> None:
     app.extensions["hub_snapshots"] = VersionedStore(int(app.config["PAGE_CACHE_ENTRIES"]))
 
 
-def store(app: Flask | None = None, name: str = "page_cache") -> VersionedStore:
-    return (app or current_app).extensions[name]
+def _store(name: str) -> VersionedStore:
+    return current_app.extensions[name]
 
 
 def enabled() -> bool:
     return current_app.config["PAGE_CACHE_SECONDS"] > 0
 
 
-def remember(name: str, key: Any, version: int, value: Any,
+def remember(name: str, key: Hashable, version: int, value: Any,
              lifetime: float | None = None) -> None:
     if lifetime is None:
         lifetime = current_app.config["PAGE_CACHE_SECONDS"]
-    store(name=name).put(key, Entry(version, time.monotonic() + lifetime, value))
+    _store(name).put(key, Entry(version, time.monotonic() + lifetime, value))
 
 
-def recall(name: str, key: Any, version: int) -> Any | None:
-    entry = store(name=name).get(key, version, time.monotonic())
+def recall(name: str, key: Hashable, version: int) -> Any | None:
+    entry = _store(name).get(key, version, time.monotonic())
     return None if entry is None else entry.value
 
 
