@@ -100,6 +100,20 @@ def test_keys_older_than_48_hours_are_purged_when_a_new_day_begins(session):
     assert privacy.purge_keys(session, NOW + timedelta(days=3)) == 3
 
 
+def test_the_purge_command_forgets_old_keys_on_a_quiet_site(app, session):
+    """No request comes in for days: `flask purge` (cron) still deletes old keys."""
+    now = datetime.now(UTC)
+    for days in (5, 3, 1):  # keys written long ago, and nothing since
+        then = now - timedelta(days=days)
+        session.add(DailyKey(day=then.date(), key=bytes(32), created_at=then))
+    session.commit()
+    result = app.test_cli_runner().invoke(args=["purge"])
+    assert result.exit_code == 0, result.output
+    assert "purged 2 daily keys" in result.output
+    session.expire_all()
+    assert list(session.scalars(select(DailyKey.day))) == [(now - timedelta(days=1)).date()]
+
+
 # --- rate limits ------------------------------------------------------------------------------
 
 

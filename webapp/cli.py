@@ -9,7 +9,8 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from webapp.extensions import db
-from webapp.services import accounts, backups, demo, page_cache
+from webapp.models import utcnow
+from webapp.services import accounts, backups, demo, page_cache, privacy
 from webapp.services.reference import load_reference
 
 
@@ -18,6 +19,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(reviewer)
     app.cli.add_command(backup)
+    app.cli.add_command(purge)
 
 
 @click.command("seed-reference")
@@ -87,3 +89,17 @@ def backup(path: str) -> None:
     except backups.BackupError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"backup written to {path} ({size} bytes)")
+
+
+@click.command("purge")
+def purge() -> None:
+    """Delete daily address keys past 48 hours and rate counters past their window.
+
+    Writes do this on the first request of each UTC day; run it from cron or a systemd
+    timer (hourly is plenty) so a quiet site forgets old keys on time as well.
+    """
+    now = utcnow()
+    keys = privacy.purge_keys(db.session, now)
+    counters = privacy.purge_counters(db.session, now)
+    db.session.commit()
+    click.echo(f"purged {keys} daily keys and {counters} rate counters")
