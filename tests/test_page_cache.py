@@ -7,9 +7,11 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, delete, update
+from sqlalchemy import create_engine, delete, func, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from tests.test_submit_support import fresh_form
 from webapp.models import SiteState, Submission, utcnow
 from webapp.services import moderation, page_cache
 from webapp.services.rules import State
@@ -147,3 +149,18 @@ def test_a_database_without_the_version_row_gets_one_on_the_first_change(session
     make_row()
     session.commit()
     assert page_cache.data_version(session) == 2
+
+
+def test_a_failed_version_bump_never_turns_a_stored_change_into_an_error(
+    app, client, session, monkeypatch, caplog
+):
+    """The submission is committed before the bump: the operator must get their receipt."""
+    def locked(_engine):
+        raise OperationalError("UPDATE site_state", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(page_cache, "bump", locked)
+    app.config["WTF_CSRF_ENABLED"] = False
+    response = client.post("/submit/benchmark", data=fresh_form())
+    assert response.status_code == 303 and "/submissions/" in response.headers["Location"]
+    assert session.scalar(select(func.count()).select_from(Submission)) == 1
+    assert "could not move the data version on" in caplog.text

@@ -20,6 +20,7 @@ per-visitor CSRF token (they have no forms that POST).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -31,11 +32,13 @@ from typing import Any
 from flask import Flask, Response, current_app, g, request, session
 from sqlalchemy import event, insert, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from webapp.extensions import db
 from webapp.models import DailyKey, RateCounter, Reviewer, SiteState
+
+logger = logging.getLogger(__name__)
 
 SITE_STATE_ID = 1
 # Rows no public page shows: writing them never invalidates a page.
@@ -141,8 +144,14 @@ def _note_public_changes(session_: Session, _context, _instances) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _bump_after_commit(session_: Session) -> None:
-    if session_.info.pop(_CHANGED, False):
+    if not session_.info.pop(_CHANGED, False):
+        return
+    try:
         bump(session_.get_bind(mapper=SiteState.__mapper__))
+    except SQLAlchemyError:
+        # The change itself is committed: answering with an error now would make the
+        # user repeat it. Stored pages then live out their PAGE_CACHE_SECONDS instead.
+        logger.exception("could not move the data version on; pages may lag a minute")
 
 
 @event.listens_for(Session, "after_soft_rollback")
