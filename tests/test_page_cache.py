@@ -166,3 +166,15 @@ def test_a_failed_version_bump_never_turns_a_stored_change_into_an_error(
     assert response.status_code == 303 and "/submissions/" in response.headers["Location"]
     assert session.scalar(select(func.count()).select_from(Submission)) == 1
     assert "could not move the data version on" in caplog.text
+
+
+def test_a_savepoint_rolled_back_keeps_the_outer_change_counted(session, make_row):
+    before = page_cache.data_version(session)
+    make_row()
+    session.flush()
+    with pytest.raises(RuntimeError), session.begin_nested():
+        make_row(state=State.QUEUED)
+        session.flush()
+        raise RuntimeError("a step that failed inside a savepoint")
+    session.commit()
+    assert page_cache.data_version(session) == before + 1

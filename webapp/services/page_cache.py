@@ -155,8 +155,10 @@ def _bump_after_commit(session_: Session) -> None:
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _forget_rolled_back_changes(session_: Session, _previous_transaction) -> None:
-    session_.info.pop(_CHANGED, None)
+def _forget_rolled_back_changes(session_: Session, previous_transaction) -> None:
+    # A savepoint's rollback leaves what the outer transaction flushed before it.
+    if not previous_transaction.nested:
+        session_.info.pop(_CHANGED, None)
 
 
 # --- shared pages ------------------------------------------------------------------------
