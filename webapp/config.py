@@ -20,6 +20,9 @@ class Defaults:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     PER_PAGE = 25
+    # The largest form (ten runs and a 4 000-character note) is a few KiB; refuse bodies
+    # far beyond that before they are read (413, with its error page).
+    MAX_CONTENT_LENGTH = 256 * 1024
     # How many proxies sit in front of the app and set X-Forwarded-*; 0 trusts none.
     TRUSTED_PROXY_COUNT = 0
     # Show reviewer names on public audit trails (SPEC: not unless configured).

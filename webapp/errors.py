@@ -17,8 +17,6 @@ MESSAGES = {
     429: "Too many requests from your network. Please wait a while and try again.",
     500: "Something went wrong on our side. Please go back and try again.",
 }
-# Werkzeug's stock descriptions; anything else was written by our views for the user.
-_STOCK_PREFIXES = ("The requested URL", "The browser (or proxy)", "The method is not allowed")
 
 
 def init_app(app: Flask) -> None:
@@ -44,7 +42,8 @@ def _csrf_error(_error: CSRFError):
 def _http_error(error: HTTPException):
     status = error.code or 500
     description = error.description or ""
-    if not description or description.startswith(_STOCK_PREFIXES):
+    # Werkzeug's stock description gives way to ours; a view's own abort() text stays.
+    if not description or description == type(error).description:
         description = MESSAGES.get(status, "")
     return render_error(status, error.name, description)
 
