@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, delete, func, select, update
+from sqlalchemy import create_engine, delete, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -152,20 +152,54 @@ def test_a_database_without_the_version_row_gets_one_on_the_first_change(session
 
 
 def test_a_failed_version_bump_never_turns_a_stored_change_into_an_error(
-    app, client, session, monkeypatch, caplog
+    session, make_row, monkeypatch, caplog
 ):
-    """The submission is committed before the bump: the operator must get their receipt."""
+    """The decision is committed before the bump: the reviewer must not see an error."""
     def locked(_engine):
         raise OperationalError("UPDATE site_state", {}, Exception("database is locked"))
 
     monkeypatch.setattr(page_cache, "bump", locked)
     # alembic's logging setup (the migration tests) disables loggers that exist by then
     monkeypatch.setattr(page_cache.logger, "disabled", False)
-    app.config["WTF_CSRF_ENABLED"] = False
-    response = client.post("/submit/benchmark", data=fresh_form())
-    assert response.status_code == 303 and "/submissions/" in response.headers["Location"]
-    assert session.scalar(select(func.count()).select_from(Submission)) == 1
+    row = make_row(state=State.QUEUED)
+    session.commit()
+    moderation.approve_public(session, row, actor="reviewer:test", now=utcnow())
+    session.commit()  # does not raise
+    session.expire_all()
+    assert session.get(Submission, row.id).state == State.APPROVED
     assert "could not move the data version on" in caplog.text
+
+
+def test_queued_submissions_and_withdrawals_leave_stored_pages_alone(client, session, app):
+    """The commonest writes are not public: they must not empty every worker's store."""
+    app.config["WTF_CSRF_ENABLED"] = False
+    before = page_cache.data_version(session)
+    response = client.post("/submit/benchmark", data=fresh_form())
+    assert response.status_code == 303
+    status = response.headers["Location"]
+    assert client.post(status.split("?")[0] + "/withdraw").status_code == 303
+    session.rollback()
+    assert page_cache.data_version(session) == before
+
+
+def test_rejecting_from_the_queue_keeps_pages_and_revising_a_public_row_drops_them(
+    client, session, make_row
+):
+    queued = make_row(state=State.QUEUED)
+    public = make_row()
+    session.commit()
+    before = page_cache.data_version(session)
+    moderation.reject(session, queued, actor="reviewer:test", now=utcnow(), reason="duplicate")
+    session.commit()
+    assert page_cache.data_version(session) == before
+
+    url = f"/benchmarks/{public.id}"
+    assert client.get(url).status_code == 200  # stored
+    moderation.revise(session, public, State.REJECTED, actor="reviewer:test", now=utcnow(),
+                      reason="numbers were wrong")
+    session.commit()
+    assert page_cache.data_version(session) == before + 1
+    assert client.get(url).status_code == 404, "a rejected row vanishes at once"
 
 
 def test_a_savepoint_rolled_back_keeps_the_outer_change_counted(session, make_row):

@@ -1,15 +1,16 @@
 """Rendered public pages, kept per worker and dropped the moment public data changes.
 
 The catalog, a row's detail and the other public pages are the same bytes for every
-anonymous visitor until something changes: a decision, a new submission, a reference
-update. Each worker keeps what it rendered, keyed by the URL, and tags it with the
+anonymous visitor until something public changes: a decision, an editorial row, linked
+operators, a reference update (a new queued submission is not public, and changes
+none). Each worker keeps what it rendered, keyed by the URL, and tags it with the
 site's data version (SiteState, one row). Every request reads that version (one
 primary-key read); a page rendered under an older version is never served again, so a
 decision shows on the very next view in every worker, on SQLite and PostgreSQL alike.
 
 The version moves after every commit whose flush touched public data (any ORM change
-outside the private tables below), in a short transaction of its own, so no request
-holds a lock on the shared row while it works. Code that writes with Core statements
+but those _touches_public_data rules out), in a short transaction of its own, so no
+request holds a lock on the shared row while it works. Code that writes with Core statements
 (seed-demo's bulk load) calls bump() itself.
 
 Time also changes what a page says (ages, the 12- and 18-month edges), so an entry
@@ -30,19 +31,31 @@ from functools import wraps
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request, session
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import event, insert, inspect, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from webapp.extensions import db
-from webapp.models import DailyKey, RateCounter, Reviewer, SiteState
+from webapp.models import (
+    AuditEvent,
+    DailyKey,
+    FeedbackNote,
+    RateCounter,
+    Reviewer,
+    RunSample,
+    SiteState,
+    Submission,
+)
+from webapp.services.rules import PUBLIC_STATES, State
 
 logger = logging.getLogger(__name__)
 
 SITE_STATE_ID = 1
-# Rows no public page shows: writing them never invalidates a page.
-PRIVATE_MODELS = (DailyKey, RateCounter, Reviewer, SiteState)
+# Rows no public page shows: writing them never invalidates a page. Submissions that
+# never were public (queued, withdrawn, rejected from the queue) count as private too,
+# so the commonest write, a new queued submission, leaves every stored page in place.
+PRIVATE_MODELS = (DailyKey, RateCounter, Reviewer, SiteState, FeedbackNote)
 _CHANGED = "trustbench_public_data_changed"
 
 _VERSION = select(SiteState.data_version).where(SiteState.id == SITE_STATE_ID)
@@ -132,12 +145,34 @@ def bump(engine: Engine) -> None:
             connection.execute(_BUMP)
 
 
+def _never_public(submission: Submission) -> bool:
+    """A submission that is not public and was not public before this change: a new
+    queued one, a withdrawal, a queued one rejected. No public page shows it."""
+    history = inspect(submission).attrs.state.history
+    states = (*history.added, *history.unchanged, *history.deleted)
+    if not states:  # state not loaded (expired): cannot tell, so count it as public
+        return False
+    return all(state is not None and State(state) not in PUBLIC_STATES for state in states)
+
+
+def _touches_public_data(instance: object) -> bool:
+    if isinstance(instance, PRIVATE_MODELS):
+        return False
+    if isinstance(instance, Submission):
+        return not _never_public(instance)
+    if isinstance(instance, RunSample):
+        owner = instance.__dict__.get("submission")  # set with the runs; never loaded here
+        return owner is None or not _never_public(owner)
+    # An audit event always comes with its submission's change, which decides.
+    return not isinstance(instance, AuditEvent)
+
+
 @event.listens_for(Session, "before_flush")
 def _note_public_changes(session_: Session, _context, _instances) -> None:
     if session_.info.get(_CHANGED):
         return
     for instance in (*session_.new, *session_.dirty, *session_.deleted):
-        if not isinstance(instance, PRIVATE_MODELS):
+        if _touches_public_data(instance):
             session_.info[_CHANGED] = True
             return
 
