@@ -1025,8 +1025,9 @@ class _Seeder:
         names = ", ".join(quote(c.name) for c in columns)
         connection = self.session.connection()
         if dialect.name == "sqlite":
-            marks = ", ".join("?" for _ in columns)
-            statement = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})"  # noqa: S608 - names from the models  # nosec B608
+            # Core writes the statement (qmark style, columns in table order).
+            statement = str(insert(table).compile(
+                dialect=dialect, column_keys=[c.key for c in columns]))
             connection.exec_driver_sql(statement, params)
             return
         driver_connection = connection.connection.driver_connection
@@ -1055,11 +1056,9 @@ class _Seeder:
         if self.dialect != "postgresql":
             return
         for table in (Submission, RunSample, AuditEvent, FeedbackNote):
-            name = table.__tablename__
-            self.session.execute(text(
-                f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "  # noqa: S608 - table names from the models  # nosec B608
-                f"(SELECT COALESCE(MAX(id), 1) FROM {name}))"
-            ))
+            highest = select(func.coalesce(func.max(table.id), 1)).scalar_subquery()
+            self.session.execute(select(func.setval(
+                func.pg_get_serial_sequence(table.__tablename__, "id"), highest)))
         self.session.commit()
 
     def public_count(self) -> int:
