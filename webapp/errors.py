@@ -7,6 +7,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from webapp.extensions import db
+from webapp.htmx import wants_fragment
 
 MESSAGES = {
     400: "The request could not be understood.",
@@ -26,7 +27,7 @@ def init_app(app: Flask) -> None:
 
 
 def render_error(status: int, title: str, message: str):
-    template = "errors/_fragment.html" if request.headers.get("HX-Request") else "errors/error.html"
+    template = "errors/_fragment.html" if wants_fragment() else "errors/error.html"
     return render_template(template, status=status, title=title, message=message), status
 
 

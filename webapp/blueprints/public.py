@@ -15,6 +15,7 @@ from flask import (
 )
 
 from webapp.extensions import db
+from webapp.htmx import wants_fragment
 from webapp.models import utcnow
 from webapp.services import catalog as queries
 from webapp.services import rules
@@ -40,16 +41,6 @@ def _per_page() -> int:
     return int(current_app.config["PER_PAGE"])
 
 
-def _wants_fragment() -> bool:
-    """An htmx swap, not a boosted navigation nor a history restore (those need a page)."""
-    headers = request.headers
-    return (
-        headers.get("HX-Request") == "true"
-        and headers.get("HX-Boosted") != "true"
-        and headers.get("HX-History-Restore-Request") != "true"
-    )
-
-
 def _show_demo_banner(shown: bool) -> None:
     if shown:
         g.demo_data_shown = True
@@ -62,7 +53,7 @@ def catalog() -> Response:
     page = queries.catalog_page(db.session, query, notices, now=utcnow(),
                                 per_page=_per_page())
     _show_demo_banner(page.demo_shown)
-    template = "public/_catalog_table.html" if _wants_fragment() else "public/catalog.html"
+    template = "public/_catalog_table.html" if wants_fragment() else "public/catalog.html"
     response = make_response(render_template(template, page=page, rules=rules))
     response.vary.add("HX-Request")
     return response

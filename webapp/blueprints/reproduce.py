@@ -15,9 +15,9 @@ from webapp.blueprints.submit import (
     is_bot,
     over_limit,
     status_redirect,
-    wants_fragment,
 )
 from webapp.extensions import db, read_only
+from webapp.htmx import wants_fragment
 from webapp.models import Submission, utcnow
 from webapp.services import catalog, privacy, submissions, tokens
 from webapp.services.rules import MIN_RUNS, RELATED_LIMIT, SPREAD_LIMIT, TOLERANCE, Band

@@ -29,6 +29,7 @@ from sqlalchemy import select
 
 from webapp.errors import render_error
 from webapp.extensions import db, login_manager
+from webapp.htmx import wants_fragment
 from webapp.models import FeedbackNote, Hardware, ModelVariant, Quant, Runtime, Submission, utcnow
 from webapp.schemas import OTHER, FreshSubmission, parse_form
 from webapp.services import accounts, catalog, divergence, moderation, plausibility, privacy
@@ -78,7 +79,7 @@ def _session_identifier() -> str:
 
 def _unauthorized():
     login = url_for("review.login")
-    if _is_fragment_request():
+    if wants_fragment():
         response = make_response(render_error(
             401, "Unauthorized", "Your reviewer session has ended. Log in again.")
         )
@@ -129,10 +130,6 @@ def _helpers():
 
 def _utc_label(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
-
-
-def _is_fragment_request() -> bool:
-    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-Boosted")
 
 
 def _reviewer():
@@ -284,7 +281,7 @@ def history(submission_id: int):
     review = moderation.review(db.session, submission_id)
     if review is None:
         abort(404)
-    if not _is_fragment_request():
+    if not wants_fragment():
         return redirect(url_for("review.submission", submission_id=submission_id,
                                 _anchor="history"))
     return render_template("review/_history.html", review=review)
@@ -329,7 +326,7 @@ def _decision(submission_id: int, decide) -> object:
         return _decision_failed(submission_id, str(error), form)
     db.session.commit()
     message = _decided_message(row)
-    if _is_fragment_request():
+    if wants_fragment():
         return render_template(
             "review/_queue_row.html", item=moderation.QueueItem(row, (), None),
             message=message, counts=moderation.queue_counts(db.session),
@@ -341,7 +338,7 @@ def _decision(submission_id: int, decide) -> object:
 
 
 def _decision_failed(submission_id: int, message: str, form: dict):
-    if _is_fragment_request() and form.get("return_to") == "queue":
+    if wants_fragment() and form.get("return_to") == "queue":
         row = _submission_or_404(submission_id)
         item = moderation.queue_item(db.session, row)
         return render_template(

@@ -18,6 +18,7 @@ from flask import (
 
 from webapp import schemas
 from webapp.extensions import db, read_only
+from webapp.htmx import wants_fragment
 from webapp.models import Submission, utcnow
 from webapp.services import catalog, moderation, privacy, submissions, tokens
 from webapp.services.rules import SPREAD_LIMIT, Band, Kind, State
@@ -38,16 +39,6 @@ STATE_EXPLANATIONS = {
 
 
 # --- shared by the submission views -----------------------------------------------------
-
-
-def wants_fragment() -> bool:
-    """An htmx swap, not a boosted navigation nor a history restore."""
-    headers = request.headers
-    return (
-        headers.get("HX-Request") == "true"
-        and headers.get("HX-Boosted") != "true"
-        and headers.get("HX-History-Restore-Request") != "true"
-    )
 
 
 def fragment(template: str, **context) -> Response:

@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from webapp.extensions import db
+from webapp.htmx import wants_fragment
 from webapp.models import (
     AuditEvent,
     DailyKey,
@@ -210,14 +211,7 @@ def _shareable() -> bool:
 
 
 def _key() -> tuple:
-    headers = request.headers
-    return (
-        request.host,
-        request.full_path,
-        headers.get("HX-Request") == "true",
-        headers.get("HX-Boosted") == "true",
-        headers.get("HX-History-Restore-Request") == "true",
-    )
+    return (request.host, request.full_path, wants_fragment())
 
 
 def shared_page(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -1,0 +1,16 @@
+"""What an htmx request asks for: one predicate for every blueprint and the page store."""
+
+from __future__ import annotations
+
+from flask import request
+
+
+def wants_fragment() -> bool:
+    """An htmx swap of part of the page, not a boosted navigation nor a history restore
+    (those need the whole page)."""
+    headers = request.headers
+    return (
+        headers.get("HX-Request") == "true"
+        and headers.get("HX-Boosted") != "true"
+        and headers.get("HX-History-Restore-Request") != "true"
+    )
