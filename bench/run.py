@@ -69,7 +69,7 @@ LABELS = {
 }
 # Measured and shown, but not one of the endpoints: their budget lines say so.
 # The *_miss rows add a throw-away query argument to every request, so each one misses
-# the worker's page store (services/page_cache) and shows the cost of rendering anew.
+# the worker's page store (web/page_cache) and shows the cost of rendering anew.
 EXTRA_ENDPOINTS = ("operators", "catalog_miss", "detail_miss")
 
 

@@ -32,6 +32,7 @@ from webapp.extensions import db
 from webapp.models import FeedbackNote, Hardware, ModelVariant, Submission
 from webapp.services import accounts, evidence, submissions, tokens
 from webapp.services.rules import State
+from webapp.web import forms
 
 SCRIPT = "<script>alert(1)</script>"
 ATTRIBUTE = '"><img src=x onerror=alert(1)>'
@@ -420,7 +421,7 @@ def test_bad_numbers_get_422_with_the_message(world, client, app, which):
             assert response.status_code == 422, f"{where}: {response.status_code}"
         body = response.get_data(as_text=True)
         shown = html.unescape(body)
-        _, errors, _ = schemas.parse_form(schema, values, context)
+        _, errors, _ = forms.parse_form(schema, values, context)
         typed = {e.get("name"): e.get("value") or e.text or "" for e in parse(body).iter()
                  if e.tag in ("input", "textarea") and e.get("name")}
         for name in checked:

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from tests.test_submit_support import fresh_form
 from webapp.models import SiteState, Submission, utcnow
-from webapp.services import moderation, page_cache
+from webapp.services import data_version, moderation
 from webapp.services.rules import State
+from webapp.web import page_cache
 
 
 @pytest.fixture
@@ -70,11 +71,11 @@ def test_a_decision_in_another_worker_shows_on_the_next_view(app, client, sessio
 def test_a_refused_decision_moves_no_version(session, make_row):
     row = make_row(state=State.QUEUED)
     session.commit()
-    before = page_cache.data_version(session)
+    before = data_version.current(session)
     with pytest.raises(moderation.TransitionError):
         moderation.reject(session, row, actor="reviewer:test", now=utcnow(), reason="")
     session.rollback()
-    assert page_cache.data_version(session) == before
+    assert data_version.current(session) == before
 
 
 def test_fragment_and_page_are_stored_apart(client, hub):
@@ -142,13 +143,13 @@ def test_a_database_without_the_version_row_gets_one_on_the_first_change(session
     """create_all builds no row (the migration inserts it); the first change adds it."""
     session.execute(delete(SiteState))
     session.commit()
-    assert page_cache.data_version(session) == 0
+    assert data_version.current(session) == 0
     make_row()
     session.commit()
-    assert page_cache.data_version(session) == 1
+    assert data_version.current(session) == 1
     make_row()
     session.commit()
-    assert page_cache.data_version(session) == 2
+    assert data_version.current(session) == 2
 
 
 def test_a_failed_version_bump_never_turns_a_stored_change_into_an_error(
@@ -158,9 +159,9 @@ def test_a_failed_version_bump_never_turns_a_stored_change_into_an_error(
     def locked(_engine):
         raise OperationalError("UPDATE site_state", {}, Exception("database is locked"))
 
-    monkeypatch.setattr(page_cache, "bump", locked)
+    monkeypatch.setattr(data_version, "bump", locked)
     # alembic's logging setup (the migration tests) disables loggers that exist by then
-    monkeypatch.setattr(page_cache.logger, "disabled", False)
+    monkeypatch.setattr(data_version.logger, "disabled", False)
     row = make_row(state=State.QUEUED)
     session.commit()
     moderation.approve_public(session, row, actor="reviewer:test", now=utcnow())
@@ -173,13 +174,13 @@ def test_a_failed_version_bump_never_turns_a_stored_change_into_an_error(
 def test_queued_submissions_and_withdrawals_leave_stored_pages_alone(client, session, app):
     """The commonest writes are not public: they must not empty every worker's store."""
     app.config["WTF_CSRF_ENABLED"] = False
-    before = page_cache.data_version(session)
+    before = data_version.current(session)
     response = client.post("/submit/benchmark", data=fresh_form())
     assert response.status_code == 303
     status = response.headers["Location"]
     assert client.post(status.split("?")[0] + "/withdraw").status_code == 303
     session.rollback()
-    assert page_cache.data_version(session) == before
+    assert data_version.current(session) == before
 
 
 def test_rejecting_from_the_queue_keeps_pages_and_revising_a_public_row_drops_them(
@@ -188,22 +189,22 @@ def test_rejecting_from_the_queue_keeps_pages_and_revising_a_public_row_drops_th
     queued = make_row(state=State.QUEUED)
     public = make_row()
     session.commit()
-    before = page_cache.data_version(session)
+    before = data_version.current(session)
     moderation.reject(session, queued, actor="reviewer:test", now=utcnow(), reason="duplicate")
     session.commit()
-    assert page_cache.data_version(session) == before
+    assert data_version.current(session) == before
 
     url = f"/benchmarks/{public.id}"
     assert client.get(url).status_code == 200  # stored
     moderation.revise(session, public, State.REJECTED, actor="reviewer:test", now=utcnow(),
                       reason="numbers were wrong")
     session.commit()
-    assert page_cache.data_version(session) == before + 1
+    assert data_version.current(session) == before + 1
     assert client.get(url).status_code == 404, "a rejected row vanishes at once"
 
 
 def test_a_savepoint_rolled_back_keeps_the_outer_change_counted(session, make_row):
-    before = page_cache.data_version(session)
+    before = data_version.current(session)
     make_row()
     session.flush()
     with pytest.raises(RuntimeError), session.begin_nested():
@@ -211,4 +212,4 @@ def test_a_savepoint_rolled_back_keeps_the_outer_change_counted(session, make_ro
         session.flush()
         raise RuntimeError("a step that failed inside a savepoint")
     session.commit()
-    assert page_cache.data_version(session) == before + 1
+    assert data_version.current(session) == before + 1

@@ -18,9 +18,11 @@ from tests.test_submit_support import (
     repro_form,
     same_runs,
 )
+from webapp.blueprints import reproduce
 from webapp.models import Submission, utcnow
-from webapp.services import moderation, page_cache, submissions, tokens
+from webapp.services import moderation, tokens
 from webapp.services.rules import Band, Kind, State
+from webapp.web import page_cache
 
 # The factory's hub: TTFT median 250 ms, decode median 100 tok/s.
 HUB_TTFT, HUB_DECODE = 250.0, 100.0
@@ -210,7 +212,7 @@ def test_repeated_live_checks_reuse_the_hub_for_a_few_seconds(
     # The POST decides on a fresh load: refused at once.
     assert client.post(f"/benchmarks/{hub_id}/reproduce", data=form).status_code == 404
     # The advice may lag for a few seconds, never longer.
-    later = page_cache.time.monotonic() + submissions.HUB_SNAPSHOT_SECONDS + 0.1
+    later = page_cache.time.monotonic() + reproduce.HUB_SNAPSHOT_SECONDS + 0.1
     monkeypatch.setattr(page_cache.time, "monotonic", lambda: later)
     gone = client.post(f"/benchmarks/{hub_id}/reproduce/check", data=form,
                        headers={"HX-Request": "true"})

@@ -12,6 +12,7 @@ from werkzeug.datastructures import MultiDict
 from webapp import schemas
 from webapp.services import submissions
 from webapp.services.rules import Band
+from webapp.web import forms
 
 REFS = {
     "models": {"m": SimpleNamespace(slug="m"), "other": SimpleNamespace(slug="other")},
@@ -32,7 +33,7 @@ def form(**values) -> MultiDict:
 
 
 def test_a_valid_form_becomes_a_model():
-    data, errors, posted = schemas.parse_form(schemas.FreshSubmission, form(), REFS)
+    data, errors, posted = forms.parse_form(schemas.FreshSubmission, form(), REFS)
     assert errors == {} and data.run_tuples() == [(100.0, 50, 10.0)] * 3
     assert data.concurrent_users == 1 and data.hardware_count == 1 and data.notes == ""
 
@@ -41,7 +42,7 @@ def test_run_errors_point_at_the_row_they_came_from():
     values = form(**{"runs-1-ttft_ms": "", "runs-1-tokens_generated": "",
                      "runs-1-decode_tps": "", "runs-5-ttft_ms": "x",
                      "runs-5-tokens_generated": "5", "runs-5-decode_tps": "5"})
-    _, errors, posted = schemas.parse_form(schemas.FreshSubmission, values, REFS)
+    _, errors, posted = forms.parse_form(schemas.FreshSubmission, values, REFS)
     assert posted.run_rows == [0, 2, 5]  # the blank row is ignored
     assert list(errors) == ["runs-5-ttft_ms"]
 
@@ -49,12 +50,12 @@ def test_run_errors_point_at_the_row_they_came_from():
 def test_a_wrong_run_count_still_reports_each_row():
     values = MultiDict({"runs-0-ttft_ms": "nan", "runs-0-tokens_generated": "1",
                         "runs-0-decode_tps": "1"})
-    _, errors, _ = schemas.parse_form(schemas.FreshSubmission, values, REFS)
+    _, errors, _ = forms.parse_form(schemas.FreshSubmission, values, REFS)
     assert "runs" in errors and "finite" in errors["runs-0-ttft_ms"]
 
 
 def test_field_labels_name_run_cells():
-    assert schemas.field_labels({"runs-3-decode_tps": "x", "notes": "y"}) == {
+    assert forms.field_labels({"runs-3-decode_tps": "x", "notes": "y"}) == {
         "runs-3-decode_tps": "Run 4 decode speed", "notes": "Notes"}
 
 
@@ -74,7 +75,7 @@ def test_payloads_are_strict():
     st.text(max_size=40),
 ))
 def test_any_input_gives_a_model_or_messages_never_an_exception(values):
-    data, errors, posted = schemas.parse_form(schemas.FreshSubmission, MultiDict(values), REFS)
+    data, errors, posted = forms.parse_form(schemas.FreshSubmission, MultiDict(values), REFS)
     assert (data is None) == bool(errors)
     assert all(isinstance(message, str) and message for message in errors.values())
 
@@ -109,7 +110,7 @@ def test_the_check_speaks_before_the_third_run():
 
 
 def test_typed_runs_skip_anything_half_typed():
-    posted = schemas.read_form(MultiDict({
+    posted = forms.read_form(MultiDict({
         "runs-0-ttft_ms": "250", "runs-0-tokens_generated": "512", "runs-0-decode_tps": "100",
         "runs-1-ttft_ms": "25", "runs-1-tokens_generated": "51.5", "runs-1-decode_tps": "1",
         "runs-2-ttft_ms": "inf", "runs-2-tokens_generated": "5", "runs-2-decode_tps": "1",

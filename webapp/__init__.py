@@ -9,7 +9,8 @@ from flask import Flask
 from webapp import cli, config, errors, security
 from webapp.blueprints import feedback, public, reproduce, review, submit
 from webapp.extensions import csrf, db, login_manager, migrate
-from webapp.services import page_cache, privacy
+from webapp.services import privacy
+from webapp.web import page_cache
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 

@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 
 from webapp.extensions import db
 from webapp.models import utcnow
-from webapp.services import accounts, backups, demo, page_cache, privacy
+from webapp.services import accounts, backups, data_version, demo, privacy
 from webapp.services.reference import load_reference
 
 
@@ -43,7 +43,7 @@ def seed_demo(rows: int, if_empty: bool, random_seed: int) -> None:
         db.session.commit()
         return
     report = demo.seed(db.session, rows=rows, random_seed=random_seed)
-    page_cache.bump(db.engine)  # bulk inserts bypass the ORM: running workers re-render
+    data_version.bump(db.engine)  # bulk inserts bypass the ORM: running workers re-render
     click.echo(report)
 
 

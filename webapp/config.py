@@ -29,7 +29,7 @@ class Defaults:
     PUBLIC_REVIEWER_NAMES = False
     RATE_LIMITS = dict(RATE_LIMITS)
     RATE_LIMITS_ENABLED = True
-    # Rendered public pages kept per worker (services.page_cache): dropped on any change
+    # Rendered public pages kept per worker (web/page_cache): dropped on any change
     # to public data, and after this many seconds at most (ages move with the clock).
     PAGE_CACHE_SECONDS = 60
     PAGE_CACHE_ENTRIES = 256

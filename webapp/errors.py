@@ -7,7 +7,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from webapp.extensions import db
-from webapp.htmx import wants_fragment
+from webapp.web.htmx import wants_fragment
 
 MESSAGES = {
     400: "The request could not be understood.",

@@ -366,7 +366,7 @@ class RateCounter(db.Model):
 class SiteState(db.Model):
     """One row: the version of everything public pages show.
 
-    services.page_cache bumps it after every commit that changed public data, so each
+    services.data_version bumps it after every commit that changed public data, so each
     worker knows, with one indexed read, whether a page it rendered earlier still holds.
     """
 

@@ -1,10 +1,9 @@
-"""Validated submissions, feedback and signed tokens' payloads.
+"""Validated submissions, feedback and signed tokens' payloads (pydantic models).
 
 The one place where what an operator types is judged. Bounds come from the rule set
 (webapp/services/rules.py) and the column sizes; every message is written for the
-person at the form. Forms post flat names (`runs-0-ttft_ms`, `hardware_count`, ...);
-`parse_form` turns them into a model or into `{field name: message}` so the page can
-put each message beside its field and keep everything that was typed.
+person at the form. Reading a posted form into these models, and their messages back
+beside the form's fields, is the web layer's (webapp/web/forms.py).
 """
 
 from __future__ import annotations
@@ -61,12 +60,8 @@ HARDWARE_COUNT_MAX = 64
 CONCURRENT_USERS_MAX = 100_000
 TOKENS_MAX = 10_000_000
 SEED_MAX = 2**63 - 1  # a BIGINT column
-# A crafted form could name run rows far beyond the form's slots; stop reading there.
-RUN_ROWS_READ = 100
-
 RUN_FIELDS = ("ttft_ms", "tokens_generated", "decode_tps")
 FLAG_FIELDS = ("speculative", "batch_gt1", "tensor_parallel")
-RUN_KEY = re.compile(r"^runs-(\d{1,3})-(" + "|".join(RUN_FIELDS) + r")$")
 TRUE_VALUES = frozenset({"on", "1", "true", "yes", "y"})
 
 
@@ -314,7 +309,8 @@ def _sha_prefix(value: object) -> str | None:
     return text
 
 
-def _flag(value: object) -> bool:
+def flag_value(value: object) -> bool:
+    """A checkbox's value: ticked ("on", "1", "true", ...) or not."""
     if isinstance(value, bool):
         return value
     return isinstance(value, str) and value.strip().lower() in TRUE_VALUES
@@ -324,7 +320,7 @@ Handle = Annotated[str | None, BeforeValidator(_handle)]
 Url = Annotated[str | None, BeforeValidator(_url)]
 Notes = Annotated[str, BeforeValidator(_notes)]
 ShaPrefix = Annotated[str | None, BeforeValidator(_sha_prefix)]
-Flag = Annotated[bool, BeforeValidator(_flag)]
+Flag = Annotated[bool, BeforeValidator(flag_value)]
 
 
 # --- submissions -----------------------------------------------------------------------
@@ -530,6 +526,20 @@ class StatusPayload(BaseModel):
 
 # --- what is already valid in a form still being typed ------------------------------
 
+
+@dataclass
+class FormInput:
+    """What was posted, kept as typed (for re-rendering) and shaped for a schema.
+
+    webapp/web/forms.py reads request forms into it; the live checks read it.
+    """
+
+    values: dict[str, str]
+    data: dict[str, Any]
+    # the form row each parsed run came from, so messages land beside the right input
+    run_rows: list[int] = field(default_factory=list)
+
+
 _TYPED = {"vram_peak_mib": TypeAdapter(VramMib), "hardware_count": TypeAdapter(HardwareCount)}
 
 
@@ -550,157 +560,3 @@ def typed_runs(posted: FormInput) -> list[tuple[float, int, float]]:
         except ValidationError:
             continue
     return runs
-
-
-# --- from a posted form to a model or messages beside fields ---------------------------
-
-M = TypeVar("M", bound=BaseModel)
-
-
-@dataclass
-class FormInput:
-    """What was posted, kept as typed (for re-rendering) and shaped for a schema."""
-
-    values: dict[str, str]
-    data: dict[str, Any]
-    # the form row each parsed run came from, so messages land beside the right input
-    run_rows: list[int] = field(default_factory=list)
-
-
-def read_form(form: Mapping[str, str], *, with_runs: bool = True) -> FormInput:
-    """Flatten a posted form; blank run rows are ignored (the form shows ten slots)."""
-    values = {key: form.get(key, "") for key in form.keys()}  # noqa: SIM118 - MultiDict
-    data: dict[str, Any] = {
-        key: value for key, value in values.items() if not RUN_KEY.match(key)
-    }
-    for flag in FLAG_FIELDS:
-        data[flag] = _flag(values.get(flag, ""))
-    run_rows: list[int] = []
-    if with_runs:
-        rows: dict[int, dict[str, str]] = {}
-        for key, value in values.items():
-            match = RUN_KEY.match(key)
-            if match and int(match.group(1)) < RUN_ROWS_READ:
-                rows.setdefault(int(match.group(1)), {})[match.group(2)] = value
-        runs = []
-        for index in sorted(rows):
-            row = {name: rows[index].get(name, "") for name in RUN_FIELDS}
-            if all(is_blank(value) for value in row.values()):
-                continue
-            runs.append(row)
-            run_rows.append(index)
-        data["runs"] = runs
-    return FormInput(values=values, data=data, run_rows=run_rows)
-
-
-def run_field(row: int, name: str) -> str:
-    return f"runs-{row}-{name}"
-
-
-def errors_by_field(error: ValidationError, run_rows: list[int] | None = None) -> dict[str, str]:
-    """{form field name: first message}; run-level messages use `runs-<row>-<field>`."""
-    rows = run_rows or []
-    messages: dict[str, str] = {}
-    for item in error.errors(include_url=False):
-        loc = item.get("loc", ())
-        message = item.get("msg", "This value is not valid.")
-        if item.get("type") == "missing":
-            message = "This field is required."
-        name = _field_name(loc, rows)
-        messages.setdefault(name, message)
-    return messages
-
-
-def _field_name(loc: tuple, rows: list[int]) -> str:
-    if not loc:
-        return "__all__"
-    if loc[0] == "runs" and len(loc) >= 3 and isinstance(loc[1], int):
-        row = rows[loc[1]] if loc[1] < len(rows) else loc[1]
-        return run_field(row, str(loc[2]))
-    return str(loc[0])
-
-
-def parse_form(
-    schema: type[M], form: Mapping[str, str], context: Mapping[str, Any] | None = None
-) -> tuple[M | None, dict[str, str], FormInput]:
-    """(model or None, {field: message}, what was typed)."""
-    posted = read_form(form, with_runs="runs" in schema.model_fields)
-    try:
-        return schema.model_validate(posted.data, context=dict(context or {})), {}, posted
-    except ValidationError as error:
-        messages = errors_by_field(error, posted.run_rows)
-    if "runs" in messages:
-        # A wrong number of runs stops the list before its rows are read; read them
-        # anyway, so every message shows at once.
-        for row, run in zip(posted.run_rows, posted.data.get("runs", []), strict=True):
-            try:
-                Run.model_validate(run)
-            except ValidationError as error:
-                for name, message in errors_by_field(error).items():
-                    messages.setdefault(run_field(row, name), message)
-    return None, messages, posted
-
-
-# --- what the templates need to render the same rules --------------------------------
-
-LIMITS = {
-    "MIN_RUNS": MIN_RUNS,
-    "MAX_RUNS": MAX_RUNS,
-    "HANDLE_MAX": HANDLE_MAX,
-    "URL_MAX": URL_MAX,
-    "NOTES_MAX": NOTES_MAX,
-    "FEEDBACK_MESSAGE_MAX": FEEDBACK_MESSAGE_MAX,
-    "RUNTIME_VERSION_MAX": RUNTIME_VERSION_MAX,
-    "DRIVER_VERSION_MAX": DRIVER_VERSION_MAX,
-    "OS_LABEL_MAX": OS_LABEL_MAX,
-    "QUANT_PROVIDER_MAX": QUANT_PROVIDER_MAX,
-    "SHA_PREFIX_MAX": SHA_PREFIX_MAX,
-    "CPU_FAMILY_MAX": CPU_FAMILY_MAX,
-    "OTHER_NAME_MAX": OTHER_NAME_MAX,
-    "HARDWARE_COUNT_MAX": HARDWARE_COUNT_MAX,
-}
-
-FIELD_LABELS = {
-    "model": "Model",
-    "other_model": "Other model",
-    "hardware": "Hardware",
-    "hardware_count": "Number of devices",
-    "other_hardware": "Other hardware",
-    "cpu_family": "CPU family",
-    "quant": "Quant",
-    "other_quant": "Other quant",
-    "runtime": "Runtime",
-    "other_runtime": "Other runtime",
-    "runtime_version": "Runtime version",
-    "driver_version": "Driver version",
-    "os_label": "OS label",
-    "concurrent_users": "Concurrent users",
-    "prompt_tokens": "Prompt length",
-    "max_tokens": "Max tokens",
-    "seed": "Seed",
-    "quant_provider": "Quant provider",
-    "model_sha256_prefix": "Model file sha256",
-    "runs": "Timed runs",
-    "vram_peak_mib": "VRAM peak",
-    "prefill_tps": "Prefill speed",
-    "notes": "Notes",
-    "handle": "Handle",
-    "url": "Web address",
-    "kind": "Kind of problem",
-    "message": "Message",
-    "band": "Divergence",
-}
-_RUN_LABELS = {"ttft_ms": "TTFT", "tokens_generated": "tokens generated",
-               "decode_tps": "decode speed"}
-
-
-def field_labels(errors: Mapping[str, str]) -> dict[str, str]:
-    """Labels for the fields named in `errors`, run cells included ("Run 2 TTFT")."""
-    labels = {}
-    for name in errors:
-        match = RUN_KEY.match(name)
-        if match:
-            labels[name] = f"Run {int(match.group(1)) + 1} {_RUN_LABELS[match.group(2)]}"
-        elif name in FIELD_LABELS:
-            labels[name] = FIELD_LABELS[name]
-    return labels

@@ -7,11 +7,12 @@ from collections.abc import Mapping
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from webapp import schemas
-from webapp.blueprints.submit import calm_reply, form_context, is_bot, over_limit
 from webapp.extensions import db
 from webapp.models import Submission, utcnow
 from webapp.services import catalog, privacy, submissions
 from webapp.services.rules import FEEDBACK_KINDS, State
+from webapp.web.forms import parse_form
+from webapp.web.replies import calm_reply, form_context, is_bot, over_limit
 
 bp = Blueprint("feedback", __name__)
 
@@ -55,7 +56,7 @@ def new():
         return _render(row, {}, {}, 200)
     if is_bot(request.form):
         return calm_reply()
-    data, errors, posted = schemas.parse_form(schemas.FeedbackSubmission, request.form)
+    data, errors, posted = parse_form(schemas.FeedbackSubmission, request.form)
     if data is None:
         return _render(row, posted.values, errors, 422)
     now = utcnow()

@@ -15,11 +15,11 @@ from flask import (
 )
 
 from webapp.extensions import db
-from webapp.htmx import wants_fragment
 from webapp.models import utcnow
 from webapp.services import catalog as queries
 from webapp.services import rules
-from webapp.services.page_cache import shared_page
+from webapp.web.htmx import wants_fragment
+from webapp.web.page_cache import shared_page
 
 bp = Blueprint("public", __name__)
 

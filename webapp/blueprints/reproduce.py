@@ -5,10 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
 
 from webapp import schemas
-from webapp.blueprints.submit import (
+from webapp.extensions import db, read_only
+from webapp.models import Submission, utcnow
+from webapp.services import catalog, privacy, submissions, tokens
+from webapp.services.rules import MIN_RUNS, RELATED_LIMIT, SPREAD_LIMIT, TOLERANCE, Band
+from webapp.web import page_cache
+from webapp.web.forms import fresh_prefill, parse_form, read_form
+from webapp.web.htmx import wants_fragment
+from webapp.web.replies import (
     calm_reply,
     form_context,
     fragment,
@@ -16,19 +23,44 @@ from webapp.blueprints.submit import (
     over_limit,
     status_redirect,
 )
-from webapp.extensions import db, read_only
-from webapp.htmx import wants_fragment
-from webapp.models import Submission, utcnow
-from webapp.services import catalog, privacy, submissions, tokens
-from webapp.services.rules import MIN_RUNS, RELATED_LIMIT, SPREAD_LIMIT, TOLERANCE, Band
 
 bp = Blueprint("reproduce", __name__)
+
+# How long a worker may reuse a hub for the live warning (_hub_snapshot).
+HUB_SNAPSHOT_SECONDS = 5
 
 
 def _hub(benchmark_id: int) -> Submission:
     hub = submissions.reproducible_hub(db.session, benchmark_id)
     if hub is None:
         abort(404)
+    return hub
+
+
+def _hub_snapshot(benchmark_id: int) -> Submission | None:
+    """The reproducible hub as a detached, read-only copy this worker reuses for a few
+    seconds: the live warning runs on every pause in typing, and loading the hub (with
+    its four reference rows, and the database round trip) was most of its time.
+
+    The live warning is advice; the POST decides on a fresh load. So a kept copy may
+    miss a decision taken on its hub for at most HUB_SNAPSHOT_SECONDS, and no longer.
+    Only what the joined load brought (the row's columns, model, hardware, quant,
+    runtime) may be read from it; the live warning reads nothing else.
+    """
+    if not page_cache.enabled():
+        return submissions.reproducible_hub(db.session, benchmark_id)
+    hub = page_cache.recall("hub_snapshots", benchmark_id, 0)
+    if hub is None:
+        hub = submissions.reproducible_hub(db.session, benchmark_id)
+        if hub is None:
+            return None
+        # Out of the session with its reference rows, so nothing this request does to
+        # its session (a rollback expires what it holds) can reach the kept copy.
+        for instance in (hub, hub.model, hub.hardware, hub.quant, hub.runtime):
+            db.session.expunge(instance)
+        page_cache.remember("hub_snapshots", benchmark_id, 0, hub,
+                            lifetime=min(HUB_SNAPSHOT_SECONDS,
+                                         current_app.config["PAGE_CACHE_SECONDS"]))
     return hub
 
 
@@ -50,7 +82,7 @@ def _live(hub: Submission, posted: schemas.FormInput) -> dict:
         "check": check,
         "hub": hub,
         # only a refused run links to the pre-filled fresh form
-        "prefill": submissions.fresh_prefill(hub, posted.values) if check.refused else {},
+        "prefill": fresh_prefill(hub, posted) if check.refused else {},
     }
 
 
@@ -66,7 +98,7 @@ def _render(hub: Submission, runtimes: Mapping, posted: schemas.FormInput,
         bands=list(Band),
         rules={"MIN_RUNS": MIN_RUNS, "TOLERANCE": TOLERANCE, "RELATED_LIMIT": RELATED_LIMIT,
                "SPREAD_LIMIT": SPREAD_LIMIT},
-        plain_prefill=submissions.fresh_prefill(hub),
+        plain_prefill=fresh_prefill(hub),
         **_live(hub, posted),
         **form_context(errors),
         **extra,
@@ -78,7 +110,7 @@ def reproduce(benchmark_id: int):
     hub = _hub(benchmark_id)
     runtimes = submissions.family_runtimes(db.session, hub.runtime)
     if request.method == "GET":
-        blank = schemas.read_form({"runtime": hub.runtime.slug, "concurrent_users": "1"})
+        blank = read_form({"runtime": hub.runtime.slug, "concurrent_users": "1"})
         return _render(hub, runtimes, blank, {}, 200)
 
     if is_bot(request.form):
@@ -86,10 +118,10 @@ def reproduce(benchmark_id: int):
     try:
         tokens.read_lock(request.form.get("lock_token"), hub)
     except tokens.LockError as error:
-        posted = schemas.read_form(request.form)
+        posted = read_form(request.form)
         return _render(hub, runtimes, posted, {}, 400, lock_error=str(error))
 
-    data, errors, posted = schemas.parse_form(
+    data, errors, posted = parse_form(
         schemas.ReproductionSubmission, request.form, {"runtimes": runtimes}
     )
     errors.update(submissions.check_reproduction(hub, posted).blocking())
@@ -112,9 +144,9 @@ def reproduce(benchmark_id: int):
 @read_only
 def check(benchmark_id: int):
     """The live divergence warning: the fragment for htmx, the whole form otherwise."""
-    posted = schemas.read_form(request.form)
+    posted = read_form(request.form)
     if wants_fragment():
-        hub = submissions.reproducible_hub_snapshot(db.session, benchmark_id)
+        hub = _hub_snapshot(benchmark_id)
         if hub is None:
             abort(404)
         return fragment("reproduce/_live.html", **_live(hub, posted), spread_limit=SPREAD_LIMIT)

@@ -29,9 +29,8 @@ from sqlalchemy import select
 
 from webapp.errors import render_error
 from webapp.extensions import db, login_manager
-from webapp.htmx import wants_fragment
 from webapp.models import FeedbackNote, Hardware, ModelVariant, Quant, Runtime, Submission, utcnow
-from webapp.schemas import OTHER, FreshSubmission, parse_form
+from webapp.schemas import OTHER, FreshSubmission
 from webapp.services import accounts, catalog, divergence, moderation, plausibility, privacy
 from webapp.services.rules import (
     FEEDBACK_KINDS,
@@ -44,6 +43,8 @@ from webapp.services.rules import (
     State,
     percent,
 )
+from webapp.web.forms import parse_form
+from webapp.web.htmx import wants_fragment
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 

@@ -18,15 +18,21 @@ from flask import (
 
 from webapp import schemas
 from webapp.extensions import db, read_only
-from webapp.htmx import wants_fragment
 from webapp.models import Submission, utcnow
 from webapp.services import catalog, moderation, privacy, submissions, tokens
 from webapp.services.rules import SPREAD_LIMIT, Band, Kind, State
+from webapp.web.forms import parse_form, read_form
+from webapp.web.htmx import wants_fragment
+from webapp.web.replies import (
+    calm_reply,
+    form_context,
+    fragment,
+    is_bot,
+    over_limit,
+    status_redirect,
+)
 
 bp = Blueprint("submit", __name__)
-
-# A field no person fills in: a value means a bot, which gets a calm reply and nothing stored.
-HONEYPOT = "website"
 
 STATE_EXPLANATIONS = {
     State.QUEUED: "Waiting for a reviewer. Nothing of it is public yet; you can still withdraw it.",
@@ -36,43 +42,6 @@ STATE_EXPLANATIONS = {
     State.REJECTED: "A reviewer rejected it. It stays private; the reason is below.",
     State.WITHDRAWN: "You withdrew it. It will never be published.",
 }
-
-
-# --- shared by the submission views -----------------------------------------------------
-
-
-def fragment(template: str, **context) -> Response:
-    response = make_response(render_template(template, **context))
-    response.vary.add("HX-Request")
-    return response
-
-
-def is_bot(form: Mapping[str, str]) -> bool:
-    return bool((form.get(HONEYPOT) or "").strip())
-
-
-def calm_reply() -> Response:
-    return make_response(render_template("submit/received.html"), 200)
-
-
-def over_limit(action: str, now) -> tuple[str, bool]:
-    """(the client's IP hash, whether this attempt is over the action's rate limit)."""
-    ip_hash = privacy.ip_hash(db.session, privacy.client_address(request), now)
-    return ip_hash, privacy.hit(db.session, action, ip_hash, now)
-
-
-def form_context(errors: Mapping[str, str]) -> dict:
-    return {
-        "errors": errors,
-        "labels": schemas.field_labels(errors),
-        "limits": schemas.LIMITS,
-        "honeypot": HONEYPOT,
-        "spread_limit": SPREAD_LIMIT,
-    }
-
-
-def status_redirect(submission: Submission) -> Response:
-    return redirect(url_for("submit.status", token=tokens.status_token(submission), new=1), 303)
 
 
 # --- the fresh form ------------------------------------------------------------------------
@@ -103,14 +72,14 @@ def benchmark():
     choices = submissions.reference_choices(db.session)
     if request.method == "GET":
         # Query args pre-fill the form (a refused reproduction links here with its numbers).
-        prefill = schemas.read_form(request.args)
+        prefill = read_form(request.args)
         prefill.values.setdefault("hardware_count", "1")
         prefill.values.setdefault("concurrent_users", "1")
         return _render_fresh(choices, prefill, {}, 200)
 
     if is_bot(request.form):
         return calm_reply()
-    data, errors, posted = schemas.parse_form(schemas.FreshSubmission, request.form,
+    data, errors, posted = parse_form(schemas.FreshSubmission, request.form,
                                               choices.by_slug)
     errors.update(submissions.check_fresh(choices.by_slug, posted).blocking())
     if errors or data is None:
@@ -132,7 +101,7 @@ def benchmark():
 @read_only
 def check():
     """The live warning: the fragment for htmx, the whole form otherwise."""
-    posted = schemas.read_form(request.form)
+    posted = read_form(request.form)
     if wants_fragment():
         refs = submissions.picked_references(db.session, posted.values)
         return fragment("submit/_live.html", **_live(refs, posted), spread_limit=SPREAD_LIMIT)

@@ -1,6 +1,7 @@
 """Reviewer accounts: argon2id password hashes, session tokens, enabling and disabling.
 
-Adds and flushes; the caller commits.
+Adds and flushes; the caller commits. Flask is imported for one reason: the argon2
+cost settings are the app's configuration (tests lower them), read where hashing happens.
 """
 
 from __future__ import annotations

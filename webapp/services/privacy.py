@@ -4,7 +4,9 @@ This is the only module that reads a request's address. What leaves it is
 HMAC-SHA256(daily key, network) in hex: raw addresses are never stored and never
 logged. Daily keys are random, live in the database (so every worker agrees) and are
 deleted after 48 hours. Rate-limit counters live in the database too: per-process
-memory would let each worker grant its own allowance.
+memory would let each worker grant its own allowance. Flask is imported because this
+module is the one place a request's address is read (and the log filter that keeps
+addresses out of every log is installed); the limits are the app's configuration.
 """
 
 from __future__ import annotations

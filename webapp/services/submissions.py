@@ -12,9 +12,7 @@ import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import urlencode
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,7 +26,7 @@ from webapp.models import (
     Runtime,
     Submission,
 )
-from webapp.services import divergence, moderation, page_cache, plausibility, trust
+from webapp.services import divergence, moderation, plausibility, trust
 from webapp.services.rules import (
     METADATA_FIELDS,
     MIN_RUNS,
@@ -41,9 +39,6 @@ from webapp.services.rules import (
     percent,
 )
 
-# The fresh form's pre-fill travels in the query string; gunicorn refuses request
-# lines over 4094 bytes, so long notes stay behind rather than break the link.
-PREFILL_QUERY_MAX = 3000
 MATCHING_HUBS_SHOWN = 3
 
 
@@ -429,46 +424,6 @@ def typed_matching_set(refs: References, values: Mapping[str, str]) -> MatchingS
     )
 
 
-# --- pre-filling the fresh form ------------------------------------------------------
-
-PREFILL_FIELDS = (
-    "runtime_version", "driver_version", "os_label", "concurrent_users", "prompt_tokens",
-    "max_tokens", "seed", "quant_provider", "model_sha256_prefix", "vram_peak_mib",
-    "prefill_tps", "handle", "url",
-)
-
-
-def fresh_prefill(hub: Submission, values: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Query args that open the fresh form with the hub's configuration and, when given,
-    what the operator typed on the reproduce form (their runtime included)."""
-    args: dict[str, str] = {
-        "model": hub.model.slug,
-        "hardware": hub.hardware.slug,
-        "hardware_count": str(hub.hardware_count),
-        "quant": hub.quant.slug,
-        "runtime": ((values or {}).get("runtime") or hub.runtime.slug).strip(),
-    }
-    for name in ("other_model", "other_hardware", "cpu_family", "other_quant", "other_runtime"):
-        if getattr(hub, name):
-            args[name] = getattr(hub, name)
-    if values:
-        posted = schemas.read_form(values)
-        for position, row in enumerate(posted.data.get("runs", [])[: schemas.MAX_RUNS]):
-            for name in schemas.RUN_FIELDS:
-                if (row.get(name) or "").strip():
-                    args[schemas.run_field(position, name)] = row[name].strip()
-        for name in PREFILL_FIELDS:
-            if (values.get(name) or "").strip():
-                args[name] = values[name].strip()
-        for name in schemas.FLAG_FIELDS:
-            if posted.data.get(name):
-                args[name] = "on"
-        notes = (values.get("notes") or "").strip()
-        if notes and len(urlencode({**args, "notes": notes})) <= PREFILL_QUERY_MAX:
-            args["notes"] = notes
-    return args
-
-
 # --- creating submissions ----------------------------------------------------------------
 
 
@@ -597,9 +552,6 @@ def create_feedback(session: Session, row: Submission, data: schemas.FeedbackSub
 # --- finding rows --------------------------------------------------------------------
 
 
-# How long a worker may reuse a hub for the live warning (reproducible_hub_snapshot).
-HUB_SNAPSHOT_SECONDS = 5
-
 # Submission ids are INTEGER columns; a hand-typed id beyond them names nothing.
 ID_MAX = 2**31 - 1
 
@@ -612,33 +564,6 @@ def reproducible_hub(session: Session, benchmark_id: int) -> Submission | None:
         select(Submission).where(Submission.id == benchmark_id,
                                  Submission.state == State.APPROVED)
     ).unique().one_or_none()
-
-
-def reproducible_hub_snapshot(session: Session, benchmark_id: int) -> Submission | None:
-    """reproducible_hub as a detached, read-only copy this worker reuses for a few
-    seconds: the live warning runs on every pause in typing, and loading the hub (with
-    its four reference rows, and the database round trip) was most of its time.
-
-    The live warning is advice; the POST decides on a fresh load. So a kept copy may
-    miss a decision taken on its hub for at most HUB_SNAPSHOT_SECONDS, and no longer.
-    Only what the joined load brought (the row's columns, model, hardware, quant,
-    runtime) may be read from it; the live warning reads nothing else.
-    """
-    if not page_cache.enabled():
-        return reproducible_hub(session, benchmark_id)
-    hub = page_cache.recall("hub_snapshots", benchmark_id, 0)
-    if hub is None:
-        hub = reproducible_hub(session, benchmark_id)
-        if hub is None:
-            return None
-        # Out of the session with its reference rows, so nothing this request does to
-        # its session (a rollback expires what it holds) can reach the kept copy.
-        for instance in (hub, hub.model, hub.hardware, hub.quant, hub.runtime):
-            session.expunge(instance)
-        page_cache.remember("hub_snapshots", benchmark_id, 0, hub,
-                            lifetime=min(HUB_SNAPSHOT_SECONDS,
-                                         current_app.config["PAGE_CACHE_SECONDS"]))
-    return hub
 
 
 def feedback_target(session: Session, benchmark_id: int) -> Submission | None:

@@ -1,6 +1,7 @@
 """Signed tokens: the reproduce form's locked matching set and private status links.
 
-Each kind has its own salt, so a token of one kind never passes as the other.
+Each kind has its own salt, so a token of one kind never passes as the other. Flask is
+imported for one reason: the signing key is the app's SECRET_KEY, read when signing.
 """
 
 from __future__ import annotations

@@ -4,14 +4,9 @@ The catalog, a row's detail and the other public pages are the same bytes for ev
 anonymous visitor until something public changes: a decision, an editorial row, linked
 operators, a reference update (a new queued submission is not public, and changes
 none). Each worker keeps what it rendered, keyed by the URL, and tags it with the
-site's data version (SiteState, one row). Every request reads that version (one
+site's data version (services/data_version.py). Every request reads that version (one
 primary-key read); a page rendered under an older version is never served again, so a
 decision shows on the very next view in every worker, on SQLite and PostgreSQL alike.
-
-The version moves after every commit whose flush touched public data (any ORM change
-but those _touches_public_data rules out), in a short transaction of its own, so no
-request holds a lock on the shared row while it works. Code that writes with Core statements
-(seed-demo's bulk load) calls bump() itself.
 
 Time also changes what a page says (ages, the 12- and 18-month edges), so an entry
 lives at most PAGE_CACHE_SECONDS (60 by default; 0 switches the cache off). Only
@@ -21,7 +16,6 @@ per-visitor CSRF token (they have no forms that POST).
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections import OrderedDict
@@ -31,40 +25,10 @@ from functools import wraps
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request, session
-from sqlalchemy import event, insert, inspect, select, update
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from webapp.extensions import db
-from webapp.htmx import wants_fragment
-from webapp.models import (
-    AuditEvent,
-    DailyKey,
-    FeedbackNote,
-    RateCounter,
-    Reviewer,
-    RunSample,
-    SiteState,
-    Submission,
-)
-from webapp.services.rules import PUBLIC_STATES, State
-
-logger = logging.getLogger(__name__)
-
-SITE_STATE_ID = 1
-# Rows no public page shows: writing them never invalidates a page. Submissions that
-# never were public (queued, withdrawn, rejected from the queue) count as private too,
-# so the commonest write, a new queued submission, leaves every stored page in place.
-PRIVATE_MODELS = (DailyKey, RateCounter, Reviewer, SiteState, FeedbackNote)
-_CHANGED = "trustbench_public_data_changed"
-
-_VERSION = select(SiteState.data_version).where(SiteState.id == SITE_STATE_ID)
-_BUMP = (
-    update(SiteState)
-    .where(SiteState.id == SITE_STATE_ID)
-    .values(data_version=SiteState.data_version + 1)
-)
+from webapp.services import data_version
+from webapp.web.htmx import wants_fragment
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,77 +90,6 @@ def recall(name: str, key: Hashable, version: int) -> Any | None:
     return None if entry is None else entry.value
 
 
-# --- the data version --------------------------------------------------------------------
-
-
-def data_version(session_: Session) -> int:
-    return session_.execute(_VERSION).scalar() or 0
-
-
-def bump(engine: Engine) -> None:
-    """Move the data version on, in a transaction of its own."""
-    with engine.begin() as connection:
-        if connection.execute(_BUMP).rowcount:
-            return
-    try:  # a database built by create_all has no row yet; the migration inserts it
-        with engine.begin() as connection:
-            connection.execute(insert(SiteState).values(id=SITE_STATE_ID, data_version=1))
-    except IntegrityError:  # another worker inserted it first
-        with engine.begin() as connection:
-            connection.execute(_BUMP)
-
-
-def _never_public(submission: Submission) -> bool:
-    """A submission that is not public and was not public before this change: a new
-    queued one, a withdrawal, a queued one rejected. No public page shows it."""
-    history = inspect(submission).attrs.state.history
-    states = (*history.added, *history.unchanged, *history.deleted)
-    if not states:  # state not loaded (expired): cannot tell, so count it as public
-        return False
-    return all(state is not None and State(state) not in PUBLIC_STATES for state in states)
-
-
-def _touches_public_data(instance: object) -> bool:
-    if isinstance(instance, PRIVATE_MODELS):
-        return False
-    if isinstance(instance, Submission):
-        return not _never_public(instance)
-    if isinstance(instance, RunSample):
-        owner = instance.__dict__.get("submission")  # set with the runs; never loaded here
-        return owner is None or not _never_public(owner)
-    # An audit event always comes with its submission's change, which decides.
-    return not isinstance(instance, AuditEvent)
-
-
-@event.listens_for(Session, "before_flush")
-def _note_public_changes(session_: Session, _context, _instances) -> None:
-    if session_.info.get(_CHANGED):
-        return
-    for instance in (*session_.new, *session_.dirty, *session_.deleted):
-        if _touches_public_data(instance):
-            session_.info[_CHANGED] = True
-            return
-
-
-@event.listens_for(Session, "after_commit")
-def _bump_after_commit(session_: Session) -> None:
-    if not session_.info.pop(_CHANGED, False):
-        return
-    try:
-        bump(session_.get_bind(mapper=SiteState.__mapper__))
-    except SQLAlchemyError:
-        # The change itself is committed: answering with an error now would make the
-        # user repeat it. Stored pages then live out their PAGE_CACHE_SECONDS instead.
-        logger.exception("could not move the data version on; pages may lag a minute")
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_rolled_back_changes(session_: Session, previous_transaction) -> None:
-    # A savepoint's rollback leaves what the outer transaction flushed before it.
-    if not previous_transaction.nested:
-        session_.info.pop(_CHANGED, None)
-
-
 # --- shared pages ------------------------------------------------------------------------
 
 
@@ -223,7 +116,7 @@ def shared_page(view: Callable[..., Any]) -> Callable[..., Any]:
             return view(*args, **kwargs)
         g.shared_page = True  # base.html leaves the per-visitor CSRF token out
         key = _key()
-        version = data_version(db.session)
+        version = data_version.current(db.session)
         stored = recall("page_cache", key, version)
         if stored is not None:
             body, mimetype = stored
