@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from webapp.services import catalog, evidence
+from webapp.services import catalog, evidence, labels
 from webapp.services.catalog import CatalogQuery, Pagination, Sort, parse_catalog_query
 from webapp.services.rules import AGE_LOWER_DAYS, STALE_DAYS, Badge, Kind, State, Tier
 
@@ -108,14 +108,14 @@ def test_page_number(raw, page):
     (None, None),
 ])
 def test_safe_url(url, safe):
-    assert catalog.safe_url(url) == safe
+    assert labels.safe_url(url) == safe
 
 
 @pytest.mark.parametrize(("value", "text"), [
     (None, "—"), (0.5, "0.5"), (87.34, "87.3"), (24.0, "24"), (205.3, "205"), (6200, "6,200"),
 ])
 def test_number(value, text):
-    assert catalog.number(value) == text
+    assert labels.number(value) == text
 
 
 def test_pagination_window():

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event
 
 from webapp.extensions import db
-from webapp.services import catalog, evidence
+from webapp.services import evidence, plausibility
 from webapp.services.rules import (
     RELATED_LIMIT,
     STALE_DAYS,
@@ -458,7 +458,7 @@ def test_detail_bandwidth_ceiling(client, session, make_row):
     body = client.get(f"/benchmarks/{known.id}").data.decode()
     # Llama-3.1-8B at Q4_K_M on an RTX 4090: about 205 tok/s (reference README)
     assert "205 tok/s" in body
-    share = catalog.check_plausibility(known).share_of_ceiling
+    share = plausibility.of_row(known).share_of_ceiling
     assert f"<strong>{percent(share)}</strong> of it" in body
 
     other = publish(session, make_row, hardware="other", other_hardware="Mystery card")

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
 from webapp import schemas
-from webapp.services import submissions
+from webapp.services import plausibility, submissions
 from webapp.services.rules import Band
 from webapp.web import forms
 
@@ -62,7 +62,8 @@ def test_field_labels_name_run_cells():
 def test_payloads_are_strict():
     with pytest.raises(ValueError):
         schemas.LockPayload.model_validate({"hub": "1", "model": 1, "hardware": 1, "count": 1,
-                                            "quant": 1, "runtime": 1})
+                                            "quant": 1, "engine": "llama.cpp",
+                                            "names": ["", "", "", ""]})
     with pytest.raises(ValueError):
         schemas.StatusPayload.model_validate({"id": 1, "nonce": "short"})
 
@@ -87,7 +88,7 @@ HUB = SimpleNamespace(ttft_ms=250.0, decode_tps=100.0)
 
 def check(runs, notes=False):
     return submissions.check(runs=runs, vram_peak_mib=None, note_given=notes,
-                             setup=submissions.Setup(), hub=HUB)
+                             setup=plausibility.Setup(), hub=HUB)
 
 
 @pytest.mark.parametrize(("decode", "band", "blocking"), [

@@ -503,7 +503,8 @@ class FeedbackSubmission(BaseModel):
 
 
 class LockPayload(BaseModel):
-    """The locked matching set of a reproduce form (ids of the hub's reference rows)."""
+    """The locked matching set of a reproduce form: the hub and its matching key
+    (services/matching.py) as it was when the form was rendered."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
@@ -512,7 +513,9 @@ class LockPayload(BaseModel):
     hardware: int
     count: int
     quant: int
-    runtime: int
+    engine: str
+    # the typed names of "other" entries (model, hardware or CPU family, quant, runtime)
+    names: list[str] = Field(min_length=4, max_length=4)
 
 
 class StatusPayload(BaseModel):

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from webapp import schemas
 from webapp.extensions import db
 from webapp.models import Submission, utcnow
-from webapp.services import catalog, privacy, submissions
+from webapp.services import labels, privacy, submissions
 from webapp.services.rules import FEEDBACK_KINDS, State
 from webapp.web.forms import parse_form
 from webapp.web.replies import calm_reply, form_context, is_bot, over_limit
@@ -41,7 +41,7 @@ def _render(row: Submission, values: Mapping[str, str], errors: Mapping[str, str
         "feedback/new.html",
         row=row,
         row_page=_row_page(row),
-        row_label=f"{catalog.model_label(row)} on {catalog.hardware_label(row)}",
+        row_label=f"{labels.model_label(row)} on {labels.hardware_label(row)}",
         kinds=FEEDBACK_KINDS,
         values=values,
         **form_context(errors),

@@ -17,7 +17,7 @@ from flask import (
 from webapp.extensions import db
 from webapp.models import utcnow
 from webapp.services import catalog as queries
-from webapp.services import rules
+from webapp.services import labels, rules
 from webapp.web.htmx import wants_fragment
 from webapp.web.page_cache import shared_page
 
@@ -33,7 +33,7 @@ RESOURCES = {
                                "Confidence methodology"),
 }
 
-bp.add_app_template_filter(queries.number, "number")
+bp.add_app_template_filter(labels.number, "number")
 bp.add_app_template_filter(rules.percent, "percent")
 
 

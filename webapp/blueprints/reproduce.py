@@ -10,7 +10,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from webapp import schemas
 from webapp.extensions import db, read_only
 from webapp.models import Submission, utcnow
-from webapp.services import catalog, privacy, submissions, tokens
+from webapp.services import catalog, labels, privacy, submissions, tokens
 from webapp.services.rules import MIN_RUNS, RELATED_LIMIT, SPREAD_LIMIT, TOLERANCE, Band
 from webapp.web import page_cache
 from webapp.web.forms import fresh_prefill, parse_form, read_form
@@ -69,9 +69,9 @@ def _locked(hub: Submission) -> list[tuple[str, str]]:
     if hub.runtime.is_other:
         engine = f"other: {hub.other_runtime}" if hub.other_runtime else hub.runtime.name
     return [
-        ("Model", catalog.model_label(hub)),
-        ("Hardware (SKU and count)", catalog.hardware_label(hub)),
-        ("Quant", catalog.quant_label(hub)),
+        ("Model", labels.model_label(hub)),
+        ("Hardware (SKU and count)", labels.hardware_label(hub)),
+        ("Quant", labels.quant_label(hub)),
         ("Runtime engine family", f"{engine} (the original ran {hub.runtime.name})"),
     ]
 

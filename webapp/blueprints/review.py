@@ -31,7 +31,7 @@ from webapp.errors import render_error
 from webapp.extensions import db, login_manager
 from webapp.models import FeedbackNote, Hardware, ModelVariant, Quant, Runtime, Submission, utcnow
 from webapp.schemas import OTHER, FreshSubmission
-from webapp.services import accounts, catalog, divergence, moderation, plausibility, privacy
+from webapp.services import accounts, catalog, divergence, labels, moderation, plausibility, privacy
 from webapp.services.rules import (
     FEEDBACK_KINDS,
     MAX_RUNS,
@@ -113,17 +113,17 @@ def _private(response):
 def _helpers():
     return {
         "current_user": current_user,
-        "number": catalog.number,
+        "number": labels.number,
         "percent": percent,
         "utc": _utc_label,
         "actor": lambda actor: moderation.actor_label(actor, show_reviewer_names=True),
         "State": State,
         "Kind": Kind,
-        "model_label": catalog.model_label,
-        "hardware_label": catalog.hardware_label,
-        "quant_label": catalog.quant_label,
-        "runtime_label": catalog.runtime_label,
-        "operator_label": catalog.operator_label,
+        "model_label": labels.model_label,
+        "hardware_label": labels.hardware_label,
+        "quant_label": labels.quant_label,
+        "runtime_label": labels.runtime_label,
+        "operator_label": labels.operator_label,
         "open_feedback": moderation.open_feedback_count(db.session)
         if current_user.is_authenticated else 0,
     }
@@ -554,23 +554,15 @@ def _editorial_columns(parsed: FreshSubmission, tables, measured_at: datetime) -
 
 
 def _editorial_flags(parsed: FreshSubmission, tables) -> tuple:
-    hardware = tables["hardware"][parsed.hardware]
-    model = tables["models"][parsed.model]
-    quant = tables["quants"][parsed.quant]
-    return plausibility.check(
-        decode_tps=divergence.summarise_runs(parsed.run_tuples()).decode_median,
-        vram_peak_mib=parsed.vram_peak_mib,
-        bandwidth_gb_s=hardware.bandwidth_gb_s,
-        memory_gib=hardware.memory_gib,
-        hardware_count=parsed.hardware_count,
-        tensor_parallel=parsed.tensor_parallel,
-        speculative=parsed.speculative,
-        batch_gt1=parsed.batch_gt1,
-        active_params_b=model.active_params_b,
-        bits_per_weight=quant.bits_per_weight,
-        hardware_name=hardware.name,
-        quant_name=quant.label,
-    ).flags
+    setup = plausibility.Setup(
+        model=tables["models"][parsed.model], hardware=tables["hardware"][parsed.hardware],
+        hardware_count=parsed.hardware_count, quant=tables["quants"][parsed.quant],
+        other_quant=parsed.other_quant, speculative=parsed.speculative,
+        batch_gt1=parsed.batch_gt1, tensor_parallel=parsed.tensor_parallel,
+    )
+    decode = divergence.summarise_runs(parsed.run_tuples()).decode_median
+    return plausibility.assess(setup, decode_tps=decode,
+                               vram_peak_mib=parsed.vram_peak_mib).flags
 
 
 # --- the audit log ------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from flask import (
 from webapp import schemas
 from webapp.extensions import db, read_only
 from webapp.models import Submission, utcnow
-from webapp.services import catalog, moderation, privacy, submissions, tokens
+from webapp.services import catalog, matching, moderation, privacy, submissions, tokens
 from webapp.services.rules import SPREAD_LIMIT, Band, Kind, State
 from webapp.web.forms import parse_form, read_form
 from webapp.web.htmx import wants_fragment
@@ -33,6 +33,8 @@ from webapp.web.replies import (
 )
 
 bp = Blueprint("submit", __name__)
+
+MATCHING_HUBS_SHOWN = 3
 
 STATE_EXPLANATIONS = {
     State.QUEUED: "Waiting for a reviewer. Nothing of it is public yet; you can still withdraw it.",
@@ -51,7 +53,8 @@ def _live(refs: submissions.References, posted: schemas.FormInput) -> dict:
     wanted = submissions.typed_matching_set(refs, posted.values)
     return {
         "check": submissions.check_fresh(refs, posted),
-        "matching_hubs": submissions.matching_hubs(db.session, wanted) if wanted else [],
+        "matching_hubs": matching.public_rows(db.session, wanted,
+                                              limit=MATCHING_HUBS_SHOWN) if wanted else [],
     }
 
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -33,6 +32,14 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from webapp.models import Hardware, ModelVariant, Quant, RunSample, Runtime, Submission
 from webapp.services import divergence, evidence, plausibility
 from webapp.services.evidence import Assessment
+from webapp.services.labels import (
+    hardware_label,
+    model_label,
+    operator_label,
+    quant_label,
+    runtime_label,
+    safe_url,
+)
 from webapp.services.rules import (
     AGE_LOWER_DAYS,
     METADATA_FIELDS,
@@ -62,72 +69,6 @@ def _whole_days_cutoff(now: datetime, days: int) -> datetime:
     days; the SQL filters use the same boundary as the tier and stale marker shown.
     """
     return now - timedelta(days=days + 1)
-
-
-# --- formatting shared by the public templates ----------------------------------------
-
-
-def number(value: float | int | None) -> str:
-    """A measured value for reading: '1,234', '87.3'; an em dash when absent."""
-    if value is None:
-        return "—"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:,.1f}".removesuffix(".0")
-
-
-def safe_url(url: str | None) -> str | None:
-    """The operator's URL when it is an absolute http(s) address, else None (not a link)."""
-    if not url:
-        return None
-    text = url.strip()
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    if any(ch.isspace() or ord(ch) < 32 for ch in text):
-        return None
-    return text
-
-
-def model_label(row: Submission) -> str:
-    if row.model.is_other and row.other_model:
-        return f"Other model: {row.other_model}"
-    return row.model.name
-
-
-def hardware_label(row: Submission) -> str:
-    name = row.hardware.name
-    if row.hardware.is_other and row.other_hardware:
-        name = f"other: {row.other_hardware}"
-    if row.hardware.kind == "cpu" and row.cpu_family:
-        name = f"{name} ({row.cpu_family})"
-    return f"{row.hardware_count}× {name}"
-
-
-def quant_label(row: Submission) -> str:
-    if row.quant.is_other and row.other_quant:
-        return f"Other quant: {row.other_quant}"
-    return quant_name(row.quant)
-
-
-def quant_name(quant: Quant) -> str:
-    # "FP16 FP16" reads as a typo: a name that already says its family stands alone
-    return quant.name if quant.name.startswith(quant.family) else quant.label
-
-
-def runtime_label(row: Submission) -> str:
-    name = row.runtime.name
-    if row.runtime.is_other and row.other_runtime:
-        name = f"Other runtime: {row.other_runtime}"
-    return f"{name} {row.runtime_version}" if row.runtime_version else name
-
-
-def operator_label(row: Submission) -> str:
-    handle = (row.handle or "").strip()
-    return handle or "anonymous"
 
 
 # --- the catalog query ------------------------------------------------------------------
@@ -482,8 +423,8 @@ def filter_options(session: Session) -> FilterOptions:
         models=[Choice(*row) for row in session.execute(_MODEL_CHOICES)],
         hardware=[Choice(*row) for row in session.execute(_HARDWARE_CHOICES)],
         quants=[
-            # a transient Quant, so the label rule stays in one place (quant_name)
-            Choice(id_, slug, quant_name(Quant(family=family, name=name)))
+            # a transient Quant, so the label rule stays in one place (Quant.label)
+            Choice(id_, slug, Quant(family=family, name=name).label)
             for id_, slug, family, name in session.execute(_QUANT_CHOICES)
         ],
         runtimes=[Choice(*row) for row in session.execute(_RUNTIME_CHOICES)],
@@ -708,23 +649,6 @@ def build_context(row: Submission) -> tuple[Fact, ...]:
     )
 
 
-def check_plausibility(row: Submission) -> plausibility.Plausibility:
-    return plausibility.check(
-        decode_tps=row.decode_tps,
-        vram_peak_mib=row.vram_peak_mib,
-        bandwidth_gb_s=row.hardware.bandwidth_gb_s,
-        memory_gib=row.hardware.memory_gib,
-        hardware_count=row.hardware_count,
-        tensor_parallel=row.tensor_parallel,
-        speculative=row.speculative,
-        batch_gt1=row.batch_gt1,
-        active_params_b=row.model.active_params_b,
-        bits_per_weight=row.quant.bits_per_weight,
-        hardware_name=row.hardware.name,
-        quant_name=quant_label(row),
-    )
-
-
 def public_row(session: Session, benchmark_id: int) -> Submission | None:
     if not 0 < benchmark_id <= MAX_ID:
         return None  # the URL converter takes any digits; the database does not
@@ -773,7 +697,7 @@ def detail(session: Session, benchmark_id: int, *, now: datetime) -> Detail | No
             SpreadView("Decode speed", row.decode_spread,
                        divergence.ratio(row.decode_spread) > SPREAD_LIMIT),
         ),
-        plausibility=check_plausibility(row),
+        plausibility=plausibility.of_row(row),
         reproductions=reproductions,
         picture=ring_picture(reproductions),
         related=[Listing(r, assessments[r.id]) for r in fragments],
@@ -798,7 +722,7 @@ def _ceiling(label: str, hardware: Hardware, model: ModelVariant, quant: Quant) 
     if None not in (hardware.bandwidth_gb_s, model.active_params_b, quant.bits_per_weight):
         tps = plausibility.ceiling_tps(hardware.bandwidth_gb_s, 1, False,
                                        model.active_params_b, quant.bits_per_weight)
-    return Ceiling(label, quant_name(quant), tps)
+    return Ceiling(label, quant.label, tps)
 
 
 def _ceilings(listings: Iterable[Listing], by_model: bool) -> list[Ceiling]:

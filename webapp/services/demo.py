@@ -793,16 +793,12 @@ class _Seeder:
         return row
 
     def _ceiling_reason(self, config: Config, decode: float) -> str:
-        hardware = self.refs[(Hardware, config.hardware_id)]
-        quant = self.refs[(Quant, config.quant_id)]
-        model = self.refs[(ModelVariant, config.model_id)]
-        result = plausibility.check(
-            decode_tps=decode, vram_peak_mib=None, bandwidth_gb_s=hardware.bandwidth_gb_s,
-            memory_gib=hardware.memory_gib, hardware_count=config.count,
-            tensor_parallel=False, speculative=False, batch_gt1=False,
-            active_params_b=model.active_params_b, bits_per_weight=quant.bits_per_weight,
-            hardware_name=hardware.name, quant_name=quant.label,
+        setup = plausibility.Setup(
+            model=self.refs[(ModelVariant, config.model_id)],
+            hardware=self.refs[(Hardware, config.hardware_id)],
+            hardware_count=config.count, quant=self.refs[(Quant, config.quant_id)],
         )
+        result = plausibility.assess(setup, decode_tps=decode, vram_peak_mib=None)
         return result.flags[0].rejection_reason if result.flags else REASON_OUT_OF_SCOPE
 
     def reproduction(self, hub: dict, config: Config, hub_env: dict, plan: ReproPlan,

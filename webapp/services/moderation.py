@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from webapp.models import AuditEvent, FeedbackNote, Reviewer, RunSample, Submission
-from webapp.services import catalog, divergence, evidence, plausibility, trust
+from webapp.services import divergence, evidence, matching, plausibility, trust
 from webapp.services.rules import (
     REJECTION_REASON_MAX,
     SPREAD_LIMIT,
@@ -245,7 +245,8 @@ def reproduction_problems(submission: Submission) -> tuple[str, ...]:
             f"The original row #{hub.id} is not public ({State(hub.state).label}), so there "
             "is nothing to attach this reproduction to."
         )
-    mismatched = [check.label for check in matching_set(hub, submission) if not check.matches]
+    mismatched = [check.label for check in matching.compare(hub, submission)
+                  if not check.matches]
     if mismatched:
         problems.append(
             "The matching set differs from the original's (" + ", ".join(mismatched).lower()
@@ -423,11 +424,9 @@ def sort_feedback(notes: Iterable[FeedbackNote]) -> list[FeedbackNote]:
 
 
 def _comparable(value: object) -> str:
-    if value is None:
-        return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return " ".join(str(value).split()).casefold()
+    return trust.comparable(None if value is None else str(value))
 
 
 def _shown(value: object) -> str | None:
@@ -437,50 +436,6 @@ def _shown(value: object) -> str | None:
         return "yes" if value else "no"
     text = str(value).strip()
     return text or None
-
-
-@dataclass(frozen=True)
-class MatchCheck:
-    label: str
-    hub_value: str
-    repro_value: str
-    matches: bool
-    note: str = ""
-
-
-def matching_set(hub: Submission, repro: Submission) -> tuple[MatchCheck, ...]:
-    """The four dimensions that must be equal for a run to count as a reproduction."""
-    def other_text_same(kind_other: bool, a: str | None, b: str | None) -> bool:
-        return not kind_other or _comparable(a) == _comparable(b)
-
-    model_same = hub.model_id == repro.model_id and other_text_same(
-        hub.model.is_other, hub.other_model, repro.other_model)
-    hardware_same = (
-        hub.hardware_id == repro.hardware_id
-        and hub.hardware_count == repro.hardware_count
-        and other_text_same(hub.hardware.is_other, hub.other_hardware, repro.other_hardware)
-        and (hub.hardware.kind != "cpu" or _comparable(hub.cpu_family) == _comparable(
-            repro.cpu_family))
-    )
-    quant_same = hub.quant_id == repro.quant_id and other_text_same(
-        hub.quant.is_other, hub.other_quant, repro.other_quant)
-    family_same = hub.runtime.engine_family == repro.runtime.engine_family and (
-        other_text_same(hub.runtime.is_other, hub.other_runtime, repro.other_runtime))
-    engine_note = ""
-    if family_same and hub.runtime_id != repro.runtime_id:
-        engine_note = f"Different runtimes of one engine family ({hub.runtime.engine_family})."
-    return (
-        MatchCheck("Model", catalog.model_label(hub), catalog.model_label(repro), model_same),
-        MatchCheck("Hardware", catalog.hardware_label(hub), catalog.hardware_label(repro),
-                   hardware_same),
-        MatchCheck("Quant", catalog.quant_label(hub), catalog.quant_label(repro), quant_same),
-        MatchCheck(
-            "Runtime engine family",
-            f"{hub.runtime.engine_family} ({hub.other_runtime or hub.runtime.name})",
-            f"{repro.runtime.engine_family} ({repro.other_runtime or repro.runtime.name})",
-            family_same, engine_note,
-        ),
-    )
 
 
 @dataclass(frozen=True)
@@ -585,7 +540,7 @@ def signals(
 @dataclass(frozen=True)
 class SideBySide:
     hub: Submission
-    matching: tuple[MatchCheck, ...]
+    matching: tuple[matching.Dimension, ...]
     context: tuple[ContextDiff, ...]
     ring: Ring
     comparison: divergence.Comparison | None
@@ -624,7 +579,7 @@ def side_by_side(session: Session, repro: Submission) -> SideBySide | None:
     )
     return SideBySide(
         hub=hub,
-        matching=matching_set(hub, repro),
+        matching=matching.compare(hub, repro),
         context=context_differences(hub, repro),
         ring=trust.ring(evidence.environment_of(hub), evidence.environment_of(repro)),
         comparison=comparison,
@@ -690,7 +645,7 @@ def review(session: Session, submission_id: int) -> Review | None:
         return None
     return Review(
         row=row,
-        plausibility=catalog.check_plausibility(row),
+        plausibility=plausibility.of_row(row),
         spreads=spreads(row),
         comparison=side_by_side(session, row),
         history=tuple(row.audit_events),
@@ -767,7 +722,7 @@ def queue_flags(row: Submission, hub: Submission | None,
                 siblings: Sequence[Submission]) -> tuple[QueueFlag, ...]:
     flags = [
         QueueFlag(flag.code.value, flag.code.label, flag.rejection_reason)
-        for flag in catalog.check_plausibility(row).flags
+        for flag in plausibility.of_row(row).flags
     ]
     if row.ttft_spread > SPREAD_LIMIT or row.decode_spread > SPREAD_LIMIT:
         flags.append(QueueFlag("high-spread", QUEUE_FLAGS["high-spread"]))
@@ -777,7 +732,7 @@ def queue_flags(row: Submission, hub: Submission | None,
             flags.append(QueueFlag("not-reproduction", QUEUE_FLAGS["not-reproduction"]))
         elif comparison is not None and comparison.band is Band.RELATED:
             flags.append(QueueFlag("related-band", QUEUE_FLAGS["related-band"]))
-        if not all(check.matches for check in matching_set(hub, row)):
+        if not matching.same(hub, row):
             flags.append(QueueFlag("matching-set", QUEUE_FLAGS["matching-set"]))
         if signals(row, hub, siblings):
             flags.append(QueueFlag("same-operator-signal", QUEUE_FLAGS["same-operator-signal"]))
@@ -873,17 +828,4 @@ def audit_log(session: Session, *, page: int = 1, per_page: int = 50) -> AuditPa
 
 def similar_public_rows(session: Session, row: Submission, *, limit: int = 5) -> list[Submission]:
     """Public rows with the same matching set: possible duplicates of a fresh submission."""
-    return list(session.scalars(
-        select(Submission)
-        .where(
-            Submission.state == State.APPROVED,
-            Submission.id != row.id,
-            Submission.model_id == row.model_id,
-            Submission.hardware_id == row.hardware_id,
-            Submission.hardware_count == row.hardware_count,
-            Submission.quant_id == row.quant_id,
-            Submission.runtime_id == row.runtime_id,
-        )
-        .order_by(Submission.created_at.desc())
-        .limit(limit)
-    ))
+    return matching.public_rows(session, matching.key_of(row), limit=limit, exclude_id=row.id)

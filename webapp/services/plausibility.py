@@ -1,13 +1,17 @@
 """The bandwidth ceiling and memory checks of a submission (SPEC §7).
 
-Caps come from the declared hardware and quant, never from one fixed number.
+Caps come from the declared hardware and quant, never from one fixed number. `of_row`
+(a stored row) and `assess` (the setup a form describes) are the entry points every
+page, the live warning, the dashboard and the demo use; `check` is the rule itself.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from webapp.services.divergence import positive, ratio
+from webapp.services.labels import quant_label
 from webapp.services.rules import (
     CEILING_MARGIN,
     REASON_EXCEEDS_CEILING,
@@ -181,3 +185,47 @@ def check(
     return Plausibility(
         ceiling_tps=ceiling, share_of_ceiling=share, memory_mib=memory_mib, flags=tuple(flags)
     )
+
+
+# --- the entry points -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setup:
+    """A configuration as far as a form has picked it. A Submission row has the same
+    attributes, so a stored row is a Setup too. model, hardware and quant are reference
+    rows (or None while not picked)."""
+
+    model: Any = None
+    hardware: Any = None
+    hardware_count: int | None = None
+    quant: Any = None
+    other_quant: str | None = None
+    speculative: bool = False
+    batch_gt1: bool = False
+    tensor_parallel: bool = False
+
+
+def assess(setup: Any, *, decode_tps: float | None, vram_peak_mib: float | None
+           ) -> Plausibility:
+    """The ceiling, the share of it and the flags of `decode_tps` on `setup`."""
+    hardware, model, quant = setup.hardware, setup.model, setup.quant
+    return check(
+        decode_tps=decode_tps,
+        vram_peak_mib=vram_peak_mib,
+        bandwidth_gb_s=hardware.bandwidth_gb_s if hardware else None,
+        memory_gib=hardware.memory_gib if hardware else None,
+        hardware_count=setup.hardware_count if hardware else None,
+        tensor_parallel=setup.tensor_parallel,
+        speculative=setup.speculative,
+        batch_gt1=setup.batch_gt1,
+        active_params_b=model.active_params_b if model else None,
+        bits_per_weight=quant.bits_per_weight if quant else None,
+        hardware_name=hardware.name if hardware else "",
+        quant_name=quant_label(setup) if quant else "",
+    )
+
+
+def of_row(row: Any) -> Plausibility:
+    """A stored row's plausibility: its headline decode speed and memory peak."""
+    return assess(row, decode_tps=row.decode_tps, vram_peak_mib=row.vram_peak_mib)

@@ -26,7 +26,7 @@ from webapp.models import (
     Runtime,
     Submission,
 )
-from webapp.services import divergence, moderation, plausibility, trust
+from webapp.services import divergence, matching, moderation, plausibility, trust
 from webapp.services.rules import (
     METADATA_FIELDS,
     MIN_RUNS,
@@ -38,8 +38,6 @@ from webapp.services.rules import (
     State,
     percent,
 )
-
-MATCHING_HUBS_SHOWN = 3
 
 
 class SubmissionError(ValueError):
@@ -137,100 +135,7 @@ def family_runtimes(session: Session, runtime: Runtime) -> dict[str, Runtime]:
     return {row.slug: row for row in rows}
 
 
-# --- the matching set ------------------------------------------------------------------
-
-
-def _key_text(text: str | None) -> str:
-    return " ".join((text or "").split()).casefold()
-
-
-@dataclass(frozen=True)
-class MatchingSet:
-    """The four dimensions a reproduction must share with its hub (SPEC §1).
-
-    Runtimes compare by engine family (data in runtimes.csv). "Other" entries compare
-    by the name the submitter typed; CPU-only hardware also by CPU family.
-    """
-
-    model: tuple[int, str]
-    hardware: tuple[int, int, str]
-    quant: tuple[int, str]
-    engine: tuple[str, str]
-
-
-def matching_set(
-    *,
-    model: ModelVariant,
-    hardware: Hardware,
-    hardware_count: int,
-    quant: Quant,
-    runtime: Runtime,
-    other_model: str | None = None,
-    other_hardware: str | None = None,
-    cpu_family: str | None = None,
-    other_quant: str | None = None,
-    other_runtime: str | None = None,
-) -> MatchingSet:
-    return MatchingSet(
-        model=(model.id, _key_text(other_model) if model.is_other else ""),
-        hardware=(
-            hardware.id,
-            hardware_count,
-            _key_text(other_hardware if hardware.is_other else cpu_family
-                      if hardware.kind == "cpu" else ""),
-        ),
-        quant=(quant.id, _key_text(other_quant) if quant.is_other else ""),
-        engine=(runtime.engine_family, _key_text(other_runtime) if runtime.is_other else ""),
-    )
-
-
-def matching_set_of(row: Submission) -> MatchingSet:
-    return matching_set(
-        model=row.model, hardware=row.hardware, hardware_count=row.hardware_count,
-        quant=row.quant, runtime=row.runtime, other_model=row.other_model,
-        other_hardware=row.other_hardware, cpu_family=row.cpu_family,
-        other_quant=row.other_quant, other_runtime=row.other_runtime,
-    )
-
-
-def matching_hubs(session: Session, wanted: MatchingSet, limit: int = MATCHING_HUBS_SHOWN
-                  ) -> list[Submission]:
-    """Public rows with this matching set: the operator could reproduce one instead."""
-    model_id, _ = wanted.model
-    hardware_id, count, _ = wanted.hardware
-    quant_id, _ = wanted.quant
-    family, _ = wanted.engine
-    rows = session.scalars(
-        select(Submission)
-        .join(Submission.runtime)
-        .where(
-            Submission.state == State.APPROVED,
-            Submission.model_id == model_id,
-            Submission.hardware_id == hardware_id,
-            Submission.hardware_count == count,
-            Submission.quant_id == quant_id,
-            Runtime.engine_family == family,
-        )
-        .order_by(Submission.derived_repro_count.desc(), Submission.created_at.desc())
-        .limit(limit * 4)
-    ).unique().all()
-    return [row for row in rows if matching_set_of(row) == wanted][:limit]
-
-
 # --- the live check ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Setup:
-    """What the plausibility checks need to know about the configuration."""
-
-    model: ModelVariant | None = None
-    hardware: Hardware | None = None
-    hardware_count: int | None = None
-    quant: Quant | None = None
-    speculative: bool = False
-    batch_gt1: bool = False
-    tensor_parallel: bool = False
 
 
 @dataclass(frozen=True)
@@ -322,7 +227,7 @@ def check(
     runs: Sequence[tuple[float, int, float]],
     vram_peak_mib: float | None,
     note_given: bool,
-    setup: Setup,
+    setup: plausibility.Setup,
     hub: Submission | None = None,
     metadata: Mapping[str, object] | None = None,
 ) -> Check:
@@ -336,20 +241,8 @@ def check(
     if summary is not None and hub is not None:
         comparison = divergence.compare(hub.ttft_ms, hub.decode_tps,
                                         summary.ttft_median, summary.decode_median)
-    result = plausibility.check(
-        decode_tps=summary.decode_median if summary else None,
-        vram_peak_mib=vram_peak_mib,
-        bandwidth_gb_s=setup.hardware.bandwidth_gb_s if setup.hardware else None,
-        memory_gib=setup.hardware.memory_gib if setup.hardware else None,
-        hardware_count=setup.hardware_count if setup.hardware else None,
-        tensor_parallel=setup.tensor_parallel,
-        speculative=setup.speculative,
-        batch_gt1=setup.batch_gt1,
-        active_params_b=setup.model.active_params_b if setup.model else None,
-        bits_per_weight=setup.quant.bits_per_weight if setup.quant else None,
-        hardware_name=setup.hardware.name if setup.hardware else "",
-        quant_name=setup.quant.label if setup.quant else "",
-    )
+    result = plausibility.assess(setup, decode_tps=summary.decode_median if summary else None,
+                                 vram_peak_mib=vram_peak_mib)
     metrics: tuple[MetricView, ...] = ()
     if summary is not None:
         metrics = (
@@ -377,7 +270,7 @@ def _flags(posted: schemas.FormInput) -> dict[str, bool]:
     return {name: bool(posted.data.get(name)) for name in schemas.FLAG_FIELDS}
 
 
-def _check_form(posted: schemas.FormInput, setup: Setup, hub: Submission | None = None
+def _check_form(posted: schemas.FormInput, setup: plausibility.Setup, hub: Submission | None = None
                 ) -> Check:
     # Only what already passes the schema's rules is read, so the same call serves a
     # form still being typed (the live warning) and a complete one (the POST).
@@ -394,11 +287,12 @@ def _check_form(posted: schemas.FormInput, setup: Setup, hub: Submission | None 
 def check_fresh(refs: References, posted: schemas.FormInput) -> Check:
     """The fresh form's check, with the configuration as far as it is picked."""
     values = posted.values
-    setup = Setup(
+    setup = plausibility.Setup(
         model=refs["models"].get(values.get("model")),
         hardware=refs["hardware"].get(values.get("hardware")),
         hardware_count=schemas.typed_value("hardware_count", values.get("hardware_count")),
         quant=refs["quants"].get(values.get("quant")),
+        other_quant=(values.get("other_quant") or "").strip() or None,
         **_flags(posted),
     )
     return _check_form(posted, setup)
@@ -406,22 +300,21 @@ def check_fresh(refs: References, posted: schemas.FormInput) -> Check:
 
 def check_reproduction(hub: Submission, posted: schemas.FormInput) -> Check:
     """The reproduce form's check against its hub: band, notes, plausibility."""
-    setup = Setup(model=hub.model, hardware=hub.hardware, hardware_count=hub.hardware_count,
-                  quant=hub.quant, **_flags(posted))
+    setup = plausibility.Setup(model=hub.model, hardware=hub.hardware,
+                               hardware_count=hub.hardware_count, quant=hub.quant,
+                               other_quant=hub.other_quant, **_flags(posted))
     return _check_form(posted, setup, hub)
 
 
-def typed_matching_set(refs: References, values: Mapping[str, str]) -> MatchingSet | None:
+def typed_matching_set(refs: References, values: Mapping[str, str]
+                       ) -> matching.MatchingKey | None:
     """The fresh form's matching set once all four dimensions are picked."""
     rows = {name: refs[table].get(values.get(name)) for name, table, _ in PICKED}
     count = schemas.typed_value("hardware_count", values.get("hardware_count"))
     if None in rows.values() or count is None:
         return None
-    return matching_set(
-        **rows, hardware_count=count,
-        **{name: values.get(name) for name in ("other_model", "other_hardware", "cpu_family",
-                                                "other_quant", "other_runtime")},
-    )
+    return matching.key(**rows, hardware_count=count,
+                        **{name: values.get(name) for name in matching.NAME_FIELDS})
 
 
 # --- creating submissions ----------------------------------------------------------------

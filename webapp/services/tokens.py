@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from webapp.models import Submission
 from webapp.schemas import LockPayload, StatusPayload
+from webapp.services import matching
 
 LOCK_SALT = "trustbench.reproduce-lock.v1"
 STATUS_SALT = "trustbench.status-link.v1"
@@ -31,13 +32,15 @@ def _serializer(salt: str) -> URLSafeTimedSerializer:
 
 
 def lock_payload(hub: Submission) -> LockPayload:
+    key = matching.key_of(hub)
     return LockPayload(
         hub=hub.id,
-        model=hub.model_id,
-        hardware=hub.hardware_id,
-        count=hub.hardware_count,
-        quant=hub.quant_id,
-        runtime=hub.runtime_id,
+        model=key.model[0],
+        hardware=key.hardware[0],
+        count=key.hardware[1],
+        quant=key.quant[0],
+        engine=key.engine[0],
+        names=[key.model[1], key.hardware[2], key.quant[1], key.engine[1]],
     )
 
 

@@ -25,8 +25,9 @@ from webapp.services.rules import (
 _LEADING_DECORATION = re.compile(r"^[@\s]+")
 
 
-def _comparable(text: str | None) -> str:
-    # Missing and blank mean the same thing: "not recorded".
+def comparable(text: str | None) -> str:
+    """Text as compared: case, spacing and absence ignored (missing and blank both mean
+    "not recorded")."""
     return " ".join((text or "").split()).casefold()
 
 
@@ -48,9 +49,9 @@ class Environment:
     @property
     def key(self) -> tuple[str, str, str]:
         return (
-            _comparable(self.os_label),
-            _comparable(self.driver_version),
-            _comparable(self.runtime_version),
+            comparable(self.os_label),
+            comparable(self.driver_version),
+            comparable(self.runtime_version),
         )
 
     def matches(self, other: Environment) -> bool:

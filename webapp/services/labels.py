@@ -1,0 +1,74 @@
+"""How a row's configuration and numbers read on a page: one label per dimension,
+a measured number, an operator's name and link.
+
+Every page, the dashboard and the plausibility messages use these, so a model or a
+quant is named the same way everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+
+def number(value: float | int | None) -> str:
+    """A measured value for reading: '1,234', '87.3'; an em dash when absent."""
+    if value is None:
+        return "—"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.1f}".removesuffix(".0")
+
+
+def safe_url(url: str | None) -> str | None:
+    """The operator's URL when it is an absolute http(s) address, else None (not a link)."""
+    if not url:
+        return None
+    text = url.strip()
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    if any(ch.isspace() or ord(ch) < 32 for ch in text):
+        return None
+    return text
+
+
+# The label functions take a Submission, or anything with the same attributes (a
+# configuration a form describes): model, hardware, hardware_count, quant, runtime and
+# the "other" names.
+
+
+def model_label(row: Any) -> str:
+    if row.model.is_other and row.other_model:
+        return f"Other model: {row.other_model}"
+    return row.model.name
+
+
+def hardware_label(row: Any) -> str:
+    name = row.hardware.name
+    if row.hardware.is_other and row.other_hardware:
+        name = f"other: {row.other_hardware}"
+    if row.hardware.kind == "cpu" and row.cpu_family:
+        name = f"{name} ({row.cpu_family})"
+    return f"{row.hardware_count}× {name}"
+
+
+def quant_label(row: Any) -> str:
+    if row.quant.is_other and row.other_quant:
+        return f"Other quant: {row.other_quant}"
+    return row.quant.label
+
+
+def runtime_label(row: Any) -> str:
+    name = row.runtime.name
+    if row.runtime.is_other and row.other_runtime:
+        name = f"Other runtime: {row.other_runtime}"
+    return f"{name} {row.runtime_version}" if row.runtime_version else name
+
+
+def operator_label(row: Any) -> str:
+    handle = (row.handle or "").strip()
+    return handle or "anonymous"
