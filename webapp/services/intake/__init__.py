@@ -1,0 +1,154 @@
+"""Intake: turning other tools' output into form values, each with its source.
+
+`parse(raw, filename=..., references=...)` detects the format, refuses bad input with an
+`IntakeError` whose message is for the operator, and returns an `Intake`: values to
+pre-fill (form field -> text), the source line or JSON key of each, notes the operator
+must read, estimates shown apart (never filled), names that matched no reference entry,
+the format and its version, and the sha256 of the bytes. Pure: no Flask, no database,
+no clock.
+
+Formats: the trustbench runner's result file, `llama-bench -o json` / `-o jsonl`,
+`ollama run --verbose` text, and vLLM's serving-benchmark result JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from webapp.services.intake import llama_bench, ollama, runner, safejson, vllm
+from webapp.services.intake.core import (
+    OTHER,
+    Estimate,
+    HardwareRef,
+    Intake,
+    IntakeError,
+    ModelRef,
+    QuantRef,
+    References,
+    RuntimeRef,
+)
+from webapp.services.intake.matching import conflicts
+from webapp.services.intake.safejson import MAX_BYTES, MAX_DEPTH, MAX_ITEMS
+
+__all__ = [
+    "FORMATS",
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "MAX_ITEMS",
+    "OTHER",
+    "Estimate",
+    "HardwareRef",
+    "Intake",
+    "IntakeError",
+    "ModelRef",
+    "QuantRef",
+    "References",
+    "RuntimeRef",
+    "conflicts",
+    "parse",
+]
+
+# format name -> what the operator should upload, for messages and the form's help text
+FORMATS = {
+    runner.FORMAT: "the result file of trustbench-measure",
+    llama_bench.FORMAT_JSON: "the output of `llama-bench -o json`",
+    llama_bench.FORMAT_JSONL: "the output of `llama-bench -o jsonl`",
+    ollama.FORMAT: "the text `ollama run MODEL --verbose` prints after an answer",
+    vllm.FORMAT: "the result JSON of vLLM's serving benchmark (--save-result)",
+}
+_SUPPORTED = (
+    "Upload the trustbench-measure result file, `llama-bench -o json` (or jsonl) output, "
+    "the text `ollama run --verbose` prints, or a vLLM serving-benchmark result JSON."
+)
+
+
+def parse(raw: bytes, *, filename: str | None = None, references: References) -> Intake:
+    """Read one uploaded file or pasted text. Raises IntakeError for anything it refuses."""
+    if not isinstance(raw, bytes | bytearray):
+        raise TypeError("parse() reads bytes; encode pasted text as UTF-8 first")
+    raw = bytes(raw)
+    text = safejson.decode_text(raw)  # size limit first, then empty / not text
+    sha256 = hashlib.sha256(raw).hexdigest()
+    stripped = text.strip()
+    if stripped[0] in "[{":
+        draft = _parse_json(stripped, filename, references)
+    elif ollama.looks_like(stripped):
+        draft = ollama.parse(text, references)
+    else:
+        raise IntakeError(_unknown_text(stripped, filename))
+    return draft.finish(sha256)
+
+
+def _parse_json(text: str, filename: str | None, refs: References):
+    if _is_jsonl(text):
+        safejson.check_shape(text, lines=True)  # once for the whole file
+        records = [
+            (f"line {number}",
+             safejson.loads(line, what=f"Line {number}", line=number, checked=True))
+            for number, line in enumerate(text.split("\n"), start=1)
+            if line.strip()
+        ]
+        return _dispatch_records(records, jsonl=True, refs=refs, name=filename)
+    data = safejson.loads(text)
+    if isinstance(data, dict):
+        if runner.looks_like(data):
+            return runner.parse(data, refs)
+        if str(data.get("format", "")).startswith("trustbench"):
+            raise IntakeError(
+                f"This file's format is “{str(data['format'])[:40]}”; this site reads "
+                f"“{runner.FORMAT}” files. Measure again with the runner this site serves."
+            )
+        return _dispatch_records([("the result", data)], jsonl=True, refs=refs, name=filename)
+    if not data:
+        raise IntakeError("The JSON is an empty list: there are no results in it.")
+    records = [(f"record {number}", item) for number, item in enumerate(data, start=1)]
+    return _dispatch_records(records, jsonl=False, refs=refs, name=filename)
+
+
+def _is_jsonl(text: str) -> bool:
+    """JSON Lines: several lines, the first a whole object and the next opening one
+    (pretty-printed JSON opens with a lone bracket or brace)."""
+    head = [line.strip() for line in text.split("\n", 3)[:3] if line.strip()]
+    return (
+        len(head) >= 2
+        and head[0].startswith("{") and head[0].endswith("}") and head[1].startswith("{")
+    )
+
+
+def _dispatch_records(
+    records: list[tuple[str, Any]], *, jsonl: bool, refs: References, name: str | None
+):
+    if all(llama_bench.looks_like(record) for _, record in records):
+        fmt_name = llama_bench.FORMAT_JSONL if jsonl else llama_bench.FORMAT_JSON
+        return llama_bench.parse(records, fmt_name, refs)
+    if all(vllm.looks_like(record) for _, record in records):
+        return vllm.parse(records, refs)
+    if any(llama_bench.looks_like(record) for _, record in records):
+        label = next(label for label, record in records if not llama_bench.looks_like(record))
+        raise IntakeError(f"{label} is not a llama-bench result, unlike the others in the file.")
+    if any(runner.looks_like(record) for _, record in records):
+        raise IntakeError("Upload one trustbench result file at a time.")
+    shown = f"“{name[:80]}”" if name else "This JSON"
+    raise IntakeError(f"{shown} is not a format the form can read. {_SUPPORTED}")
+
+
+def _unknown_text(text: str, filename: str | None) -> str:
+    head = text[:4000]
+    if "| model" in head and "| test" in head and "t/s" in head:
+        return (
+            "This is llama-bench's table output, which keeps only averages. Run llama-bench "
+            "with `-o json` (or `-o jsonl`) so each repetition is kept, and upload that."
+        )
+    if "Serving Benchmark Result" in head:
+        return (
+            "This is vLLM's printed summary. Run the benchmark with --save-result (and "
+            "--save-detailed) and upload the JSON file it writes."
+        )
+    if "total duration" in head or "prompt eval" in head:
+        return (
+            "This Ollama output has no complete timing block (eval count and eval duration). "
+            "Paste everything `ollama run MODEL --verbose` prints after the answer."
+        )
+    name = f"“{filename[:80]}”" if filename else "this text"
+    return f"The form cannot read {name}. {_SUPPORTED}"
