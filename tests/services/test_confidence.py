@@ -20,7 +20,6 @@ from webapp.services.confidence import (
     is_stale,
     missing_metadata,
     newest_accepted_at,
-    time_edges,
 )
 from webapp.services.rules import (
     AGE_LOWER_DAYS,
@@ -443,22 +442,6 @@ def test_newest_accepted_at_ignores_runs_not_reproduced():
     repros = [make_repro("bob", measured_at=days_ago(50)),
               make_repro("carol", State.APPROVED, measured_at=days_ago(5))]
     assert newest_accepted_at(hub, repros) == days_ago(50)
-
-
-def test_time_edges_are_where_the_answer_changes():
-    hub = make_hub(kind=Kind.EDITORIAL, metadata=COMPLETE, measured_at=days_ago(300))
-    repros = [make_repro("bob", measured_at=days_ago(100))]
-    edges = time_edges(hub, repros)
-    assert edges == (days_ago(300 - 366), days_ago(100 - 366), days_ago(100 - 549))
-    results = [assess(hub, repros, edge - timedelta(microseconds=1)) for edge in edges]
-    results.append(assess(hub, repros, edges[-1]))
-    assert [r.tier for r in results] == [Tier.HIGH, Tier.MODERATE, Tier.LOW, Tier.LOW]
-    assert [r.stale for r in results] == [False, False, False, True]
-
-
-def test_a_fresh_row_has_only_the_age_edges():
-    hub = make_hub(measured_at=days_ago(10))
-    assert time_edges(hub, []) == (days_ago(10 - 366), days_ago(10 - 549))
 
 
 # --- combinations and the floor ---------------------------------------------------------

@@ -43,7 +43,6 @@ from webapp.services.labels import (
 from webapp.services.rules import (
     AGE_LOWER_DAYS,
     METADATA_FIELDS,
-    SPREAD_LIMIT,
     STALE_DAYS,
     Badge,
     Kind,
@@ -495,13 +494,6 @@ class Fact:
 
 
 @dataclass(frozen=True)
-class SpreadView:
-    metric: str
-    value: float
-    flagged: bool  # above SPREAD_LIMIT
-
-
-@dataclass(frozen=True)
 class ReproductionView:
     row: Submission
     ring: Ring
@@ -575,7 +567,7 @@ class Detail:
     listing: Listing
     build_context: tuple[Fact, ...]
     runs: list[RunSample]
-    spreads: tuple[SpreadView, ...]
+    spreads: tuple[divergence.SpreadCheck, ...]
     plausibility: plausibility.Plausibility
     reproductions: tuple[ReproductionView, ...]
     picture: RingPicture
@@ -691,12 +683,7 @@ def detail(session: Session, benchmark_id: int, *, now: datetime) -> Detail | No
         listing=Listing(row, assessment),
         build_context=build_context(row),
         runs=list(row.runs),
-        spreads=(
-            SpreadView("Time to first token", row.ttft_spread,
-                       divergence.ratio(row.ttft_spread) > SPREAD_LIMIT),
-            SpreadView("Decode speed", row.decode_spread,
-                       divergence.ratio(row.decode_spread) > SPREAD_LIMIT),
-        ),
+        spreads=divergence.spread_checks(row.ttft_spread, row.decode_spread),
         plausibility=plausibility.of_row(row),
         reproductions=reproductions,
         picture=ring_picture(reproductions),

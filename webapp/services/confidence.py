@@ -11,9 +11,9 @@ import re
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from webapp.services.divergence import Comparison, compare, ratio
+from webapp.services.divergence import Comparison, compare, ratio, spread_exceeds
 from webapp.services.rules import (
     AGE_LOWER_DAYS,
     CV_LIMIT,
@@ -164,23 +164,6 @@ def newest_accepted_at(hub: HubFacts, repros: Iterable[ReproFacts]) -> datetime:
     return max([hub.measured_at] + [r.measured_at for r in repros if r.state in EVIDENCE_STATES])
 
 
-def time_edges(hub: HubFacts, repros: Iterable[ReproFacts]) -> tuple[datetime, ...]:
-    """The moments from which `assess` may answer differently with no new evidence.
-
-    Age lowers the tier and marks the row stale from the newest accepted measurement,
-    but an editorial row's lift runs out from the hub's own measurement, so an index
-    kept for filtering must be refreshed at every one of these.
-    """
-    newest = newest_accepted_at(hub, repros)
-    edges = {
-        newest + timedelta(days=AGE_LOWER_DAYS + 1),
-        newest + timedelta(days=STALE_DAYS + 1),
-    }
-    if hub.kind == Kind.EDITORIAL:
-        edges.add(hub.measured_at + timedelta(days=EDITORIAL_FRESH_DAYS + 1))
-    return tuple(sorted(edges))
-
-
 # --- the tier ----------------------------------------------------------------------
 
 
@@ -207,7 +190,7 @@ def assess(hub: HubFacts, repros: Sequence[ReproFacts], now: datetime) -> Confid
     unexplained = [
         (name, value)
         for name, value in (("TTFT", hub.ttft_spread), ("decode", hub.decode_spread))
-        if ratio(value) > SPREAD_LIMIT
+        if spread_exceeds(value)
     ]
     decode_values = [hub.decode_tps] + [repro.decode_tps for repro in evidence]
     cv = coefficient_of_variation(decode_values)

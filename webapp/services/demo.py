@@ -46,7 +46,7 @@ from webapp.models import (
     Submission,
     utcnow,
 )
-from webapp.services import confidence, divergence, evidence, plausibility, trust
+from webapp.services import divergence, evidence, measurements, plausibility
 from webapp.services.reference import OTHER_SLUG, load_reference
 from webapp.services.rules import (
     AGE_LOWER_DAYS,
@@ -388,29 +388,6 @@ class _View:
             raise AttributeError(name) from None
 
 
-def derived_columns(hub: dict[str, Any], reproductions: Sequence[dict[str, Any]]) -> dict:
-    """What evidence.refresh_derived would store for `hub`, from planned rows.
-
-    `reproductions` are the hub's reproductions in evidence.EVIDENCE_STATES.
-    """
-    # evidence.refresh_derived runs evidence.assess twice; the facts are built once here
-    # (that is most of the cost at 100 000 rows), the rules called are the same.
-    hub_view = _View(hub)
-    views = [_View(r) for r in sorted(reproductions, key=lambda r: r["created_at"])]
-    facts = evidence.hub_facts(hub_view)
-    repros = [evidence.repro_facts(view) for view in views]
-    newest = evidence.newest_accepted_at(hub_view, views)
-    fresh = confidence.assess(facts, repros, newest)
-    aged = confidence.assess(facts, repros, newest + timedelta(days=AGE_LOWER_DAYS + 1))
-    return {
-        "derived_badge": trust.badge(facts, repros).value,
-        "derived_tier": fresh.tier.value,
-        "derived_tier_aged": aged.tier.value,
-        "derived_newest_at": newest,
-        "derived_repro_count": len(trust.independent_operators(facts, repros)),
-    }
-
-
 @dataclass
 class ReproPlan:
     """One reproduction of a hub, before numbers are drawn."""
@@ -665,8 +642,7 @@ class _Seeder:
         sub_id = self._id(Submission)
         tokens = context["max_tokens"] or 512
         runs, spread_note = self._draw_runs(self._run_count(), ttft, decode, tokens, noisy)
-        ttft_ms, ttft_spread = _median_and_spread([run[0] for run in runs])
-        decode_tps, decode_spread = _median_and_spread([run[2] for run in runs])
+        headline = measurements.headline_fields(runs)
         handle = operator if operator and not operator.startswith("anon:") else None
         url = None
         if handle and self.handle_index.get(handle, 1) % 3 == 0:
@@ -676,11 +652,10 @@ class _Seeder:
             model_id=config.model_id, hardware_id=config.hardware_id,
             hardware_count=config.count, quant_id=config.quant_id,
             runtime_id=config.runtime_id, tensor_parallel=config.tensor_parallel,
-            ttft_ms=ttft_ms, decode_tps=decode_tps, tokens_generated=tokens,
-            ttft_spread=ttft_spread, decode_spread=decode_spread,
+            **headline,
             vram_peak_mib=vram if vram is not None else self._vram(config),
             prefill_tps=(
-                round(PROMPT_TOKENS / (ttft_ms / 1000) * 1.08, 1)
+                round(PROMPT_TOKENS / (headline["ttft_ms"] / 1000) * 1.08, 1)
                 if self.rng.random() < 0.6 else None
             ),
             notes=" ".join(part for part in (spread_note, note) if part),
@@ -787,7 +762,8 @@ class _Seeder:
             if repro_row["state"] in evidence.EVIDENCE_STATES:
                 evidence_rows.append(repro_row)
         if plan.state == State.APPROVED or plan.revised_from == State.APPROVED:
-            row.update(derived_columns(row, evidence_rows))
+            row.update(evidence.derived_values(_View(row), [
+                _View(r) for r in sorted(evidence_rows, key=lambda r: r["created_at"])]))
         if plan.state == State.APPROVED:
             self.public_hubs.append((row["id"], row["created_at"]))
         return row
@@ -890,7 +866,7 @@ class _Seeder:
 
         if plan.state == State.APPROVED:
             # A fragment is a catalog row of its own, with its own (empty) evidence.
-            row.update(derived_columns(row, []))
+            row.update(evidence.derived_values(_View(row), []))
             self.public_hubs.append((row["id"], row["created_at"]))
         return row
 
@@ -1061,14 +1037,6 @@ class _Seeder:
         return self.stats[f"{Kind.FRESH.value} {State.APPROVED.value}"] + self.stats[
             f"{Kind.EDITORIAL.value} {State.APPROVED.value}"
         ] + self.stats[f"reproduction {State.APPROVED.value}"]
-
-
-def _median_and_spread(values: list[float]) -> tuple[float, float]:
-    """divergence.median and divergence.spread, without re-validating numbers we drew."""
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    middle = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-    return middle, divergence.ratio((ordered[-1] - ordered[0]) / middle)
 
 
 def _cumulative(weights: Sequence[float]) -> list[float]:

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from numbers import Real
 
-from webapp.services.rules import RATIO_DECIMALS, RELATED_LIMIT, SPREAD_LIMIT, TOLERANCE, Band
+from webapp.services.rules import (
+    RATIO_DECIMALS,
+    RELATED_LIMIT,
+    SPREAD_LIMIT,
+    TOLERANCE,
+    Band,
+    percent,
+)
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,30 @@ def _finite_values(values: Iterable[float], name: str) -> list[float]:
         if not math.isfinite(number):
             raise ValueError(f"{name} must be finite, got {number!r}")
     return [float(n) for n in numbers]
+
+
+def spread_exceeds(value: float) -> bool:
+    """A run spread above SPREAD_LIMIT: it needs the operator's note explaining it."""
+    return ratio(value) > SPREAD_LIMIT
+
+
+@dataclass(frozen=True)
+class SpreadCheck:
+    metric: str
+    value: float
+    flagged: bool  # above SPREAD_LIMIT
+
+    @property
+    def label(self) -> str:
+        return percent(self.value)
+
+
+def spread_checks(ttft_spread: float, decode_spread: float) -> tuple[SpreadCheck, SpreadCheck]:
+    """A row's two spreads as pages show them, each flagged when above the limit."""
+    return (
+        SpreadCheck("Time to first token", ttft_spread, spread_exceeds(ttft_spread)),
+        SpreadCheck("Decode speed", decode_spread, spread_exceeds(decode_spread)),
+    )
 
 
 def median(values: Iterable[float]) -> float:
@@ -137,6 +168,6 @@ def summarise_runs(runs: Sequence[tuple[float, int, float]]) -> RunSummary:
         tokens_median=statistics.median(tokens),
         ttft_spread=ttft_spread,
         decode_spread=decode_spread,
-        needs_note=ttft_spread > SPREAD_LIMIT or decode_spread > SPREAD_LIMIT,
+        needs_note=spread_exceeds(ttft_spread) or spread_exceeds(decode_spread),
         run_count=len(runs),
     )

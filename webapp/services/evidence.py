@@ -11,13 +11,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp.models import Submission
 from webapp.services import confidence, trust
-from webapp.services.rules import AGE_LOWER_DAYS, Badge, Kind, Ring, State, Tier
+from webapp.services.rules import AGE_LOWER_DAYS, Badge, Kind, Ring, State
 
 # Reproductions that speak about their hub: clean ones (evidence) and fragments
 # (their own rows, still telling of drift).
@@ -32,14 +33,14 @@ class Assessment:
     rings: dict[int, Ring]  # reproduction id -> ring, for reproductions in EVIDENCE_STATES
 
 
-def environment_of(row: Submission) -> trust.Environment:
+def environment_of(row: Any) -> trust.Environment:
     return trust.Environment(
         os_label=row.os_label, driver_version=row.driver_version,
         runtime_version=row.runtime_version,
     )
 
 
-def hub_facts(row: Submission) -> trust.HubFacts:
+def hub_facts(row: Any) -> trust.HubFacts:
     return trust.HubFacts(
         kind=Kind.EDITORIAL if row.kind == Kind.EDITORIAL else Kind.FRESH,
         operator=row.operator_key,
@@ -61,7 +62,7 @@ def hub_facts(row: Submission) -> trust.HubFacts:
     )
 
 
-def repro_facts(row: Submission) -> trust.ReproFacts:
+def repro_facts(row: Any) -> trust.ReproFacts:
     return trust.ReproFacts(
         operator=row.operator_key,
         state=State(row.state),
@@ -112,35 +113,30 @@ def assess_hubs(
     return {hub.id: assess(hub, reproductions.get(hub.id, []), now) for hub in hubs}
 
 
-def newest_accepted_at(hub: Submission, reproductions: Sequence[Submission]) -> datetime:
-    times = [hub.measured_at] + [
-        r.measured_at for r in reproductions if r.state == State.REPRODUCED
-    ]
-    return max(times)
+def derived_values(hub: Any, reproductions: Sequence[Any]) -> dict[str, Any]:
+    """The hub's filter/sort index columns from its evidence-state reproductions.
+
+    `hub` and `reproductions` are Submission rows, or anything with their attributes
+    (the demo seeder's planned rows). derived_tier is the tier while the row is under
+    AGE_LOWER_DAYS old, derived_tier_aged the tier after; the catalog picks one by
+    derived_newest_at.
+    """
+    facts = hub_facts(hub)
+    repros = [repro_facts(row) for row in reproductions]
+    newest = confidence.newest_accepted_at(facts, repros)
+    fresh = confidence.assess(facts, repros, newest)
+    aged = confidence.assess(facts, repros, newest + timedelta(days=AGE_LOWER_DAYS + 1))
+    return {
+        "derived_badge": trust.badge(facts, repros).value,
+        "derived_tier": fresh.tier.value,
+        "derived_tier_aged": aged.tier.value,
+        "derived_newest_at": newest,
+        "derived_repro_count": len(trust.independent_operators(facts, repros)),
+    }
 
 
 def refresh_derived(session: Session, hub: Submission) -> None:
-    """Recompute the hub's filter/sort index from its evidence. Adds; never commits.
-
-    derived_tier is the tier while the row is under AGE_LOWER_DAYS old, derived_tier_aged
-    the tier after; the catalog picks one by derived_newest_at.
-    """
+    """Recompute the hub's filter/sort index from its evidence. Adds; never commits."""
     reproductions = load_reproductions(session, [hub.id]).get(hub.id, [])
-    newest = newest_accepted_at(hub, reproductions)
-    fresh = assess(hub, reproductions, newest)
-    aged = assess(hub, reproductions, newest + timedelta(days=AGE_LOWER_DAYS + 1))
-    hub.derived_badge = fresh.badge.value
-    hub.derived_tier = fresh.confidence.tier.value
-    hub.derived_tier_aged = aged.confidence.tier.value
-    hub.derived_newest_at = newest
-    hub.derived_repro_count = len(fresh.independent_operators)
-
-
-def tier_at(derived_tier: str, derived_tier_aged: str, newest: datetime, now: datetime) -> Tier:
-    """The tier the catalog index implies at `now` (mirrors the SQL filter).
-
-    Age counts in whole days, as confidence.age_days does: lowered from day 366 on.
-    """
-    if confidence.age_days(newest, now) > AGE_LOWER_DAYS:
-        return Tier(derived_tier_aged)
-    return Tier(derived_tier)
+    for name, value in derived_values(hub, reproductions).items():
+        setattr(hub, name, value)

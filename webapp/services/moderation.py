@@ -16,8 +16,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from webapp.models import AuditEvent, FeedbackNote, Reviewer, RunSample, Submission
-from webapp.services import divergence, evidence, matching, plausibility, trust
+from webapp.models import AuditEvent, FeedbackNote, Reviewer, Submission
+from webapp.services import divergence, evidence, matching, measurements, plausibility, trust
 from webapp.services.rules import (
     REJECTION_REASON_MAX,
     SPREAD_LIMIT,
@@ -285,28 +285,17 @@ def publish_editorial(
     vram_peak_mib, notes, measured_at); the headline numbers are computed from `runs`.
     The editors count as one operator.
     """
-    summary = divergence.summarise_runs(
-        [(run.ttft_ms, run.tokens_generated, run.decode_tps) for run in runs]
-    )
     values = dict(columns)
     values.setdefault("measured_at", now)
     row = Submission(
         **values,
         kind=Kind.EDITORIAL,
-        ttft_ms=summary.ttft_median,
-        decode_tps=summary.decode_median,
-        tokens_generated=round(summary.tokens_median),
-        ttft_spread=summary.ttft_spread,
-        decode_spread=summary.decode_spread,
+        **measurements.row_fields(
+            [(run.ttft_ms, run.tokens_generated, run.decode_tps) for run in runs]),
         operator_key=EDITORIAL_OPERATOR,
         status_nonce=secrets.token_urlsafe(32),
         created_at=now,
     )
-    row.runs = [
-        RunSample(position=index, ttft_ms=run.ttft_ms, tokens_generated=run.tokens_generated,
-                  decode_tps=run.decode_tps)
-        for index, run in enumerate(runs)
-    ]
     transition(session, row, State.APPROVED, actor=actor, now=now,
                reason="Editorial measurement published.")
     return row
@@ -594,28 +583,10 @@ def side_by_side(session: Session, repro: Submission) -> SideBySide | None:
 
 
 @dataclass(frozen=True)
-class SpreadCheck:
-    metric: str
-    value: float
-    flagged: bool
-
-    @property
-    def label(self) -> str:
-        return percent(self.value)
-
-
-def spreads(row: Submission) -> tuple[SpreadCheck, ...]:
-    return (
-        SpreadCheck("Time to first token", row.ttft_spread, row.ttft_spread > SPREAD_LIMIT),
-        SpreadCheck("Decode speed", row.decode_spread, row.decode_spread > SPREAD_LIMIT),
-    )
-
-
-@dataclass(frozen=True)
 class Review:
     row: Submission
     plausibility: plausibility.Plausibility
-    spreads: tuple[SpreadCheck, ...]
+    spreads: tuple[divergence.SpreadCheck, ...]
     comparison: SideBySide | None
     history: tuple[AuditEvent, ...]
     feedback: tuple[FeedbackNote, ...]
@@ -646,7 +617,7 @@ def review(session: Session, submission_id: int) -> Review | None:
     return Review(
         row=row,
         plausibility=plausibility.of_row(row),
-        spreads=spreads(row),
+        spreads=divergence.spread_checks(row.ttft_spread, row.decode_spread),
         comparison=side_by_side(session, row),
         history=tuple(row.audit_events),
         feedback=tuple(sort_feedback(row.feedback)),
@@ -724,7 +695,7 @@ def queue_flags(row: Submission, hub: Submission | None,
         QueueFlag(flag.code.value, flag.code.label, flag.rejection_reason)
         for flag in plausibility.of_row(row).flags
     ]
-    if row.ttft_spread > SPREAD_LIMIT or row.decode_spread > SPREAD_LIMIT:
+    if divergence.spread_exceeds(row.ttft_spread) or divergence.spread_exceeds(row.decode_spread):
         flags.append(QueueFlag("high-spread", QUEUE_FLAGS["high-spread"]))
     if hub is not None and row.kind == Kind.REPRODUCTION:
         comparison = compare_numbers(hub, row)

@@ -22,11 +22,10 @@ from webapp.models import (
     Hardware,
     ModelVariant,
     Quant,
-    RunSample,
     Runtime,
     Submission,
 )
-from webapp.services import divergence, matching, moderation, plausibility, trust
+from webapp.services import divergence, matching, measurements, moderation, plausibility, trust
 from webapp.services.rules import (
     METADATA_FIELDS,
     MIN_RUNS,
@@ -247,11 +246,11 @@ def check(
     if summary is not None:
         metrics = (
             MetricView("Time to first token", "ms", summary.ttft_median, summary.ttft_spread,
-                       summary.ttft_spread > SPREAD_LIMIT,
+                       divergence.spread_exceeds(summary.ttft_spread),
                        hub.ttft_ms if hub else None,
                        comparison.ttft_divergence if comparison else None),
             MetricView("Decode speed", "tok/s", summary.decode_median, summary.decode_spread,
-                       summary.decode_spread > SPREAD_LIMIT,
+                       divergence.spread_exceeds(summary.decode_spread),
                        hub.decode_tps if hub else None,
                        comparison.decode_divergence if comparison else None),
         )
@@ -324,7 +323,7 @@ def _operator_key(handle: str | None) -> str:
     return trust.normalise_handle(handle) or f"{trust.ANONYMOUS_PREFIX}{secrets.token_hex(8)}"
 
 
-def _measurement_columns(data: schemas.Measurement, summary: divergence.RunSummary) -> dict:
+def _measurement_columns(data: schemas.Measurement) -> dict:
     return dict(
         runtime_version=data.runtime_version,
         driver_version=data.driver_version,
@@ -338,19 +337,13 @@ def _measurement_columns(data: schemas.Measurement, summary: divergence.RunSumma
         speculative=data.speculative,
         batch_gt1=data.batch_gt1,
         tensor_parallel=data.tensor_parallel,
-        ttft_ms=summary.ttft_median,
-        decode_tps=summary.decode_median,
-        tokens_generated=round(summary.tokens_median),
-        ttft_spread=summary.ttft_spread,
-        decode_spread=summary.decode_spread,
         vram_peak_mib=data.vram_peak_mib,
         prefill_tps=data.prefill_tps,
         notes=data.notes,
         handle=data.handle,
         url=data.url,
         operator_key=_operator_key(data.handle),
-        runs=[RunSample(position=i, ttft_ms=t, tokens_generated=n, decode_tps=d)
-              for i, (t, n, d) in enumerate(data.run_tuples())],
+        **measurements.row_fields(data.run_tuples()),
     )
 
 
@@ -369,7 +362,6 @@ def _arrive(session: Session, submission: Submission, *, ip_hash: str | None,
 def create_fresh(session: Session, data: schemas.FreshSubmission, refs: References, *,
                  ip_hash: str | None, now: datetime) -> Submission:
     """A queued fresh row (never public until a reviewer approves it)."""
-    summary = divergence.summarise_runs(data.run_tuples())
     submission = Submission(
         kind=Kind.FRESH,
         model=refs["models"][data.model],
@@ -382,7 +374,7 @@ def create_fresh(session: Session, data: schemas.FreshSubmission, refs: Referenc
         other_quant=data.other_quant,
         other_runtime=data.other_runtime,
         cpu_family=data.cpu_family,
-        **_measurement_columns(data, summary),
+        **_measurement_columns(data),
     )
     return _arrive(session, submission, ip_hash=ip_hash, now=now)
 
@@ -417,7 +409,7 @@ def create_reproduction(session: Session, hub: Submission, data: schemas.Reprodu
         cpu_family=hub.cpu_family,
         worst_divergence=comparison.worst,
         band=comparison.band.value,
-        **_measurement_columns(data, summary),
+        **_measurement_columns(data),
     )
     return _arrive(session, submission, ip_hash=ip_hash, now=now)
 
