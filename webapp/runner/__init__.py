@@ -1,0 +1,1 @@
+"""The standalone benchmark runner (trustbench_measure.py: one file, standard library only)."""
