@@ -209,12 +209,16 @@ def _model(draft: Draft, text: str, refs: References) -> None:
     if not tag:
         return
     source = f"the command line: ollama run {' '.join(words)}"[:200]
+    apply_tag(draft, tag, source, refs)
+
+
+def apply_tag(draft: Draft, tag: str, source: str, refs: References) -> None:
+    """An Ollama tag ("qwen2.5:7b-instruct-q4_K_M") -> model and quant. A tag that does not
+    say the variant ("llama3.1:8b", "mistral") is kept as Other, never guessed."""
     draft.facts["ollama_tag"] = tag
     name, _, variant = tag.partition(":")
-    candidate = f"{name}-{variant}" if variant else name
-    stem, tags = matching.strip_quant_tags(candidate)
-    words_in_tag = re.split(r"[-_.]", variant.lower())
-    if not any(word in _VARIANT_WORDS for word in words_in_tag):
+    stem, tags = matching.strip_quant_tags(f"{name}-{variant}" if variant else name)
+    if not any(word in _VARIANT_WORDS for word in re.split(r"[-_.]", variant.lower())):
         draft.put("model", OTHER, source)
         draft.put("other_model", tag, source)
         draft.unmapped["model"] = tag

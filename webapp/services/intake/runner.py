@@ -1,21 +1,23 @@
 """The trustbench runner's result file (`trustbench-result`, version 1), read into form
 values.
 
-The runner follows the reproduction guide, so its runs fill the form as they are: TTFT,
-tokens and decode speed per run, the VRAM high-water mark, the build context it
-collected, and the prompt's sha256 (kept as a fact, so a reproduction can be checked to
-have run the hub's prompt). A file from a newer format version is refused.
-
-Field names follow issue 11 and the helper brief; the runner itself
-(webapp/runner/trustbench_measure.py) was being written at the same time.
+The runner (webapp/runner/trustbench_measure.py) follows the reproduction guide, so its
+runs fill the form as they are: TTFT, tokens and decode speed per run, the VRAM
+high-water mark, the build context it collected, and the prompt's sha256 (kept as a
+fact, so a reproduction can be checked to have run the hub's prompt). A file from a
+newer format version is refused. Where the runner's names differ from the first draft
+of the schema (`vram.peak_mib` / `vram_peak_mib`, `environment.os` / `os_label`,
+`t0_s` / `t0`), both are read.
 """
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
-from webapp.services.intake import matching
+from webapp.services.intake import matching, ollama
 from webapp.services.intake.core import (
+    RUN_FIELDS,
     Draft,
     IntakeError,
     References,
@@ -60,13 +62,19 @@ def _section(data: dict, key: str) -> dict:
     return value
 
 
-def _check_timestamps(draft: Draft, run: dict, index: int, tokens: int, decode: float,
-                      ttft: float) -> None:
+def _stamp(run: dict, name: str) -> float | None:
+    value = run.get(f"{name}_s", run.get(name))
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _check_timestamps(draft: Draft, run: dict, index: int, values: tuple) -> None:
     """T0 < T1 < T2, and decode = tokens ÷ (T2 − T1) in the unit TTFT implies."""
-    stamps = [run.get(key) for key in ("t0", "t1", "t2")]
-    if not all(isinstance(s, int | float) and not isinstance(s, bool) for s in stamps):
+    ttft, tokens, decode = values
+    t0, t1, t2 = (_stamp(run, name) for name in ("t0", "t1", "t2"))
+    if t0 is None or t1 is None or t2 is None:
         return
-    t0, t1, t2 = (float(s) for s in stamps)
     if not t0 < t1 < t2:
         raise IntakeError(
             f"runs[{index}]: the timestamps are out of order (T0 < T1 < T2 is required)."
@@ -87,40 +95,64 @@ def parse(data: dict, refs: References) -> Draft:
     runs_data = data.get("runs")
     if not isinstance(runs_data, list) or not runs_data:
         raise IntakeError("The result has no runs: measure again with the runner.")
-    runs, sources = [], []
+    runs, prompt_counts = [], []
     for index, run in enumerate(runs_data):
         if not isinstance(run, dict):
             raise IntakeError(f"runs[{index}] in the result should be an object.")
-        ttft = positive_number(run.get("ttft_ms"), f"runs[{index}].ttft_ms")
-        tokens = positive_int(run.get("tokens_generated"), f"runs[{index}].tokens_generated")
-        decode = positive_number(run.get("decode_tps"), f"runs[{index}].decode_tps")
-        _check_timestamps(draft, run, index, tokens, decode, ttft)
-        runs.append((ttft, tokens, decode))
-        sources.append({name: f"runs[{index}].{name}" for name in
-                        ("ttft_ms", "tokens_generated", "decode_tps")})
-    draft.put_runs(runs, sources)
-    vram = data.get("vram_peak_mib")
-    if vram is None:
-        draft.note("The runner could not read the VRAM peak (no nvidia-smi or rocm-smi): "
-                   "enter it yourself.")
-    else:
-        draft.put("vram_peak_mib", positive_number(vram, "vram_peak_mib"), "vram_peak_mib")
-    prompt_tokens = data.get("prompt_tokens")
-    if prompt_tokens is not None:
-        draft.put("prompt_tokens", positive_int(prompt_tokens, "prompt_tokens"), "prompt_tokens")
-    prefill = data.get("prefill_tps")
-    if prefill is not None:
-        draft.put("prefill_tps", positive_number(prefill, "prefill_tps"), "prefill_tps")
-    model = optional_text(data.get("model"), 200)
-    if model:
-        draft.facts["model_id"] = model
+        values = (
+            positive_number(run.get("ttft_ms"), f"runs[{index}].ttft_ms"),
+            positive_int(run.get("tokens_generated"), f"runs[{index}].tokens_generated"),
+            positive_number(run.get("decode_tps"), f"runs[{index}].decode_tps"),
+        )
+        _check_timestamps(draft, run, index, values)
+        runs.append(values)
+        if run.get("prompt_tokens") is not None:
+            prompt_counts.append(positive_int(run["prompt_tokens"], f"runs[{index}].prompt_tokens"))
+    draft.put_runs(runs, [{name: f"runs[{i}].{name}" for name in RUN_FIELDS}
+                          for i in range(len(runs))])
+    _vram(draft, data)
+    _prompt(draft, data, prompt_counts)
     _settings(draft, _section(data, "settings"))
-    _environment(draft, _section(data, "environment"), refs)
-    for key in ("prompt_sha256", "tokens_source", "endpoint_api"):
+    environment = _section(data, "environment")
+    _environment(draft, environment, refs)
+    _model(draft, data, environment, refs)
+    _caveats(draft, data)
+    return draft
+
+
+def _vram(draft: Draft, data: dict) -> None:
+    vram = _section(data, "vram")
+    if "peak_mib" in vram:
+        peak, source = vram.get("peak_mib"), "vram.peak_mib"
+    else:
+        peak, source = data.get("vram_peak_mib"), "vram_peak_mib"
+    if peak is None:
+        why = optional_text(vram.get("note"), 160) or "no nvidia-smi or rocm-smi"
+        draft.note(f"The runner could not read the VRAM peak ({why}): enter it yourself.")
+        return
+    draft.put("vram_peak_mib", positive_number(peak, source), source)
+    if optional_text(vram.get("scope"), 80):
+        draft.note("The VRAM peak is the sum over every GPU of the machine, including memory "
+                   "other programs used during the runs.")
+
+
+def _prompt(draft: Draft, data: dict, counts: list[int]) -> None:
+    if data.get("prompt_tokens") is not None:
+        draft.put("prompt_tokens", positive_int(data["prompt_tokens"], "prompt_tokens"),
+                  "prompt_tokens")
+    elif counts and len(set(counts)) == 1:
+        draft.put("prompt_tokens", counts[0], "runs[].prompt_tokens (all equal)")
+    elif counts:
+        shown = ", ".join(map(str, counts))
+        draft.put("prompt_tokens", round(statistics.median(counts)),
+                  f"median of runs[].prompt_tokens ({shown})")
+    for key in ("prompt_sha256", "token_count_source", "runner_sha256"):
         value = optional_text(data.get(key), 80)
         if value:
             draft.facts[key] = value
-    return draft
+    if data.get("token_count_source") in ("stream", "mixed"):
+        draft.note("Tokens were counted from the streamed chunks, not the server's usage "
+                   "report, for some or all runs: counts may be approximate.")
 
 
 def _settings(draft: Draft, settings: dict) -> None:
@@ -132,9 +164,9 @@ def _settings(draft: Draft, settings: dict) -> None:
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise IntakeError(f"settings.seed should be a whole number, 0 or more; found {seed!r}.")
         draft.put("seed", seed, "settings.seed")
-    model = optional_text(settings.get("model"), 200)
-    if model:
-        draft.facts["model_id"] = model
+    if settings.get("concurrency") is not None:
+        draft.put("concurrent_users", positive_int(settings["concurrency"],
+                                                   "settings.concurrency"), "settings.concurrency")
 
 
 def _environment(draft: Draft, env: dict, refs: References) -> None:
@@ -142,32 +174,72 @@ def _environment(draft: Draft, env: dict, refs: References) -> None:
     if runtime:
         matching.apply(draft, "runtime", matching.match_runtime(runtime, refs),
                        "environment.runtime")
-    for key in ("runtime_version", "os_label"):
-        value = optional_text(env.get(key), 80)
-        if value:
-            draft.put(key, value, f"environment.{key}")
+    version = optional_text(env.get("runtime_version"), 60)
+    if version:
+        draft.put("runtime_version", version, "environment.runtime_version")
+    os_key = "os" if env.get("os") else "os_label"
+    os_label = optional_text(env.get(os_key), 80)
+    if os_label:
+        draft.put("os_label", os_label, f"environment.{os_key}")
     driver = optional_text(env.get("driver_version"), 120)
     extras = [
-        f"{label} {value}" for label, key in (("CUDA", "cuda_version"), ("ROCm", "rocm_version"))
+        f"{label} {value}" for label, key in
+        (("CUDA", "cuda_version"), ("ROCm", "rocm_version"), ("Metal", "metal"))
         if (value := optional_text(env.get(key), 40)) and (not driver or value not in driver)
     ]
     if driver or extras:
-        text = ", ".join(filter(None, [driver, *extras]))
-        draft.put("driver_version", text[:120], "environment.driver_version")
-    gpu = optional_text(env.get("gpu_name"), 400)
-    if gpu:
-        match = matching.match_hardware(gpu, refs)
-        count = env.get("gpu_count")
-        if count is not None and matching.split_devices(gpu) and len(
-            matching.split_devices(gpu)
-        ) == 1:
-            match = matching.Match(match.slug, match.raw,
-                                   positive_int(count, "environment.gpu_count"), match.caveat)
-        matching.apply(draft, "hardware", match, "environment.gpu_name, environment.gpu_count")
-    model = optional_text(env.get("model"), 200) or draft.facts.get("model_id")
-    if model:
-        matching.apply(draft, "model", matching.match_model(model, refs), "the served model id")
-        quant = matching.quant_from_name(model)
-        if quant:
-            match = matching.match_quant(quant, refs, gguf=model.lower().endswith(".gguf"))
-            matching.apply(draft, "quant", match, "the served model id")
+        text = ", ".join(filter(None, [driver, *extras])).replace("Metal Metal", "Metal")
+        draft.put("driver_version", text[:120], "environment.driver_version, cuda/rocm version")
+    names = env.get("gpu_names")
+    if isinstance(names, list) and names and all(isinstance(n, str) for n in names):
+        gpu, source = ", ".join(names), "environment.gpu_names"
+    else:
+        gpu, source = optional_text(env.get("gpu_name"), 400), "environment.gpu_name"
+    if not gpu:
+        return
+    match = matching.match_hardware(gpu, refs)
+    count = env.get("gpu_count")
+    if count is not None and len(matching.split_devices(gpu)) == 1:
+        count = positive_int(count, "environment.gpu_count")
+        match = matching.Match(match.slug, match.raw, count, match.caveat)
+        source += ", environment.gpu_count"
+    if match.count > 1:
+        draft.note(f"The runner counts every GPU in the machine ({match.count}): check the "
+                   "count is the number that served the model.")
+    matching.apply(draft, "hardware", match, source)
+
+
+def _model(draft: Draft, data: dict, env: dict, refs: References) -> None:
+    """The served model: the runtime's own file name when it reported one (llama.cpp),
+    else the id the endpoint listed (an Ollama tag, a Hugging Face id, a file name)."""
+    info = _section(data, "model_info")
+    served = optional_text(data.get("model"), 200) or optional_text(env.get("model"), 200)
+    file_name = optional_text(info.get("file"), 200)
+    if served:
+        draft.facts["model_id"] = served
+    name, source = (file_name, "model_info.file") if file_name else (served, "model")
+    if not name:
+        draft.note("The result does not name the model: choose it.")
+        return
+    if draft.values.get("runtime") == "ollama" or (":" in name and "/" not in name):
+        ollama.apply_tag(draft, name, source, refs)
+        return
+    matching.apply(draft, "model", matching.match_model(name, refs), source)
+    quant = matching.quant_from_name(name)
+    if quant:
+        gguf = name.lower().endswith(".gguf") or draft.values.get("runtime") == "llama-cpp"
+        matching.apply(draft, "quant", matching.match_quant(quant, refs, gguf=gguf), source)
+    else:
+        draft.note("The model name does not say its quant: choose it.")
+
+
+def _caveats(draft: Draft, data: dict) -> None:
+    wide = data.get("spread_needs_note")
+    if isinstance(wide, list) and wide:
+        names = ", ".join(str(name) for name in wide[:3])
+        draft.note(f"The runs spread by more than 10% in {names}: the form asks for a note "
+                   "explaining it.")
+    missing = data.get("missing")
+    if isinstance(missing, list) and missing:
+        shown = ", ".join(str(name) for name in missing[:12])
+        draft.note(f"The runner could not find: {shown}. Enter what you know.")
