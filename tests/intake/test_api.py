@@ -95,7 +95,7 @@ def test_each_contradiction_is_named(read, refs):
 def test_a_device_count_contradiction_is_named(read, refs):
     intake = read("llama_bench_rtx4080_b5163.json")
     assert conflicts(intake, references=refs, **locked(hardware_count=2)) == [
-        "The file ran on 1 devices; this benchmark ran on 2."
+        "The file ran on 1 device; this benchmark ran on 2."
     ]
 
 

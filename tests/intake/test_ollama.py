@@ -139,3 +139,8 @@ def test_a_zero_eval_count_is_refused(refs):
     )
     with pytest.raises(IntakeError, match="greater than zero"):
         parse(text, filename=None, references=refs)
+
+
+def test_a_paste_that_opens_with_a_bracket_is_still_read(refs):
+    paste = b"[the answer was cut here]\n" + fixture_bytes("ollama_llama2_openwebui188.txt")
+    assert parse(paste, filename=None, references=refs).run_count == 1

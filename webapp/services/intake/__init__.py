@@ -72,7 +72,12 @@ def parse(raw: bytes, *, filename: str | None = None, references: References) ->
     sha256 = hashlib.sha256(raw).hexdigest()
     stripped = text.strip()
     if stripped[0] in "[{":
-        draft = _parse_json(stripped, filename, references)
+        try:
+            draft = _parse_json(stripped, filename, references)
+        except IntakeError:
+            if not ollama.looks_like(stripped):  # e.g. Ollama output after a "[GIN]" log line
+                raise
+            draft = ollama.parse(text, references)
     elif ollama.looks_like(stripped):
         draft = ollama.parse(text, references)
     else:

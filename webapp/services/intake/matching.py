@@ -317,7 +317,8 @@ def conflicts(
     count = values.get("hardware_count")
     if count and values.get("hardware") == hardware and int(count) != hardware_count:
         problems.append(
-            f"The file ran on {count} devices; this benchmark ran on {hardware_count}."
+            f"The file ran on {count} device{'s' if count != '1' else ''}; this benchmark "
+            f"ran on {hardware_count}."
         )
     found_runtime = values.get("runtime")
     if found_runtime:
