@@ -10,7 +10,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from webapp import schemas
 from webapp.extensions import db, read_only
 from webapp.models import Submission, utcnow
-from webapp.services import catalog, labels, privacy, submissions, tokens
+from webapp.services import labels, privacy, submissions, tokens
 from webapp.services.rules import MIN_RUNS, RELATED_LIMIT, SPREAD_LIMIT, TOLERANCE, Band
 from webapp.web import page_cache
 from webapp.web.forms import fresh_prefill, parse_form, read_form
@@ -93,7 +93,7 @@ def _render(hub: Submission, runtimes: Mapping, posted: schemas.FormInput,
         values=posted.values,
         lock_token=tokens.lock_token(hub),
         runtimes=runtimes.values(),
-        facts=catalog.build_context(hub),
+        facts=labels.build_context(hub),
         locked=_locked(hub),
         bands=list(Band),
         rules={"MIN_RUNS": MIN_RUNS, "TOLERANCE": TOLERANCE, "RELATED_LIMIT": RELATED_LIMIT,

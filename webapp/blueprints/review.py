@@ -31,7 +31,7 @@ from webapp.errors import render_error
 from webapp.extensions import db, login_manager
 from webapp.models import FeedbackNote, Hardware, ModelVariant, Quant, Runtime, Submission, utcnow
 from webapp.schemas import OTHER, FreshSubmission
-from webapp.services import accounts, catalog, divergence, labels, moderation, plausibility, privacy
+from webapp.services import accounts, divergence, labels, moderation, plausibility, privacy
 from webapp.services.rules import (
     FEEDBACK_KINDS,
     MAX_RUNS,
@@ -268,7 +268,7 @@ def _submission_page(submission_id: int, status: int = 200, *, error: str | None
         "review/submission.html", review=review, row=review.row, error=error,
         form=form or {}, reasons=REJECTION_REASONS, reason_max=REJECTION_REASON_MAX,
         similar=similar, feedback_kinds=FEEDBACK_KINDS, errors=feedback_errors or {},
-        build_context=catalog.build_context(review.row),
+        build_context=labels.build_context(review.row),
     ), status
 
 

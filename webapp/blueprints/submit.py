@@ -19,7 +19,7 @@ from flask import (
 from webapp import schemas
 from webapp.extensions import db, read_only
 from webapp.models import Submission, utcnow
-from webapp.services import catalog, matching, moderation, privacy, submissions, tokens
+from webapp.services import labels, matching, moderation, privacy, submissions, tokens
 from webapp.services.rules import SPREAD_LIMIT, Band, Kind, State
 from webapp.web.forms import parse_form, read_form
 from webapp.web.htmx import wants_fragment
@@ -148,7 +148,7 @@ def _render_status(submission: Submission, token: str, status: int = 200,
         public_page=state == State.APPROVED,
         hub=hub if hub is not None and hub.state == State.APPROVED else None,
         band=Band(submission.band) if submission.band else None,
-        facts=[fact for fact in catalog.build_context(submission) if fact.value],
+        facts=[fact for fact in labels.build_context(submission) if fact.value],
         new=request.args.get("new") == "1",
         link=url_for("submit.status", token=token, _external=True),
         problem=problem,

@@ -33,16 +33,18 @@ from webapp.models import Hardware, ModelVariant, Quant, RunSample, Runtime, Sub
 from webapp.services import divergence, evidence, plausibility
 from webapp.services.evidence import Assessment
 from webapp.services.labels import (
+    Fact,
+    build_context,
     hardware_label,
     model_label,
     operator_label,
     quant_label,
     runtime_label,
     safe_url,
+    shown,
 )
 from webapp.services.rules import (
     AGE_LOWER_DAYS,
-    METADATA_FIELDS,
     STALE_DAYS,
     Badge,
     Kind,
@@ -488,12 +490,6 @@ def catalog_page(
 
 
 @dataclass(frozen=True)
-class Fact:
-    label: str
-    value: str | None  # None renders as "not given"
-
-
-@dataclass(frozen=True)
 class ReproductionView:
     row: Submission
     ring: Ring
@@ -605,40 +601,6 @@ class Detail:
         if self.hub is not None:
             rows.append(self.hub.row)
         return any(row.is_demo for row in rows)
-
-
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def _yes_no(value: bool) -> str:
-    return "yes" if value else "no"
-
-
-def build_context(row: Submission) -> tuple[Fact, ...]:
-    labels = dict(METADATA_FIELDS)
-    return (
-        Fact("Model", model_label(row)),
-        Fact("Hardware", hardware_label(row)),
-        Fact("Quant", quant_label(row)),
-        Fact("Runtime engine", row.runtime.name),
-        Fact(labels["runtime_version"], _text(row.runtime_version)),
-        Fact(labels["driver_version"], _text(row.driver_version)),
-        Fact(labels["os_label"], _text(row.os_label)),
-        Fact("CPU family", _text(row.cpu_family)),
-        Fact("Concurrent users", _text(row.concurrent_users)),
-        Fact(labels["prompt_tokens"], _text(row.prompt_tokens)),
-        Fact(labels["max_tokens"], _text(row.max_tokens)),
-        Fact("Seed", _text(row.seed)),
-        Fact(labels["quant_provider"], _text(row.quant_provider)),
-        Fact("Model file sha256 (prefix)", _text(row.model_sha256_prefix)),
-        Fact("Speculative decoding", _yes_no(row.speculative)),
-        Fact("Batch larger than 1", _yes_no(row.batch_gt1)),
-        Fact("Tensor parallel", _yes_no(row.tensor_parallel)),
-    )
 
 
 def public_row(session: Session, benchmark_id: int) -> Submission | None:
@@ -754,11 +716,11 @@ def hardware_page(
         Sort.DECODE, page, per_page, now,
     )
     facts = (
-        Fact("Vendor", _text(hardware.vendor)),
-        Fact("Kind", _text(hardware.kind)),
+        Fact("Vendor", shown(hardware.vendor)),
+        Fact("Kind", shown(hardware.kind)),
         Fact("Memory", _amount(hardware.memory_gib, "GiB")),
         Fact("Memory bandwidth", _amount(hardware.bandwidth_gb_s, "GB/s")),
-        Fact("Note", _text(hardware.note)),
+        Fact("Note", shown(hardware.note)),
     )
     return ReferencePage(hardware, facts, rows, _ceilings(rows.listings, by_model=True))
 
@@ -775,8 +737,8 @@ def model_page(
         Sort.DECODE, page, per_page, now,
     )
     facts = (
-        Fact("Family", _text(model.family)),
-        Fact("Variant", _text(model.variant)),
+        Fact("Family", shown(model.family)),
+        Fact("Variant", shown(model.variant)),
         Fact("Parameters", _amount(model.params_b, "billion")),
         Fact("Active parameters per token", _amount(model.active_params_b, "billion")),
     )

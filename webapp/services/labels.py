@@ -7,8 +7,11 @@ quant is named the same way everywhere.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+
+from webapp.services.rules import METADATA_FIELDS
 
 
 def number(value: float | int | None) -> str:
@@ -72,3 +75,46 @@ def runtime_label(row: Any) -> str:
 def operator_label(row: Any) -> str:
     handle = (row.handle or "").strip()
     return handle or "anonymous"
+
+
+def shown(value: object) -> str | None:
+    """A build-context value as a page shows it: yes/no for flags, None when not given."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    text = str(value).strip()
+    return text or None
+
+
+# --- the build-context block ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fact:
+    label: str
+    value: str | None  # None renders as "not given"
+
+
+def build_context(row: Any) -> tuple[Fact, ...]:
+    """What a reproducer must read to match the run (SPEC §1), in reading order."""
+    names = dict(METADATA_FIELDS)
+    return (
+        Fact("Model", model_label(row)),
+        Fact("Hardware", hardware_label(row)),
+        Fact("Quant", quant_label(row)),
+        Fact("Runtime engine", row.runtime.name),
+        Fact(names["runtime_version"], shown(row.runtime_version)),
+        Fact(names["driver_version"], shown(row.driver_version)),
+        Fact(names["os_label"], shown(row.os_label)),
+        Fact("CPU family", shown(row.cpu_family)),
+        Fact("Concurrent users", shown(row.concurrent_users)),
+        Fact(names["prompt_tokens"], shown(row.prompt_tokens)),
+        Fact(names["max_tokens"], shown(row.max_tokens)),
+        Fact("Seed", shown(row.seed)),
+        Fact(names["quant_provider"], shown(row.quant_provider)),
+        Fact("Model file sha256 (prefix)", shown(row.model_sha256_prefix)),
+        Fact("Speculative decoding", shown(bool(row.speculative))),
+        Fact("Batch larger than 1", shown(bool(row.batch_gt1))),
+        Fact("Tensor parallel", shown(bool(row.tensor_parallel))),
+    )

@@ -17,7 +17,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from webapp.models import AuditEvent, FeedbackNote, Reviewer, Submission
-from webapp.services import divergence, evidence, matching, measurements, plausibility, trust
+from webapp.services import (
+    divergence,
+    evidence,
+    labels,
+    matching,
+    measurements,
+    plausibility,
+    trust,
+)
 from webapp.services.rules import (
     REJECTION_REASON_MAX,
     SPREAD_LIMIT,
@@ -418,15 +426,6 @@ def _comparable(value: object) -> str:
     return trust.comparable(None if value is None else str(value))
 
 
-def _shown(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    text = str(value).strip()
-    return text or None
-
-
 @dataclass(frozen=True)
 class ContextDiff:
     label: str
@@ -460,7 +459,7 @@ def context_differences(hub: Submission, repro: Submission) -> tuple[ContextDiff
                          != _comparable(repro.other_runtime or repro.runtime.name), False)]
     for name, label in CONTEXT_FIELDS:
         a, b = getattr(hub, name), getattr(repro, name)
-        diffs.append(ContextDiff(label, _shown(a), _shown(b),
+        diffs.append(ContextDiff(label, labels.shown(a), labels.shown(b),
                                  _comparable(a) != _comparable(b), name in ENVIRONMENT_FIELDS))
     return tuple(diffs)
 
