@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from webapp import schemas
+from webapp import fields, schemas
 from webapp.models import (
     FeedbackNote,
     Hardware,
@@ -257,7 +257,7 @@ def check(
     missing = ()
     if metadata is not None:
         missing = tuple(label for name, label in METADATA_FIELDS.items()
-                        if schemas.is_blank(metadata.get(name)))
+                        if fields.is_blank(metadata.get(name)))
     return Check(
         runs_entered=len(runs), summary=summary, comparison=comparison, plausibility=result,
         note_given=note_given, reproduction=hub is not None, missing_metadata=missing,
@@ -266,7 +266,7 @@ def check(
 
 
 def _flags(posted: schemas.FormInput) -> dict[str, bool]:
-    return {name: bool(posted.data.get(name)) for name in schemas.FLAG_FIELDS}
+    return {name: bool(posted.data.get(name)) for name in fields.FLAG_FIELDS}
 
 
 def _check_form(posted: schemas.FormInput, setup: plausibility.Setup, hub: Submission | None = None

@@ -15,9 +15,11 @@ from urllib.parse import urlencode
 
 from pydantic import BaseModel, ValidationError
 
-from webapp import schemas
+from webapp import fields, schemas
+from webapp.fields import FLAG_FIELDS, RUN_FIELDS, is_blank
 from webapp.models import Submission
-from webapp.schemas import FLAG_FIELDS, MAX_RUNS, MIN_RUNS, RUN_FIELDS, FormInput, is_blank
+from webapp.schemas import FormInput
+from webapp.services.rules import MAX_RUNS, MIN_RUNS
 
 RUN_KEY = re.compile(r"^runs-(\d{1,3})-(" + "|".join(RUN_FIELDS) + r")$")
 # A crafted form could name run rows far beyond the form's slots; stop reading there.
@@ -40,7 +42,7 @@ def read_form(form: Mapping[str, str], *, with_runs: bool = True) -> FormInput:
         key: value for key, value in values.items() if not RUN_KEY.match(key)
     }
     for flag in FLAG_FIELDS:
-        data[flag] = schemas.flag_value(values.get(flag, ""))
+        data[flag] = fields.flag_value(values.get(flag, ""))
     run_rows: list[int] = []
     if with_runs:
         rows: dict[int, dict[str, str]] = {}
@@ -150,18 +152,18 @@ def fresh_prefill(hub: Submission, posted: FormInput | None = None) -> dict[str,
 LIMITS = {
     "MIN_RUNS": MIN_RUNS,
     "MAX_RUNS": MAX_RUNS,
-    "HANDLE_MAX": schemas.HANDLE_MAX,
-    "URL_MAX": schemas.URL_MAX,
-    "NOTES_MAX": schemas.NOTES_MAX,
-    "FEEDBACK_MESSAGE_MAX": schemas.FEEDBACK_MESSAGE_MAX,
-    "RUNTIME_VERSION_MAX": schemas.RUNTIME_VERSION_MAX,
-    "DRIVER_VERSION_MAX": schemas.DRIVER_VERSION_MAX,
-    "OS_LABEL_MAX": schemas.OS_LABEL_MAX,
-    "QUANT_PROVIDER_MAX": schemas.QUANT_PROVIDER_MAX,
-    "SHA_PREFIX_MAX": schemas.SHA_PREFIX_MAX,
-    "CPU_FAMILY_MAX": schemas.CPU_FAMILY_MAX,
-    "OTHER_NAME_MAX": schemas.OTHER_NAME_MAX,
-    "HARDWARE_COUNT_MAX": schemas.HARDWARE_COUNT_MAX,
+    "HANDLE_MAX": fields.HANDLE_MAX,
+    "URL_MAX": fields.URL_MAX,
+    "NOTES_MAX": fields.NOTES_MAX,
+    "FEEDBACK_MESSAGE_MAX": fields.FEEDBACK_MESSAGE_MAX,
+    "RUNTIME_VERSION_MAX": fields.RUNTIME_VERSION_MAX,
+    "DRIVER_VERSION_MAX": fields.DRIVER_VERSION_MAX,
+    "OS_LABEL_MAX": fields.OS_LABEL_MAX,
+    "QUANT_PROVIDER_MAX": fields.QUANT_PROVIDER_MAX,
+    "SHA_PREFIX_MAX": fields.SHA_PREFIX_MAX,
+    "CPU_FAMILY_MAX": fields.CPU_FAMILY_MAX,
+    "OTHER_NAME_MAX": fields.OTHER_NAME_MAX,
+    "HARDWARE_COUNT_MAX": fields.HARDWARE_COUNT_MAX,
 }
 
 FIELD_LABELS = {

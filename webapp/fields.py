@@ -1,0 +1,301 @@
+"""Field types for what operators type: numbers, text, handles, web addresses.
+
+Each type parses a form's text (or a JSON value) and refuses it with a message written
+for the person at the form. Bounds come from the rule set (webapp/services/rules.py)
+and the column sizes; the pydantic models in webapp/schemas.py are made of these.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BeforeValidator
+from pydantic_core import PydanticCustomError
+
+from webapp.services import trust
+from webapp.services.rules import DECODE_MAX_TPS, PREFILL_MAX_TPS, TTFT_MAX_MS, VRAM_MAX_MIB
+from webapp.services.trust import ANONYMOUS_PREFIX
+
+# Column sizes and caps that are about storage, not about the rules of evidence.
+HANDLE_MAX = 40
+URL_MAX = 300
+NOTES_MAX = 4000
+FEEDBACK_MESSAGE_MAX = 2000
+OTHER_NAME_MAX = {"model": 120, "hardware": 120, "quant": 60, "runtime": 80}
+CPU_FAMILY_MAX = 80
+RUNTIME_VERSION_MAX = 60
+DRIVER_VERSION_MAX = 120
+OS_LABEL_MAX = 80
+QUANT_PROVIDER_MAX = 80
+SHA_PREFIX_MIN = 8
+SHA_PREFIX_MAX = 64
+HARDWARE_COUNT_MAX = 64
+CONCURRENT_USERS_MAX = 100_000
+TOKENS_MAX = 10_000_000
+SEED_MAX = 2**63 - 1  # a BIGINT column
+RUN_FIELDS = ("ttft_ms", "tokens_generated", "decode_tps")
+FLAG_FIELDS = ("speculative", "batch_gt1", "tensor_parallel")
+TRUE_VALUES = frozenset({"on", "1", "true", "yes", "y"})
+
+
+def error(code: str, message: str) -> PydanticCustomError:
+    return PydanticCustomError(code, message)
+
+
+def is_blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+# --- numbers -------------------------------------------------------------------------
+
+
+def _to_float(value: object) -> float:
+    if isinstance(value, bool):
+        raise error("number", "Enter a number.")
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str):
+        text = value.strip().replace("_", "")
+        if "," in text:
+            raise error("number", "Enter a number using digits and a decimal point, e.g. 1234.5.")
+        try:
+            number = float(text)
+        except ValueError:
+            raise error("number", "Enter a number, e.g. 1234.5.") from None
+    else:
+        raise error("number", "Enter a number.")
+    if not math.isfinite(number):
+        raise error("finite", "Enter a finite number.")
+    return number
+
+
+def _to_int(value: object) -> int:
+    if isinstance(value, bool):
+        raise error("integer", "Enter a whole number.")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer():
+            raise error("integer", "Enter a whole number.")
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip().replace("_", "")
+        if re.fullmatch(r"[+-]?\d{1,20}", text):
+            return int(text)
+        if re.fullmatch(r"[+-]?\d+\.\d*|[+-]?\d*\.\d+|[+-]?\d+(\.\d*)?[eE][+-]?\d+", text):
+            raise error("integer", "Enter a whole number (no decimals).")
+        raise error("integer", "Enter a whole number, e.g. 512.")
+    raise error("integer", "Enter a whole number.")
+
+
+def _required(convert: Callable[[object], Any]) -> Callable[[object], Any]:
+    def parse(value: object) -> Any:
+        if is_blank(value):
+            raise error("required", "This field is required.")
+        return convert(value)
+
+    return parse
+
+
+def _optional(convert: Callable[[object], Any]) -> Callable[[object], Any]:
+    def parse(value: object) -> Any:
+        return None if is_blank(value) else convert(value)
+
+    return parse
+
+
+def _with_default(convert: Callable[[object], Any], default: Any) -> Callable[[object], Any]:
+    def parse(value: object) -> Any:
+        return default if is_blank(value) else convert(value)
+
+    return parse
+
+
+def _fmt(number: float) -> str:
+    return f"{number:,.0f}" if float(number).is_integer() else f"{number:,}"
+
+
+N = TypeVar("N", int, float)
+
+
+def _positive_below(limit: float, unit: str) -> Callable[[N | None], N | None]:
+    """Strictly positive and strictly below `limit` (the rule set's exclusive bounds)."""
+
+    def check(value: N | None) -> N | None:
+        if value is None:
+            return None
+        if value <= 0:
+            raise error("positive", "Enter a number greater than zero.")
+        if value >= limit:
+            raise error("too_large", f"Must be less than {_fmt(limit)} {unit}.".rstrip())
+        return value
+
+    return check
+
+
+def _between(low: int, high: int, unit: str = "") -> Callable[[int | None], int | None]:
+    def check(value: int | None) -> int | None:
+        if value is None:
+            return None
+        if value < low:
+            raise error("too_small", f"Must be at least {_fmt(low)}{unit}.")
+        if value > high:
+            raise error("too_large", f"Must be at most {_fmt(high)}{unit}.")
+        return value
+
+    return check
+
+
+TtftMs = Annotated[
+    float, BeforeValidator(_required(_to_float)), AfterValidator(_positive_below(TTFT_MAX_MS, "ms"))
+]
+DecodeTps = Annotated[
+    float,
+    BeforeValidator(_required(_to_float)),
+    AfterValidator(_positive_below(DECODE_MAX_TPS, "tok/s")),
+]
+TokenCount = Annotated[
+    int, BeforeValidator(_required(_to_int)), AfterValidator(_between(1, TOKENS_MAX))
+]
+VramMib = Annotated[
+    float,
+    BeforeValidator(_required(_to_float)),
+    AfterValidator(_positive_below(VRAM_MAX_MIB, "MiB (4 TiB)")),
+]
+PrefillTps = Annotated[
+    float | None,
+    BeforeValidator(_optional(_to_float)),
+    AfterValidator(_positive_below(PREFILL_MAX_TPS, "tok/s")),
+]
+OptionalTokenCount = Annotated[
+    int | None, BeforeValidator(_optional(_to_int)), AfterValidator(_between(1, TOKENS_MAX))
+]
+ConcurrentUsers = Annotated[
+    int,
+    BeforeValidator(_with_default(_to_int, 1)),
+    AfterValidator(_between(1, CONCURRENT_USERS_MAX)),
+]
+HardwareCount = Annotated[
+    int,
+    BeforeValidator(_with_default(_to_int, 1)),
+    AfterValidator(_between(1, HARDWARE_COUNT_MAX)),
+]
+
+
+def _seed(value: int | None) -> int | None:
+    if value is None:
+        return None
+    if value < 0:
+        raise error(
+            "seed", "Enter the fixed seed you used (0 or more); a random seed cannot be matched."
+        )
+    if value > SEED_MAX:
+        raise error("too_large", f"Must be at most {SEED_MAX}.")
+    return value
+
+
+Seed = Annotated[int | None, BeforeValidator(_optional(_to_int)), AfterValidator(_seed)]
+
+
+# --- text --------------------------------------------------------------------------
+
+
+def clean_text(value: object, *, limit: int, multiline: bool = False) -> str:
+    if not isinstance(value, str):
+        raise error("text", "Enter text.")
+    allowed = {"\n", "\r", "\t"} if multiline else set()
+    if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value):
+        raise error("control", "Remove the control characters from this field.")
+    text = value.strip()
+    if len(text) > limit:
+        raise error("too_long", f"Must be at most {limit} characters (you have {len(text)}).")
+    return text
+
+
+def _optional_text(limit: int) -> Callable[[object], str | None]:
+    def parse(value: object) -> str | None:
+        if is_blank(value):
+            return None
+        return clean_text(value, limit=limit)
+
+    return parse
+
+
+def OptionalText(limit: int):  # noqa: N802 - reads like a type in the field list
+    return Annotated[str | None, BeforeValidator(_optional_text(limit))]
+
+
+def _handle(value: object) -> str | None:
+    if is_blank(value):
+        return None
+    text = clean_text(value, limit=HANDLE_MAX)
+    if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", text):
+        raise error(
+            "email", "A handle is a pseudonym: please do not use an email address here."
+        )
+    normalised = trust.normalise_handle(text)
+    if normalised is not None and normalised.startswith(ANONYMOUS_PREFIX):
+        # Anonymous operators are keyed "anon:<random>"; a handle must never pose as one.
+        raise error(
+            "handle", f"A handle cannot start with \"{ANONYMOUS_PREFIX}\": choose another one, "
+            "or leave it empty to stay anonymous."
+        )
+    return text
+
+
+def _url(value: object) -> str | None:
+    if is_blank(value):
+        return None
+    text = clean_text(value, limit=URL_MAX)
+    invalid = error("url", "Enter a web address starting with http:// or https://.")
+    if any(ch.isspace() for ch in text):
+        raise invalid
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+    except ValueError:
+        raise invalid from None
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        raise invalid
+    if parts.username or parts.password:
+        raise error("url", "Leave user names and passwords out of the web address.")
+    return text
+
+
+def _notes(value: object) -> str:
+    if is_blank(value):
+        return ""
+    return clean_text(value, limit=NOTES_MAX, multiline=True)
+
+
+def _sha_prefix(value: object) -> str | None:
+    if is_blank(value):
+        return None
+    text = clean_text(value, limit=SHA_PREFIX_MAX + 10).lower()
+    if not re.fullmatch(r"[0-9a-f]+", text):
+        raise error("hex", "Enter hexadecimal digits only (0–9, a–f).")
+    if not SHA_PREFIX_MIN <= len(text) <= SHA_PREFIX_MAX:
+        raise error(
+            "hex_length",
+            f"Enter between {SHA_PREFIX_MIN} and {SHA_PREFIX_MAX} hex digits of the sha256.",
+        )
+    return text
+
+
+def flag_value(value: object) -> bool:
+    """A checkbox's value: ticked ("on", "1", "true", ...) or not."""
+    if isinstance(value, bool):
+        return value
+    return isinstance(value, str) and value.strip().lower() in TRUE_VALUES
+
+
+Handle = Annotated[str | None, BeforeValidator(_handle)]
+Url = Annotated[str | None, BeforeValidator(_url)]
+Notes = Annotated[str, BeforeValidator(_notes)]
+ShaPrefix = Annotated[str | None, BeforeValidator(_sha_prefix)]
+Flag = Annotated[bool, BeforeValidator(flag_value)]
