@@ -25,7 +25,7 @@ def locked_row(app, session, make_row):
     row = make_row(state=State.QUEUED)
     session.commit()
     ids = {"row": row.id, "model": row.model_id, "hardware": row.hardware_id}
-    # as a decision does (review._submission_or_404(lock=True))
+    # as a decision does (review.submission_or_404(lock=True))
     session.get(Submission, ids["row"], with_for_update=moderation.ROW_LOCK,
                 populate_existing=True)
     yield ids

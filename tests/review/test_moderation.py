@@ -9,7 +9,15 @@ import pytest
 from sqlalchemy import select
 
 from webapp.models import AuditEvent, FeedbackNote, Submission
-from webapp.services import evidence, moderation
+from webapp.services import (
+    editorial,
+    evidence,
+    feedback_triage,
+    moderation,
+    operator_links,
+    review_compare,
+    review_queue,
+)
 from webapp.services.rules import REJECTION_REASONS, Badge, Band, Kind, Ring, State
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -166,12 +174,12 @@ def test_publish_editorial(session, make_row):
         "model_id", "hardware_id", "hardware_count", "quant_id", "runtime_id",
         "runtime_version", "driver_version", "os_label", "prompt_tokens", "max_tokens",
         "quant_provider", "vram_peak_mib")}
-    runs = [moderation.EditorialRun(240.0, 512, 102.0), moderation.EditorialRun(250.0, 512, 100.0),
-            moderation.EditorialRun(245.0, 500, 101.0)]
-    row = moderation.publish_editorial(session, columns=columns, runs=runs, actor=ACTOR, now=NOW)
+    runs = [editorial.EditorialRun(240.0, 512, 102.0), editorial.EditorialRun(250.0, 512, 100.0),
+            editorial.EditorialRun(245.0, 500, 101.0)]
+    row = editorial.publish_editorial(session, columns=columns, runs=runs, actor=ACTOR, now=NOW)
     assert row.kind == Kind.EDITORIAL and row.state == State.APPROVED
     assert (row.ttft_ms, row.decode_tps, row.tokens_generated) == (245.0, 101.0, 512)
-    assert row.operator_key == moderation.EDITORIAL_OPERATOR
+    assert row.operator_key == editorial.EDITORIAL_OPERATOR
     assert row.derived_badge == Badge.EDITORIAL and row.run_count == 3
     [event] = events(session, row)
     assert (event.from_state, event.to_state, event.actor) == (None, "approved-public", ACTOR)
@@ -182,22 +190,22 @@ def test_linking_anonymous_operators_lowers_the_badge(session, hub, repro_of):
     for row in (first, second):
         moderation.mark_reproduced(session, row, actor=ACTOR, now=NOW)
     assert badge_of(session, hub) == Badge.INDEPENDENT
-    key = moderation.link_operators(session, [second, first], actor=ACTOR, now=NOW,
-                                    reason="Same machine, same day")
+    key = operator_links.link_operators(session, [second, first], actor=ACTOR, now=NOW,
+                                        reason="Same machine, same day")
     assert first.operator_key == second.operator_key == key
     assert badge_of(session, hub) == Badge.REPRODUCED
     assert hub.derived_badge == Badge.REPRODUCED
     [event] = [e for e in events(session, second) if e.from_state == e.to_state]
     assert "Linked as one operator" in event.reason and "Same machine" in event.reason
     with pytest.raises(moderation.TransitionError, match="already count as one"):
-        moderation.link_operators(session, [first, second], actor=ACTOR, now=NOW)
+        operator_links.link_operators(session, [first, second], actor=ACTOR, now=NOW)
     with pytest.raises(moderation.TransitionError, match="at least two"):
-        moderation.link_operators(session, [first], actor=ACTOR, now=NOW)
+        operator_links.link_operators(session, [first], actor=ACTOR, now=NOW)
 
 
 def test_linking_prefers_a_handle_as_the_shared_key(session, repro_of):
     anonymous, named = repro_of(), repro_of(handle="Zed")
-    assert moderation.link_operators(session, [anonymous, named], actor=ACTOR, now=NOW) == "zed"
+    assert operator_links.link_operators(session, [anonymous, named], actor=ACTOR, now=NOW) == "zed"
 
 
 def test_side_by_side(session, hub, repro_of):
@@ -205,7 +213,7 @@ def test_side_by_side(session, hub, repro_of):
                      operator_key="origin", ip_hash="f" * 64, ip_day=date(2025, 6, 1))
     sibling = repro_of(ip_hash="f" * 64, ip_day=date(2025, 6, 1))
     repro_of(ip_hash="f" * 64, ip_day=date(2025, 5, 31))  # another day: no warning
-    view = moderation.side_by_side(session, repro)
+    view = review_compare.side_by_side(session, repro)
     assert view.matching_ok
     engine = view.matching[-1]
     assert engine.label == "Runtime engine family" and engine.matches
@@ -229,18 +237,18 @@ def test_queue_lists_queued_oldest_first_with_counts_and_filters(session, make_r
     flagged = make_row(state=State.QUEUED, age_days=3, runs=((250.0, 512, 900.0),) * 3)
     repro = repro_of(age_days=2)
     make_row(state=State.REJECTED, rejection_reason="Duplicate")
-    listing = moderation.queue(session)
+    listing = review_queue.queue(session)
     assert [item.row.id for item in listing.items] == [older.id, flagged.id, repro.id, newer.id]
     assert listing.counts[Kind.FRESH] == 3 and listing.counts[Kind.REPRODUCTION] == 1
     assert listing.total == 4
-    assert [i.row.id for i in moderation.queue(session, kind=Kind.REPRODUCTION).items] == [
+    assert [i.row.id for i in review_queue.queue(session, kind=Kind.REPRODUCTION).items] == [
         repro.id]
-    ceiling = moderation.queue(session, flag="exceeds-ceiling")
+    ceiling = review_queue.queue(session, flag="exceeds-ceiling")
     assert [i.row.id for i in ceiling.items] == [flagged.id]
     [flag] = ceiling.items[0].reject_flags
     assert "900" in flag.rejection_reason and len(flag.rejection_reason) <= 160
-    assert [i.row.id for i in moderation.queue(session, flag="any").items] == [flagged.id]
-    paged = moderation.queue(session, per_page=3, page=2)
+    assert [i.row.id for i in review_queue.queue(session, flag="any").items] == [flagged.id]
+    paged = review_queue.queue(session, per_page=3, page=2)
     assert [i.row.id for i in paged.items] == [newer.id] and paged.pages == 2
 
 
@@ -248,13 +256,13 @@ def test_feedback_resolution_records_who_and_when(session, hub, reviewer):
     note = FeedbackNote(submission_id=hub.id, kind="stale", message="Old driver")
     session.add(note)
     session.flush()
-    with pytest.raises(moderation.TriageError, match="needs a note"):
-        moderation.resolve_feedback(session, note, reviewer=reviewer, now=NOW, resolution=" ")
-    moderation.resolve_feedback(session, note, reviewer=reviewer, now=NOW,
-                                resolution="Asked for a re-run")
+    with pytest.raises(feedback_triage.TriageError, match="needs a note"):
+        feedback_triage.resolve_feedback(session, note, reviewer=reviewer, now=NOW, resolution=" ")
+    feedback_triage.resolve_feedback(session, note, reviewer=reviewer, now=NOW,
+                                     resolution="Asked for a re-run")
     assert (note.status, note.resolved_by_id, note.resolved_at) == ("resolved", reviewer.id, NOW)
-    with pytest.raises(moderation.TriageError, match="resolved already"):
-        moderation.resolve_feedback(session, note, reviewer=reviewer, now=NOW, resolution="x")
+    with pytest.raises(feedback_triage.TriageError, match="resolved already"):
+        feedback_triage.resolve_feedback(session, note, reviewer=reviewer, now=NOW, resolution="x")
 
 
 def test_actor_labels_hide_reviewer_names_unless_allowed():

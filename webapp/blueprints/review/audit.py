@@ -1,0 +1,15 @@
+"""The audit log page: every state transition, newest first, paged."""
+
+from __future__ import annotations
+
+from flask import render_template
+
+from webapp.blueprints.review import bp, int_arg
+from webapp.extensions import db
+from webapp.services import review_audit
+
+
+@bp.get("/audit")
+def audit():
+    return render_template("review/audit.html",
+                           log=review_audit.audit_log(db.session, page=int_arg("page")))

@@ -1,0 +1,89 @@
+"""Reviewer login and logout: rate-limited per IP hash and per account, a fresh session on
+login, and a rotated session token on logout so a saved cookie stops working.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from webapp.blueprints.review import bp, reviewer
+from webapp.extensions import db
+from webapp.models import utcnow
+from webapp.services import accounts, privacy
+
+LOGIN_NAME_MAX = 80
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path inside the dashboard: never another host, never login/logout."""
+    if not target or not target.startswith("/review") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    if parts.path in (url_for("review.login"), url_for("review.logout")):
+        return None
+    return target
+
+
+def _login_page(status: int = 200, *, error: str | None = None, name: str = ""):
+    next_url = _safe_next(request.values.get("next"))
+    return render_template("review/login.html", error=error, name=name,
+                           next_url=next_url), status
+
+
+def _count_login_attempt(name: str, now: datetime) -> tuple[str, bool]:
+    """Count the attempt per IP hash and per account: (ip hash, over either limit)."""
+    ip_hash = privacy.ip_hash(db.session, privacy.client_address(request), now)
+    over_ip = privacy.hit(db.session, "login", f"ip:{ip_hash}", now)
+    over_account = privacy.hit(db.session, "login", f"account:{name}", now) if name else False
+    return ip_hash, over_ip or over_account
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if request.method == "GET":
+        if current_user.is_authenticated:
+            return redirect(url_for("review.queue"))
+        return _login_page()
+
+    name = accounts.normalise_name(request.form.get("name"))[:LOGIN_NAME_MAX]
+    password = request.form.get("password", "")
+    now = utcnow()
+    ip_hash, throttled = _count_login_attempt(name, now)
+    if throttled:
+        db.session.commit()  # the counters must survive the refusal
+        current_app.logger.warning(
+            "review login throttled: account=%r ip_hash=%s", name, ip_hash)
+        message = (f"Too many login attempts ({privacy.limit_label('login')} allowed). "
+                   "Wait a while and try again.")
+        return _login_page(429, error=message, name=name)
+
+    account = accounts.authenticate(db.session, name, password)
+    if account is None:
+        db.session.commit()
+        current_app.logger.warning("review login failed: account=%r ip_hash=%s", name, ip_hash)
+        return _login_page(401, error="That name and password do not match an active "
+                                      "reviewer account.", name=name)
+
+    accounts.rotate_session(account)
+    account.last_login_at = now
+    db.session.commit()
+    next_url = _safe_next(request.form.get("next"))
+    session.clear()  # a fresh session: nothing from before the login carries over
+    login_user(account)
+    return redirect(next_url or url_for("review.queue"), code=303)
+
+
+@bp.post("/logout")
+def logout():
+    accounts.rotate_session(reviewer())  # a saved copy of this session's cookie stops working
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash("You are logged out.", "info")
+    return redirect(url_for("review.login"), code=303)

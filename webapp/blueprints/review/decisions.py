@@ -1,0 +1,195 @@
+"""The moderation queue, a submission as the reviewer sees it, and the decisions on it:
+approve, mark reproduced, reject, revise, and link two submissions as one operator.
+
+Views stay thin: parse -> a moderation service -> one commit -> redirect, or roll back and
+re-render with the message and a 422 (the queue row alone for an htmx request from it).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from flask import abort, flash, redirect, render_template, request, url_for
+
+from webapp.blueprints.review import ID, actor, bp, int_arg, small_int, submission_or_404
+from webapp.extensions import db
+from webapp.models import Submission, utcnow
+from webapp.services import labels, moderation, operator_links, review_queue, review_view
+from webapp.services.rules import (
+    FEEDBACK_KINDS,
+    REJECTION_REASON_MAX,
+    REJECTION_REASONS,
+    Kind,
+    State,
+)
+from webapp.web.htmx import wants_fragment
+
+WRITTEN = "written"  # the "write your own" choice among the rejection reasons
+QUEUE_PER_PAGE = 50
+
+
+# --- the queue -----------------------------------------------------------------------------
+
+
+@bp.get("/")
+def queue():
+    kind_arg = request.args.get("kind", "")
+    kind = Kind(kind_arg) if kind_arg in Kind._value2member_map_ else None
+    flag_arg = request.args.get("flag", "")
+    flag = flag_arg if flag_arg == "any" or flag_arg in review_queue.QUEUE_FLAGS else None
+    listing = review_queue.queue(db.session, kind=kind, flag=flag, page=int_arg("page"),
+                                 per_page=QUEUE_PER_PAGE)
+    return render_template("review/queue.html", queue=listing, flags=review_queue.QUEUE_FLAGS,
+                           reasons=REJECTION_REASONS, reason_max=REJECTION_REASON_MAX)
+
+
+# --- a submission ---------------------------------------------------------------------------
+
+
+def submission_page(submission_id: int, status: int = 200, *, error: str | None = None,
+                    form: dict | None = None, feedback_errors: dict | None = None):
+    """The submission page, with a decision's or a feedback note's error when there is one."""
+    review = review_view.review(db.session, submission_id)
+    if review is None:
+        abort(404)
+    similar = []
+    if review.row.kind != Kind.REPRODUCTION:
+        similar = review_view.similar_public_rows(db.session, review.row)
+    return render_template(
+        "review/submission.html", review=review, row=review.row, error=error,
+        form=form or {}, reasons=REJECTION_REASONS, reason_max=REJECTION_REASON_MAX,
+        similar=similar, feedback_kinds=FEEDBACK_KINDS, errors=feedback_errors or {},
+        build_context=labels.build_context(review.row),
+    ), status
+
+
+@bp.get(f"/submissions/<{ID}:submission_id>")
+def submission(submission_id: int):
+    return submission_page(submission_id)
+
+
+@bp.get(f"/submissions/<{ID}:submission_id>/history")
+def history(submission_id: int):
+    review = review_view.review(db.session, submission_id)
+    if review is None:
+        abort(404)
+    if not wants_fragment():
+        return redirect(url_for("review.submission", submission_id=submission_id,
+                                _anchor="history"))
+    return render_template("review/_history.html", review=review)
+
+
+# --- decisions ------------------------------------------------------------------------------
+
+
+def _decided_message(row: Submission) -> str:
+    state = State(row.state)
+    if state == State.REPRODUCED:
+        return (f"#{row.id} marked reproduced: it now counts as evidence for #{row.hub_id}.")
+    if state == State.APPROVED and row.kind == Kind.REPRODUCTION:
+        return f"#{row.id} approved as a row of its own, related to #{row.hub_id}."
+    if state == State.APPROVED:
+        return f"#{row.id} approved: it is now public."
+    if state == State.REJECTED:
+        return f"#{row.id} rejected: {row.rejection_reason}"
+    return f"#{row.id} is now {state.label.lower()}."
+
+
+def _decision(submission_id: int, read_form) -> object:
+    """Run one decision; commit it with its audit event, or roll back and say why.
+
+    read_form(form) returns the moderation decision to run and its reason, or raises
+    TransitionError when the form does not say enough to decide.
+    """
+    row = submission_or_404(submission_id, lock=True)
+    form = request.form.to_dict()
+    try:
+        decide, reason = read_form(form)
+        decide(db.session, row, actor=actor(), now=utcnow(), reason=reason)
+    except moderation.TransitionError as error:
+        db.session.rollback()
+        return _decision_failed(submission_id, str(error), form)
+    db.session.commit()
+    message = _decided_message(row)
+    if wants_fragment():
+        return render_template(
+            "review/_queue_row.html", item=review_queue.QueueItem(row, (), None),
+            message=message, counts=review_queue.queue_counts(db.session),
+        )
+    flash(message, "success")
+    if form.get("return_to") == "queue":
+        return redirect(url_for("review.queue"), code=303)
+    return redirect(url_for("review.submission", submission_id=row.id), code=303)
+
+
+def _decision_failed(submission_id: int, message: str, form: dict):
+    if wants_fragment() and form.get("return_to") == "queue":
+        row = submission_or_404(submission_id)
+        item = review_queue.queue_item(db.session, row)
+        return render_template(
+            "review/_queue_row.html", item=item, error=message, form=form,
+            reasons=REJECTION_REASONS, reason_max=REJECTION_REASON_MAX,
+        ), 422
+    return submission_page(submission_id, 422, error=message, form=form)
+
+
+def _with_note(decide):
+    """A decision whose reason is the form's optional note."""
+    return lambda form: (decide, form.get("note", ""))
+
+
+def _rejection(form):
+    """The reason a reject form gives: a listed reason, a written one, or both."""
+    choice = (form.get("reason") or "").strip()
+    written = moderation.one_line(form.get("reason_text"))
+    if choice and choice != WRITTEN and choice not in REJECTION_REASONS:
+        raise moderation.TransitionError("Pick a reason from the list or write one.")
+    listed = choice if choice in REJECTION_REASONS else ""
+    reason = f"{listed}: {written}" if listed and written else listed or written
+    return moderation.reject, reason
+
+
+def _revision(form):
+    target = form.get("to_state", "")
+    if target not in State._value2member_map_:
+        raise moderation.TransitionError("Choose the state to revise the decision to.")
+    return partial(moderation.revise, to_state=State(target)), form.get("reason", "")
+
+
+@bp.post(f"/submissions/<{ID}:submission_id>/approve")
+def approve(submission_id: int):
+    return _decision(submission_id, _with_note(moderation.approve_public))
+
+
+@bp.post(f"/submissions/<{ID}:submission_id>/reproduced")
+def mark_reproduced(submission_id: int):
+    return _decision(submission_id, _with_note(moderation.mark_reproduced))
+
+
+@bp.post(f"/submissions/<{ID}:submission_id>/reject")
+def reject(submission_id: int):
+    return _decision(submission_id, _rejection)
+
+
+@bp.post(f"/submissions/<{ID}:submission_id>/revise")
+def revise(submission_id: int):
+    return _decision(submission_id, _revision)
+
+
+@bp.post(f"/submissions/<{ID}:submission_id>/link")
+def link(submission_id: int):
+    row = submission_or_404(submission_id, lock=True)
+    form = request.form.to_dict()
+    other_id = small_int((form.get("other") or "").strip().lstrip("#"))
+    other = db.session.get(Submission, other_id) if other_id else None
+    try:
+        if other is None:
+            raise moderation.TransitionError("Give the number of an existing submission.")
+        key = operator_links.link_operators(db.session, [row, other], actor=actor(),
+                                            now=utcnow(), reason=form.get("reason", ""))
+    except moderation.TransitionError as error:
+        db.session.rollback()
+        return submission_page(submission_id, 422, error=str(error), form=form)
+    db.session.commit()
+    flash(f"#{row.id} and #{other.id} now count as one operator ({key}).", "success")
+    return redirect(url_for("review.submission", submission_id=row.id), code=303)
