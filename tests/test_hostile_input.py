@@ -30,7 +30,7 @@ from sqlalchemy import select, text
 from webapp import schemas
 from webapp.extensions import db
 from webapp.models import FeedbackNote, Hardware, ModelVariant, Submission
-from webapp.services import accounts, evidence, submissions, tokens
+from webapp.services import accounts, evidence, pick_lists, tokens
 from webapp.services.rules import State
 from webapp.web import forms
 
@@ -394,8 +394,8 @@ def test_bad_numbers_get_422_with_the_message(world, client, app, which):
     page_path, action, valid = public_forms(world)[which]
     form, base = _form_and_base(client, page_path, action, valid)
     post_path = form.action or page_path
-    context = submissions.reference_choices(db.session).by_slug if which == "fresh" else {
-        "runtimes": submissions.family_runtimes(db.session, world.hub.runtime)}
+    context = pick_lists.reference_choices(db.session).by_slug if which == "fresh" else {
+        "runtimes": pick_lists.family_runtimes(db.session, world.hub.runtime)}
     schema = schemas.FreshSubmission if which == "fresh" else schemas.ReproductionSubmission
     number_fields = [n for n in form.text_fields() if is_number_field(n)]
     assert {"vram_peak_mib", "runs-0-ttft_ms", "runs-0-decode_tps",

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
 from webapp import schemas
-from webapp.services import plausibility, submissions
+from webapp.services import live_check, plausibility
 from webapp.services.rules import Band
 from webapp.web import forms
 
@@ -87,7 +87,7 @@ HUB = SimpleNamespace(ttft_ms=250.0, decode_tps=100.0)
 
 
 def check(runs, notes=False):
-    return submissions.check(runs=runs, vram_peak_mib=None, note_given=notes,
+    return live_check.check(runs=runs, vram_peak_mib=None, note_given=notes,
                              setup=plausibility.Setup(), hub=HUB)
 
 

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from webapp import schemas
 from webapp.extensions import db, read_only
 from webapp.models import Submission, utcnow
-from webapp.services import labels, privacy, submissions, tokens
+from webapp.services import labels, live_check, pick_lists, privacy, submissions, tokens
 from webapp.services.rules import MIN_RUNS, RELATED_LIMIT, SPREAD_LIMIT, TOLERANCE, Band
 from webapp.web import page_cache
 from webapp.web.forms import fresh_prefill, parse_form, read_form
@@ -77,7 +77,7 @@ def _locked(hub: Submission) -> list[tuple[str, str]]:
 
 
 def _live(hub: Submission, posted: schemas.FormInput) -> dict:
-    check = submissions.check_reproduction(hub, posted)
+    check = live_check.check_reproduction(hub, posted)
     return {
         "check": check,
         "hub": hub,
@@ -108,7 +108,7 @@ def _render(hub: Submission, runtimes: Mapping, posted: schemas.FormInput,
 @bp.route("/benchmarks/<int:benchmark_id>/reproduce", methods=["GET", "POST"])
 def reproduce(benchmark_id: int):
     hub = _hub(benchmark_id)
-    runtimes = submissions.family_runtimes(db.session, hub.runtime)
+    runtimes = pick_lists.family_runtimes(db.session, hub.runtime)
     if request.method == "GET":
         blank = read_form({"runtime": hub.runtime.slug, "concurrent_users": "1"})
         return _render(hub, runtimes, blank, {}, 200)
@@ -124,7 +124,7 @@ def reproduce(benchmark_id: int):
     data, errors, posted = parse_form(
         schemas.ReproductionSubmission, request.form, {"runtimes": runtimes}
     )
-    errors.update(submissions.check_reproduction(hub, posted).blocking())
+    errors.update(live_check.check_reproduction(hub, posted).blocking())
     if errors or data is None:
         return _render(hub, runtimes, posted, errors, 422)
 
@@ -151,4 +151,4 @@ def check(benchmark_id: int):
             abort(404)
         return fragment("reproduce/_live.html", **_live(hub, posted), spread_limit=SPREAD_LIMIT)
     hub = _hub(benchmark_id)
-    return _render(hub, submissions.family_runtimes(db.session, hub.runtime), posted, {}, 200)
+    return _render(hub, pick_lists.family_runtimes(db.session, hub.runtime), posted, {}, 200)

@@ -19,7 +19,16 @@ from flask import (
 from webapp import schemas
 from webapp.extensions import db, read_only
 from webapp.models import Submission, utcnow
-from webapp.services import labels, matching, moderation, privacy, submissions, tokens
+from webapp.services import (
+    labels,
+    live_check,
+    matching,
+    moderation,
+    pick_lists,
+    privacy,
+    submissions,
+    tokens,
+)
 from webapp.services.rules import SPREAD_LIMIT, Band, Kind, State
 from webapp.web.forms import parse_form, read_form
 from webapp.web.htmx import wants_fragment
@@ -49,10 +58,10 @@ STATE_EXPLANATIONS = {
 # --- the fresh form ------------------------------------------------------------------------
 
 
-def _live(refs: submissions.References, posted: schemas.FormInput) -> dict:
-    wanted = submissions.typed_matching_set(refs, posted.values)
+def _live(refs: pick_lists.References, posted: schemas.FormInput) -> dict:
+    wanted = live_check.typed_matching_set(refs, posted.values)
     return {
-        "check": submissions.check_fresh(refs, posted),
+        "check": live_check.check_fresh(refs, posted),
         "matching_hubs": matching.public_rows(db.session, wanted,
                                               limit=MATCHING_HUBS_SHOWN) if wanted else [],
     }
@@ -72,7 +81,7 @@ def _render_fresh(choices, posted: schemas.FormInput, errors: Mapping[str, str],
 
 @bp.route("/submit/benchmark", methods=["GET", "POST"])
 def benchmark():
-    choices = submissions.reference_choices(db.session)
+    choices = pick_lists.reference_choices(db.session)
     if request.method == "GET":
         # Query args pre-fill the form (a refused reproduction links here with its numbers).
         prefill = read_form(request.args)
@@ -84,7 +93,7 @@ def benchmark():
         return calm_reply()
     data, errors, posted = parse_form(schemas.FreshSubmission, request.form,
                                               choices.by_slug)
-    errors.update(submissions.check_fresh(choices.by_slug, posted).blocking())
+    errors.update(live_check.check_fresh(choices.by_slug, posted).blocking())
     if errors or data is None:
         return _render_fresh(choices, posted, errors, 422)
 
@@ -106,9 +115,9 @@ def check():
     """The live warning: the fragment for htmx, the whole form otherwise."""
     posted = read_form(request.form)
     if wants_fragment():
-        refs = submissions.picked_references(db.session, posted.values)
+        refs = pick_lists.picked_references(db.session, posted.values)
         return fragment("submit/_live.html", **_live(refs, posted), spread_limit=SPREAD_LIMIT)
-    return _render_fresh(submissions.reference_choices(db.session), posted, {}, 200)
+    return _render_fresh(pick_lists.reference_choices(db.session), posted, {}, 200)
 
 
 # --- the private status page ---------------------------------------------------------------
