@@ -9,8 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from webapp.services import catalog, evidence, labels
-from webapp.services.catalog import CatalogQuery, Pagination, Sort, parse_catalog_query
+from webapp.services import catalog, evidence, labels, listing
+from webapp.services import detail as detail_page
+from webapp.services.catalog import CatalogQuery, parse_catalog_query
+from webapp.services.listing import Pagination, Sort
 from webapp.services.rules import AGE_LOWER_DAYS, STALE_DAYS, Badge, Kind, State, Tier
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
@@ -87,7 +89,7 @@ def test_args_leave_out_defaults():
 ])
 def test_page_number(raw, page):
     args = {} if raw is None else {"page": raw}
-    assert catalog.page_number(args) == page
+    assert listing.page_number(args) == page
 
 
 # --- small helpers ------------------------------------------------------------------------------
@@ -134,9 +136,9 @@ def test_ring_picture_places_every_dot_on_its_ring():
 
     from webapp.services.rules import Ring
 
-    views = [catalog.ReproductionView(Row(i), Ring.INNER if i % 3 else Ring.OUTER, None)
+    views = [detail_page.ReproductionView(Row(i), Ring.INNER if i % 3 else Ring.OUTER, None)
              for i in range(7)]
-    picture = catalog.ring_picture(views)
+    picture = detail_page.ring_picture(views)
     assert picture.inner_count + picture.outer_count == 7
     for dot in picture.dots:
         radius = picture.inner_radius if dot.ring is Ring.INNER else picture.outer_radius
@@ -152,7 +154,7 @@ def test_ring_picture_places_every_dot_on_its_ring():
 def test_every_page_strategy_gives_the_same_rows(session, make_row, monkeypatch,
                                                  count_free_offset, sort):
     """Reading a page from the front, from the back or after a count is the same page."""
-    monkeypatch.setattr(catalog, "COUNT_FREE_OFFSET", count_free_offset)
+    monkeypatch.setattr(listing, "COUNT_FREE_OFFSET", count_free_offset)
     for i in range(11):
         decode = 100.0 + (i % 4)  # ties, broken by id
         publish(session, make_row, age_days=i % 3,
@@ -248,7 +250,7 @@ def test_rings_svg_parses_inside_the_detail_markup(app, session, make_row):
                  os_label="Other OS" if i % 2 else "Ubuntu 24.04")
     evidence.refresh_derived(session, hub)
     session.flush()
-    detail = catalog.detail(session, hub.id, now=NOW)
+    detail = detail_page.detail(session, hub.id, now=NOW)
     assert detail is not None
     assert detail.picture.inner_count == 3 and detail.picture.outer_count == 2
     with app.test_request_context():

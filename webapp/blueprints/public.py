@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+from typing import Protocol
+
 from flask import (
     Blueprint,
     Response,
@@ -16,8 +20,11 @@ from flask import (
 
 from webapp.extensions import db
 from webapp.models import utcnow
-from webapp.services import catalog as queries
-from webapp.services import labels, rules
+from webapp.services import labels, reference_pages, rules
+from webapp.services.catalog import catalog_page, parse_catalog_query
+from webapp.services.detail import detail as benchmark_detail
+from webapp.services.listing import page_number
+from webapp.services.operators import operators_page
 from webapp.web.htmx import wants_fragment
 from webapp.web.page_cache import shared_page
 
@@ -46,12 +53,25 @@ def _show_demo_banner(shown: bool) -> None:
         g.demo_data_shown = True
 
 
+class _Shown(Protocol):
+    @property
+    def demo_shown(self) -> bool: ...
+
+
+def _paged(template: str, find: Callable[..., _Shown | None]) -> str:
+    """A paged page: `find(page, per_page=…)` gives what it shows, or None for a 404."""
+    found = find(page_number(request.args), per_page=_per_page())
+    if found is None:
+        abort(404)
+    _show_demo_banner(found.demo_shown)
+    return render_template(template, page=found, rules=rules)
+
+
 @bp.get("/")
 @shared_page
 def catalog() -> Response:
-    query, notices = queries.parse_catalog_query(request.args)
-    page = queries.catalog_page(db.session, query, notices, now=utcnow(),
-                                per_page=_per_page())
+    query, notices = parse_catalog_query(request.args)
+    page = catalog_page(db.session, query, notices, now=utcnow(), per_page=_per_page())
     _show_demo_banner(page.demo_shown)
     template = "public/_catalog_table.html" if wants_fragment() else "public/catalog.html"
     response = make_response(render_template(template, page=page, rules=rules))
@@ -62,7 +82,7 @@ def catalog() -> Response:
 @bp.get("/benchmarks/<int:benchmark_id>")
 @shared_page
 def detail(benchmark_id: int) -> str:
-    found = queries.detail(db.session, benchmark_id, now=utcnow())
+    found = benchmark_detail(db.session, benchmark_id, now=utcnow())
     if found is None:
         abort(404)
     _show_demo_banner(found.demo_shown)
@@ -72,32 +92,21 @@ def detail(benchmark_id: int) -> str:
 @bp.get("/hardware/<slug>")
 @shared_page
 def hardware(slug: str) -> str:
-    found = queries.hardware_page(db.session, slug, queries.page_number(request.args),
-                                  now=utcnow(), per_page=_per_page())
-    if found is None:
-        abort(404)
-    _show_demo_banner(found.demo_shown)
-    return render_template("public/hardware.html", page=found, rules=rules)
+    return _paged("public/hardware.html", partial(
+        reference_pages.reference_page, db.session, reference_pages.HARDWARE, slug, now=utcnow()))
 
 
 @bp.get("/models/<slug>")
 @shared_page
 def model(slug: str) -> str:
-    found = queries.model_page(db.session, slug, queries.page_number(request.args),
-                               now=utcnow(), per_page=_per_page())
-    if found is None:
-        abort(404)
-    _show_demo_banner(found.demo_shown)
-    return render_template("public/model.html", page=found, rules=rules)
+    return _paged("public/model.html", partial(
+        reference_pages.reference_page, db.session, reference_pages.MODEL, slug, now=utcnow()))
 
 
 @bp.get("/operators")
 @shared_page
 def operators() -> str:
-    found = queries.operators_page(db.session, queries.page_number(request.args),
-                                   per_page=_per_page())
-    _show_demo_banner(found.demo_shown)
-    return render_template("public/operators.html", page=found)
+    return _paged("public/operators.html", partial(operators_page, db.session))
 
 
 @bp.get("/resources/<name>")

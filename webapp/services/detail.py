@@ -1,0 +1,189 @@
+"""The detail page of one public row: its numbers, evidence and the ring picture.
+
+Only reproductions in an evidence state are shown as evidence; a fragment (a
+reproduction that became a row of its own) is shown as related. The row, its public
+hub and its fragments are assessed in one query.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from webapp.models import RunSample, Submission
+from webapp.services import divergence, evidence, plausibility
+from webapp.services.labels import Fact, build_context, operator_label, safe_url
+from webapp.services.listing import Listing
+from webapp.services.rules import Ring, State
+
+MAX_ID = 2**31 - 1  # ids are INTEGER: 32-bit on PostgreSQL
+
+
+@dataclass(frozen=True)
+class ReproductionView:
+    row: Submission
+    ring: Ring
+    comparison: divergence.Comparison
+
+    @property
+    def operator(self) -> str:
+        return operator_label(self.row)
+
+    @property
+    def operator_url(self) -> str | None:
+        return safe_url(self.row.url)
+
+    @property
+    def environment(self) -> str:
+        parts = (self.row.os_label, self.row.driver_version, self.row.runtime_version)
+        return " · ".join(part for part in parts if part) or "not given"
+
+
+@dataclass(frozen=True)
+class RingDot:
+    repro_id: int
+    ring: Ring
+    x: str
+    y: str
+    title: str
+
+
+@dataclass(frozen=True)
+class RingPicture:
+    """Coordinates for the hub-and-rings SVG; the template only draws them."""
+
+    size: int
+    centre: int
+    inner_radius: int
+    outer_radius: int
+    hub_radius: int
+    dot_radius: int
+    dots: tuple[RingDot, ...]
+
+    @property
+    def inner_count(self) -> int:
+        return sum(1 for dot in self.dots if dot.ring is Ring.INNER)
+
+    @property
+    def outer_count(self) -> int:
+        return sum(1 for dot in self.dots if dot.ring is Ring.OUTER)
+
+
+def ring_picture(reproductions: Sequence[ReproductionView]) -> RingPicture:
+    size, inner, outer = 280, 62, 118
+    centre = size // 2
+    dots: list[RingDot] = []
+    for ring_, radius, offset in ((Ring.INNER, inner, -90.0), (Ring.OUTER, outer, -75.0)):
+        members = [view for view in reproductions if view.ring is ring_]
+        for index, view in enumerate(members):
+            angle = math.radians(offset + 360.0 * index / len(members))
+            dots.append(RingDot(
+                repro_id=view.row.id,
+                ring=ring_,
+                x=f"{centre + radius * math.cos(angle):.1f}",
+                y=f"{centre + radius * math.sin(angle):.1f}",
+                title=f"{ring_.label}: reproduction #{view.row.id} by {view.operator}",
+            ))
+    return RingPicture(size=size, centre=centre, inner_radius=inner, outer_radius=outer,
+                       hub_radius=22, dot_radius=9, dots=tuple(dots))
+
+
+@dataclass(frozen=True)
+class Detail:
+    listing: Listing
+    build_context: tuple[Fact, ...]
+    runs: list[RunSample]
+    spreads: tuple[divergence.SpreadCheck, ...]
+    plausibility: plausibility.Plausibility
+    reproductions: tuple[ReproductionView, ...]
+    picture: RingPicture
+    related: list[Listing]
+    hub: Listing | None  # the row this fragment came from, when public
+
+    @property
+    def row(self) -> Submission:
+        return self.listing.row
+
+    @property
+    def operator(self) -> str:
+        return operator_label(self.row)
+
+    @property
+    def operator_url(self) -> str | None:
+        return safe_url(self.row.url)
+
+    @property
+    def ring_groups(self) -> tuple[tuple[Ring, tuple[ReproductionView, ...]], ...]:
+        """The clean reproductions grouped by ring, inner first; empty rings included."""
+        return tuple(
+            (ring_, tuple(view for view in self.reproductions if view.ring is ring_))
+            for ring_ in Ring
+        )
+
+    @property
+    def spread_flagged(self) -> bool:
+        return any(spread.flagged for spread in self.spreads)
+
+    @property
+    def demo_shown(self) -> bool:
+        rows = [self.row, *(view.row for view in self.reproductions),
+                *(listing.row for listing in self.related)]
+        if self.hub is not None:
+            rows.append(self.hub.row)
+        return any(row.is_demo for row in rows)
+
+
+def public_row(session: Session, benchmark_id: int) -> Submission | None:
+    if not 0 < benchmark_id <= MAX_ID:
+        return None  # the URL converter takes any digits; the database does not
+    return session.scalars(
+        select(Submission)
+        .where(Submission.id == benchmark_id, Submission.state == State.APPROVED)
+        .options(selectinload(Submission.runs))
+    ).unique().one_or_none()
+
+
+def detail(session: Session, benchmark_id: int, *, now: datetime) -> Detail | None:
+    """Everything the detail page shows, or None when the row is not public."""
+    row = public_row(session, benchmark_id)
+    if row is None:
+        return None
+    hub = None
+    if row.hub_id is not None:
+        hub = session.scalars(
+            select(Submission).where(Submission.id == row.hub_id,
+                                     Submission.state == State.APPROVED)
+        ).unique().one_or_none()
+    evidence_rows = evidence.load_reproductions(session, [row.id]).get(row.id, [])
+    fragments = [r for r in evidence_rows if r.state == State.APPROVED]
+    # One query assesses the row, its public hub and its fragments together.
+    hubs = [row, *fragments, *([hub] if hub is not None else [])]
+    assessments = evidence.assess_hubs(session, hubs, now)
+    assessment = assessments[row.id]
+
+    reproductions = tuple(
+        ReproductionView(
+            row=repro,
+            ring=assessment.rings[repro.id],
+            comparison=divergence.compare(row.ttft_ms, row.decode_tps,
+                                          repro.ttft_ms, repro.decode_tps),
+        )
+        for repro in evidence_rows
+        if repro.state == State.REPRODUCED
+    )
+    return Detail(
+        listing=Listing(row, assessment),
+        build_context=build_context(row),
+        runs=list(row.runs),
+        spreads=divergence.spread_checks(row.ttft_spread, row.decode_spread),
+        plausibility=plausibility.of_row(row),
+        reproductions=reproductions,
+        picture=ring_picture(reproductions),
+        related=[Listing(r, assessments[r.id]) for r in fragments],
+        hub=Listing(hub, assessments[hub.id]) if hub is not None else None,
+    )
