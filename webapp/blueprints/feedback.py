@@ -11,8 +11,8 @@ from webapp.extensions import db
 from webapp.models import Submission, utcnow
 from webapp.services import labels, privacy, submissions
 from webapp.services.rules import FEEDBACK_KINDS, State
+from webapp.web import replies
 from webapp.web.forms import parse_form
-from webapp.web.replies import calm_reply, form_context, is_bot, over_limit
 
 bp = Blueprint("feedback", __name__)
 
@@ -44,7 +44,7 @@ def _render(row: Submission, values: Mapping[str, str], errors: Mapping[str, str
         row_label=f"{labels.model_label(row)} on {labels.hardware_label(row)}",
         kinds=FEEDBACK_KINDS,
         values=values,
-        **form_context(errors),
+        **replies.form_context(errors),
         **extra,
     ), status
 
@@ -54,13 +54,13 @@ def new():
     row = _row()
     if request.method == "GET":
         return _render(row, {}, {}, 200)
-    if is_bot(request.form):
-        return calm_reply()
+    if replies.is_bot(request.form):
+        return replies.calm_reply()
     data, errors, posted = parse_form(schemas.FeedbackSubmission, request.form)
     if data is None:
         return _render(row, posted.values, errors, 422)
     now = utcnow()
-    ip_hash, limited = over_limit("feedback", now)
+    ip_hash, limited = replies.over_limit("feedback", now)
     if limited:
         db.session.commit()
         return _render(row, posted.values, {}, 429, rate_limited=True,

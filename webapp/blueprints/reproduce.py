@@ -12,17 +12,9 @@ from webapp.extensions import db, read_only
 from webapp.models import Submission, utcnow
 from webapp.services import labels, live_check, pick_lists, privacy, submissions, tokens
 from webapp.services.rules import MIN_RUNS, RELATED_LIMIT, SPREAD_LIMIT, TOLERANCE, Band
-from webapp.web import page_cache
+from webapp.web import page_cache, replies
 from webapp.web.forms import fresh_prefill, parse_form, read_form
 from webapp.web.htmx import wants_fragment
-from webapp.web.replies import (
-    calm_reply,
-    form_context,
-    fragment,
-    is_bot,
-    over_limit,
-    status_redirect,
-)
 
 bp = Blueprint("reproduce", __name__)
 
@@ -100,7 +92,7 @@ def _render(hub: Submission, runtimes: Mapping, posted: schemas.FormInput,
                "SPREAD_LIMIT": SPREAD_LIMIT},
         plain_prefill=fresh_prefill(hub),
         **_live(hub, posted),
-        **form_context(errors),
+        **replies.form_context(errors),
         **extra,
     ), status
 
@@ -113,8 +105,8 @@ def reproduce(benchmark_id: int):
         blank = read_form({"runtime": hub.runtime.slug, "concurrent_users": "1"})
         return _render(hub, runtimes, blank, {}, 200)
 
-    if is_bot(request.form):
-        return calm_reply()
+    if replies.is_bot(request.form):
+        return replies.calm_reply()
     try:
         tokens.read_lock(request.form.get("lock_token"), hub)
     except tokens.LockError as error:
@@ -129,7 +121,7 @@ def reproduce(benchmark_id: int):
         return _render(hub, runtimes, posted, errors, 422)
 
     now = utcnow()
-    ip_hash, limited = over_limit("submissions", now)
+    ip_hash, limited = replies.over_limit("submissions", now)
     if limited:
         db.session.commit()
         return _render(hub, runtimes, posted, {}, 429, rate_limited=True,
@@ -137,7 +129,7 @@ def reproduce(benchmark_id: int):
     submission = submissions.create_reproduction(db.session, hub, data, runtimes[data.runtime],
                                                  ip_hash=ip_hash, now=now)
     db.session.commit()
-    return status_redirect(submission)
+    return replies.status_redirect(submission)
 
 
 @bp.post("/benchmarks/<int:benchmark_id>/reproduce/check")
@@ -149,6 +141,7 @@ def check(benchmark_id: int):
         hub = _hub_snapshot(benchmark_id)
         if hub is None:
             abort(404)
-        return fragment("reproduce/_live.html", **_live(hub, posted), spread_limit=SPREAD_LIMIT)
+        return replies.fragment("reproduce/_live.html", **_live(hub, posted),
+                                spread_limit=SPREAD_LIMIT)
     hub = _hub(benchmark_id)
     return _render(hub, pick_lists.family_runtimes(db.session, hub.runtime), posted, {}, 200)

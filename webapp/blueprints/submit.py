@@ -30,16 +30,9 @@ from webapp.services import (
     tokens,
 )
 from webapp.services.rules import SPREAD_LIMIT, Band, Kind, State
+from webapp.web import replies
 from webapp.web.forms import parse_form, read_form
 from webapp.web.htmx import wants_fragment
-from webapp.web.replies import (
-    calm_reply,
-    form_context,
-    fragment,
-    is_bot,
-    over_limit,
-    status_redirect,
-)
 
 bp = Blueprint("submit", __name__)
 
@@ -74,7 +67,7 @@ def _render_fresh(choices, posted: schemas.FormInput, errors: Mapping[str, str],
         choices=choices,
         values=posted.values,
         **_live(choices.by_slug, posted),
-        **form_context(errors),
+        **replies.form_context(errors),
         **extra,
     ), status
 
@@ -89,8 +82,8 @@ def benchmark():
         prefill.values.setdefault("concurrent_users", "1")
         return _render_fresh(choices, prefill, {}, 200)
 
-    if is_bot(request.form):
-        return calm_reply()
+    if replies.is_bot(request.form):
+        return replies.calm_reply()
     data, errors, posted = parse_form(schemas.FreshSubmission, request.form,
                                               choices.by_slug)
     errors.update(live_check.check_fresh(choices.by_slug, posted).blocking())
@@ -98,7 +91,7 @@ def benchmark():
         return _render_fresh(choices, posted, errors, 422)
 
     now = utcnow()
-    ip_hash, limited = over_limit("submissions", now)
+    ip_hash, limited = replies.over_limit("submissions", now)
     if limited:
         db.session.commit()
         return _render_fresh(choices, posted, {}, 429, rate_limited=True,
@@ -106,7 +99,7 @@ def benchmark():
     submission = submissions.create_fresh(db.session, data, choices.by_slug, ip_hash=ip_hash,
                                           now=now)
     db.session.commit()
-    return status_redirect(submission)
+    return replies.status_redirect(submission)
 
 
 @bp.post("/submit/benchmark/check")
@@ -116,7 +109,8 @@ def check():
     posted = read_form(request.form)
     if wants_fragment():
         refs = pick_lists.picked_references(db.session, posted.values)
-        return fragment("submit/_live.html", **_live(refs, posted), spread_limit=SPREAD_LIMIT)
+        return replies.fragment("submit/_live.html", **_live(refs, posted),
+                                spread_limit=SPREAD_LIMIT)
     return _render_fresh(pick_lists.reference_choices(db.session), posted, {}, 200)
 
 
