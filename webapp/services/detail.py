@@ -24,11 +24,10 @@ from webapp.services.rules import Ring, State
 MAX_ID = 2**31 - 1  # ids are INTEGER: 32-bit on PostgreSQL
 
 
-@dataclass(frozen=True)
-class ReproductionView:
+class _Measured:
+    """Who measured `row`, as the page names them and links to them."""
+
     row: Submission
-    ring: Ring
-    comparison: divergence.Comparison
 
     @property
     def operator(self) -> str:
@@ -37,6 +36,13 @@ class ReproductionView:
     @property
     def operator_url(self) -> str | None:
         return safe_url(self.row.url)
+
+
+@dataclass(frozen=True)
+class ReproductionView(_Measured):
+    row: Submission
+    ring: Ring
+    comparison: divergence.Comparison
 
     @property
     def environment(self) -> str:
@@ -94,7 +100,7 @@ def ring_picture(reproductions: Sequence[ReproductionView]) -> RingPicture:
 
 
 @dataclass(frozen=True)
-class Detail:
+class Detail(_Measured):
     listing: Listing
     build_context: tuple[Fact, ...]
     runs: list[RunSample]
@@ -108,14 +114,6 @@ class Detail:
     @property
     def row(self) -> Submission:
         return self.listing.row
-
-    @property
-    def operator(self) -> str:
-        return operator_label(self.row)
-
-    @property
-    def operator_url(self) -> str | None:
-        return safe_url(self.row.url)
 
     @property
     def ring_groups(self) -> tuple[tuple[Ring, tuple[ReproductionView, ...]], ...]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -48,28 +49,20 @@ def _ceilings(listings: Iterable[Listing], varies: Callable[[Submission], str]) 
     return sorted(seen.values(), key=lambda c: (c.label, c.quant))
 
 
-def _amount(value: float | None, unit: str) -> str | None:
-    # reference facts keep their published precision (8.03 billion, 51.2 GB/s)
-    return None if value is None else f"{value:,g} {unit}"
+class FactSpec(NamedTuple):
+    """One reference fact: its label, the entity's attribute, and the unit of an amount
+    (None for text)."""
 
+    label: str
+    attribute: str
+    unit: str | None = None
 
-def _hardware_facts(hardware: Hardware) -> tuple[Fact, ...]:
-    return (
-        Fact("Vendor", shown(hardware.vendor)),
-        Fact("Kind", shown(hardware.kind)),
-        Fact("Memory", _amount(hardware.memory_gib, "GiB")),
-        Fact("Memory bandwidth", _amount(hardware.bandwidth_gb_s, "GB/s")),
-        Fact("Note", shown(hardware.note)),
-    )
-
-
-def _model_facts(model: ModelVariant) -> tuple[Fact, ...]:
-    return (
-        Fact("Family", shown(model.family)),
-        Fact("Variant", shown(model.variant)),
-        Fact("Parameters", _amount(model.params_b, "billion")),
-        Fact("Active parameters per token", _amount(model.active_params_b, "billion")),
-    )
+    def of(self, entity: object) -> Fact:
+        value = getattr(entity, self.attribute)
+        if self.unit is None:
+            return Fact(self.label, shown(value))
+        # reference facts keep their published precision (8.03 billion, 51.2 GB/s)
+        return Fact(self.label, None if value is None else f"{value:,g} {self.unit}")
 
 
 @dataclass(frozen=True)
@@ -78,14 +71,26 @@ class Subject:
 
     entity: type[Hardware] | type[ModelVariant]
     column: InstrumentedAttribute[int]  # the row's column that points at the entity
-    facts: Callable[..., tuple[Fact, ...]]  # called with the entity
+    facts: tuple[FactSpec, ...]
     varies: Callable[[Submission], str]  # the other side's name, in the ceilings table
 
 
-HARDWARE = Subject(Hardware, Submission.hardware_id, _hardware_facts,
-                   lambda row: row.model.name)
-MODEL = Subject(ModelVariant, Submission.model_id, _model_facts,
-                lambda row: row.hardware.name)
+HARDWARE = Subject(
+    entity=Hardware,
+    column=Submission.hardware_id,
+    facts=(FactSpec("Vendor", "vendor"), FactSpec("Kind", "kind"),
+           FactSpec("Memory", "memory_gib", "GiB"),
+           FactSpec("Memory bandwidth", "bandwidth_gb_s", "GB/s"), FactSpec("Note", "note")),
+    varies=lambda row: row.model.name,
+)
+MODEL = Subject(
+    entity=ModelVariant,
+    column=Submission.model_id,
+    facts=(FactSpec("Family", "family"), FactSpec("Variant", "variant"),
+           FactSpec("Parameters", "params_b", "billion"),
+           FactSpec("Active parameters per token", "active_params_b", "billion")),
+    varies=lambda row: row.hardware.name,
+)
 
 
 @dataclass(frozen=True)
@@ -112,5 +117,5 @@ def reference_page(
         return None
     conditions: list[ColumnElement[bool]] = [*public_conditions(), subject.column == found.id]
     rows = listing_page(session, conditions, Sort.DECODE, page, per_page, now)
-    return ReferencePage(found, subject.facts(found), rows,
-                         _ceilings(rows.listings, subject.varies))
+    facts = tuple(spec.of(found) for spec in subject.facts)
+    return ReferencePage(found, facts, rows, _ceilings(rows.listings, subject.varies))
