@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from webapp.services import catalog, evidence, labels, listing
+from webapp.services import catalog, evidence, labels
 from webapp.services import detail as detail_page
 from webapp.services.catalog import CatalogQuery, parse_catalog_query
-from webapp.services.listing import Pagination, Sort
+from webapp.services.listing import Pagination, Sort, page_number
 from webapp.services.rules import AGE_LOWER_DAYS, STALE_DAYS, Badge, Kind, State, Tier
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
@@ -89,7 +89,7 @@ def test_args_leave_out_defaults():
 ])
 def test_page_number(raw, page):
     args = {} if raw is None else {"page": raw}
-    assert listing.page_number(args) == page
+    assert page_number(args) == page
 
 
 # --- small helpers ------------------------------------------------------------------------------
@@ -154,7 +154,7 @@ def test_ring_picture_places_every_dot_on_its_ring():
 def test_every_page_strategy_gives_the_same_rows(session, make_row, monkeypatch,
                                                  count_free_offset, sort):
     """Reading a page from the front, from the back or after a count is the same page."""
-    monkeypatch.setattr(listing, "COUNT_FREE_OFFSET", count_free_offset)
+    monkeypatch.setattr("webapp.services.listing.COUNT_FREE_OFFSET", count_free_offset)
     for i in range(11):
         decode = 100.0 + (i % 4)  # ties, broken by id
         publish(session, make_row, age_days=i % 3,
