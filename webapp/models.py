@@ -196,11 +196,23 @@ class Submission(db.Model):
     measured_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    # How the numbers got there (SPEC §11): None for typed by hand, else the format
+    # of the file they were taken from (e.g. "trustbench-result", "llama-bench-json"),
+    # its tool version and the file's sha256. Information, never a badge.
+    source_format: Mapped[str | None] = mapped_column(String(40))
+    source_version: Mapped[str | None] = mapped_column(String(60))
+    source_sha256: Mapped[str | None] = mapped_column(String(64))
+
     # Derived index for catalog filters and sorts over many rows. Recomputed from
-    # the evidence (services.catalog.refresh_derived) whenever a decision touches
+    # the evidence (services.evidence.refresh_derived) whenever a decision touches
     # the row; pages always show the badge and tier recomputed at render time.
+    # The tier moves with time alone at two moments: an editorial row's lift ends
+    # (derived_lift_until), and the row turns 12 months old (derived_newest_at), so
+    # the index keeps the tier before, between and after them.
     derived_badge: Mapped[str | None] = mapped_column(String(30))
     derived_tier: Mapped[str | None] = mapped_column(String(12))  # while under 12 months
+    derived_tier_lifted_off: Mapped[str | None] = mapped_column(String(12))  # lift over
+    derived_lift_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     derived_tier_aged: Mapped[str | None] = mapped_column(String(12))  # after 12 months
     derived_newest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     derived_repro_count: Mapped[int] = mapped_column(Integer, default=0)
