@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.runner.fake_engine import FakeEngine
-from webapp.runner import trustbench_measure as tm
+from tests.runner.loader import tm
 
 
 @dataclass

@@ -17,12 +17,12 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from webapp.runner.trustbench_measure import WARMUP_PROMPT
+from tests.runner.loader import tm
 
 DEFAULTS = {
     # timing of timed requests (seconds)
     "ttft": 0.01,
-    "itl": 0.001,
+    "itl": 0.002,
     # per timed request, overrides "ttft" (index 0 = first timed run)
     "ttft_by_run": None,
     # timing of the warm-up request (recognised by its prompt)
@@ -143,7 +143,7 @@ class _Handler(BaseHTTPRequestHandler):
         config = engine.config
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
-        warmup = WARMUP_PROMPT in _prompt_of(body)
+        warmup = tm.WARMUP_PROMPT in _prompt_of(body)
         index = engine.record(
             {
                 "method": "POST",

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from webapp.runner import trustbench_measure as tm
+from tests.runner.loader import tm
 
 PREFIX = "trustbench-measure: error: "
 
@@ -68,13 +68,13 @@ def test_an_http_error_from_the_server(fake_engine, measure, status, body, fragm
 
 
 def test_an_error_in_the_middle_of_the_stream(fake_engine, measure):
-    engine = fake_engine(mode="error_event", ttft=0.005, itl=0.001)
+    engine = fake_engine(mode="error_event", ttft=0.005, itl=0.002)
     outcome = measure("--endpoint", engine.url, "--max-tokens", "8")
     assert_clean_failure(outcome, tm.EXIT_SERVER_ERROR, "CUDA out of memory")
 
 
 def test_a_stream_without_generated_text(fake_engine, measure):
-    engine = fake_engine(mode="empty", ttft=0.005, itl=0.001)
+    engine = fake_engine(mode="empty", ttft=0.005, itl=0.002)
     outcome = measure("--endpoint", engine.url, "--max-tokens", "8")
     assert_clean_failure(outcome, tm.EXIT_PROTOCOL, "run 1/3", "without any generated text")
 
@@ -99,7 +99,7 @@ def test_no_model_listed_and_none_given(fake_engine, measure):
 
 
 def test_a_result_file_that_cannot_be_written(fake_engine, measure, tmp_path):
-    engine = fake_engine(ttft=0.005, itl=0.0005)
+    engine = fake_engine(ttft=0.005, itl=0.002)
     outcome = measure(
         "--endpoint", engine.url, "--max-tokens", "8", out=tmp_path / "no-such-dir" / "r.json"
     )

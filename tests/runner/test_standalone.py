@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from webapp.runner import trustbench_measure as tm
+from tests.runner.loader import tm
 
 RUNNER = Path(tm.__file__)
 
@@ -67,7 +67,7 @@ def test_the_file_copied_alone_measures(fake_engine, tmp_path, interpreter):
     box = tmp_path / "box"
     box.mkdir()
     shutil.copy(RUNNER, box / "measure.py")
-    engine = fake_engine(ttft=0.02, itl=0.001, usage=True)
+    engine = fake_engine(ttft=0.02, itl=0.002, usage=True)
     env = {"PATH": str(box), "LANG": "C"}
     done = subprocess.run(
         [python, "measure.py", "--endpoint", engine.url, "--max-tokens", "16", "--runs", "3"],
@@ -119,7 +119,7 @@ def _chunked_sse(tokens: int) -> bytes:
 
 
 def test_the_runner_costs_under_a_tenth_of_a_millisecond_per_token():
-    """Reading, de-chunking and parsing one streamed token, with the per-line timeout set."""
+    """CPU time to read, de-chunk and parse one streamed token, with the read timeout set."""
     tokens = 20_000
     canned = _chunked_sse(tokens)
     best = float("inf")
@@ -128,11 +128,22 @@ def test_the_runner_costs_under_a_tenth_of_a_millisecond_per_token():
             response = http.client.HTTPResponse(_CannedSocket(canned))
             response.begin()
             result = tm.StreamResult()
-            started = time.perf_counter()
+            started = time.thread_time()  # CPU time: other processes on the box do not count
             tm.consume_stream(response.read1, False, result, time.monotonic() + 600, sock)
-            best = min(best, time.perf_counter() - started)
+            best = min(best, time.thread_time() - started)
             response.close()
             assert result.content_chunks == tokens and result.done_marker
     per_token_ms = best / tokens * 1000
     print(f"runner overhead: {per_token_ms * 1000:.1f} us per token")
     assert per_token_ms < 0.1
+
+
+def test_the_package_installs_it_as_a_command():
+    import tomllib
+
+    pyproject = tomllib.loads((RUNNER.parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
+    target = pyproject["project"]["scripts"]["trustbench-measure"]
+    module, _, function = target.partition(":")
+    assert RUNNER.parents[2].joinpath(*module.split(".")).with_suffix(".py") == RUNNER
+    assert function == "main" and callable(getattr(tm, function))
+    assert (RUNNER.parent / "__init__.py").is_file()  # a package: setuptools ships it

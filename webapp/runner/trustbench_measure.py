@@ -51,6 +51,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import socket
 import ssl
 import statistics
@@ -88,8 +89,9 @@ DRM_ROOT = "/sys/class/drm"
 ROCM_VERSION_FILE = "/opt/rocm/.info/version"
 OS_RELEASE_FILE = "/etc/os-release"
 
-# The timed prompt: the same text for every operator (about 500 tokens with Llama-3 and
-# Qwen tokenizers). Changing one character changes PROMPT_SHA256, and results no longer match.
+# The timed prompt: the same text for every operator. 395 English words, about 500 tokens with
+# the usual LLM tokenizers; the engine's own count is recorded per run. Changing one character
+# changes PROMPT_SHA256, and results no longer match.
 PROMPT = (
     "You are preparing a training handbook for new staff at a regional water utility. "
     "Below are notes from the operations team. Read them carefully, then write a long, "
@@ -126,15 +128,12 @@ PROMPT = (
     "\n"
     "Laboratory staff test for coliform bacteria daily, metals weekly and a long list of "
     "organic compounds each quarter. Every result, every alarm and every manual adjustment "
-    "goes into the shift log, which regulators may inspect at any time without notice. New "
-    "operators shadow an experienced colleague for their first month and may not change a "
-    "chemical dose on their own until they have passed the plant's written and practical "
-    "tests.\n"
+    "goes into the shift log, which regulators may inspect at any time without notice.\n"
     "\n"
     "Chapter:\n"
 )
 
-# The warm-up prompt (about 200 tokens): loads the model and primes the KV cache allocator.
+# The warm-up prompt (150 words, about 200 tokens): loads the model, primes the KV cache.
 WARMUP_PROMPT = (
     "This is a warm-up request; its answer is discarded. A bakery lights its ovens an hour "
     "before the first loaves go in. The stones have to reach an even heat, the steam "
@@ -143,7 +142,9 @@ WARMUP_PROMPT = (
     "colours unevenly, the oven spring is weaker, and the bakers watch it closely before they "
     "trust the timings for the rest of the day. By the second batch the ovens have settled and "
     "every tray behaves like the one before it. Explain in a short paragraph why the first "
-    "batch differs from the ones after it, and what a careful baker does about it.\n"
+    "batch differs from the ones after it, and what a careful baker does about it. Mention "
+    "the thermal mass of the stones, the humidity of the proofing cabinets and the timing of "
+    "the first batch, and keep the answer brief.\n"
 )
 
 PROMPT_SHA256 = hashlib.sha256(PROMPT.encode("utf-8")).hexdigest()
@@ -946,13 +947,7 @@ class VramSampler:
     def stop(self) -> dict:
         self._stop.set()
         if self._process is not None:
-            if self._process.poll() is None:
-                self._process.terminate()
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+            _end_process(self._process)
         if self._thread is not None:
             self._thread.join(timeout=10)
         if self._process is not None and self._process.stdout is not None:
@@ -970,6 +965,25 @@ class VramSampler:
             "scope": "sum over all GPUs of the machine the runner ran on",
             "note": self.note,
         }
+
+
+def _end_process(process: subprocess.Popen) -> None:
+    """Stop nvidia-smi's loop as Ctrl+C would (it then flushes what it buffered), else harder."""
+    steps = []
+    if os.name == "posix":
+        steps.append(lambda: process.send_signal(signal.SIGINT))
+    steps += [process.terminate, process.kill]
+    for step in steps:
+        if process.poll() is not None:
+            return
+        with contextlib.suppress(OSError):
+            step()
+        try:
+            process.wait(timeout=3)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+    process.wait()
 
 
 def _gpu_sort_key(key: str):
@@ -1122,8 +1136,9 @@ def measure(args, progress: Progress) -> dict:
     for run in records:
         if run["decode_tps"] is None:
             raise MeasureError(
-                f"run {run['index']} generated only {run['tokens_generated']} token(s) in one "
-                "chunk: no decode rate can be computed (did the engine stop at end-of-sequence?)",
+                f"run {run['index']}: all {run['tokens_generated']} generated token(s) arrived "
+                "at once (T2 = T1), so no decode rate can be computed (did the engine stop at "
+                "end-of-sequence, or buffer its stream?)",
                 EXIT_PROTOCOL,
             )
     if stopped_early:
