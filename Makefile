@@ -1,21 +1,31 @@
 # The README's commands. Each target sets up what it needs on a fresh clone.
+# Installs are pinned by constraints.txt (`make constraints` rewrites it): `make run`
+# installs only what running needs; `make test`, `lint` and `bench` add the test tools.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 WORKERS ?= 2
 FLASK := $(BIN)/flask --app webapp
+PIP := $(BIN)/python -m pip install --quiet -c constraints.txt
 
-.PHONY: run test dev lint bench clean db
+.PHONY: run test dev lint bench clean db venv test-venv constraints
 
-$(BIN)/activate: pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $(BIN)/activate
 
-.PHONY: venv
-venv: $(BIN)/activate
+$(VENV)/.run-deps: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -e .
+	touch $@
+
+$(VENV)/.test-deps: $(VENV)/.run-deps
+	$(PIP) -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.run-deps
+
+test-venv: $(VENV)/.test-deps
 
 db: venv
 	$(FLASK) db upgrade
@@ -28,15 +38,25 @@ run: db
 dev: db
 	$(FLASK) run --debug --port $(PORT)
 
-test: venv
+test: test-venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: venv
+lint: test-venv
 	$(BIN)/ruff check webapp tests bench
 	$(BIN)/bandit -q -c pyproject.toml -r webapp
 
-bench: venv
+bench: test-venv
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# Rewrite the pins from a scratch environment with the runtime and test dependencies.
+constraints:
+	rm -rf .constraints-venv
+	$(PYTHON) -m venv .constraints-venv
+	.constraints-venv/bin/python -m pip install --quiet --upgrade pip
+	.constraints-venv/bin/python -m pip install --quiet '.[test]'
+	( echo "# Pinned runtime and test dependencies: make constraints rewrites this file."; \
+	  .constraints-venv/bin/python -m pip freeze --exclude trustbench ) > constraints.txt
+	rm -rf .constraints-venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
