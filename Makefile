@@ -56,7 +56,7 @@ constraints:
 	.constraints-venv/bin/python -m pip install --quiet '.[test]'
 	( echo "# Pinned runtime and test dependencies: make constraints rewrites this file."; \
 	  .constraints-venv/bin/python -m pip freeze --exclude trustbench ) > constraints.txt
-	rm -rf .constraints-venv
+	rm -rf .constraints-venv build
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
