@@ -38,7 +38,7 @@ DEFAULTS = {
     "reject_extras": False,  # 400 on ignore_eos / stream_options (a strict server)
     # failure modes: "sse" (normal), "json" (ignores stream=true), "status" (HTTP error),
     # "stall" (never answers), "text" (plain text, not SSE), "error_event" (error mid-stream),
-    # "empty" (a stream with no generated text)
+    # "empty" (a stream with no generated text), "not_json" and "bad_shape" (broken events)
     "mode": "sse",
     "status": 500,
     "status_body": {"error": {"message": "model is not loaded", "type": "server_error"}},
@@ -214,6 +214,12 @@ class _Handler(BaseHTTPRequestHandler):
                     headers_sent = True
                 if config["mode"] == "error_event" and i == 2:
                     self._event({"error": {"message": "CUDA out of memory", "code": 500}}, chunked)
+                    break
+                if config["mode"] == "not_json" and i == 2:
+                    self._write(b"data: {'text': 'single quotes'}\n\n", chunked)
+                    break
+                if config["mode"] == "bad_shape" and i == 2:
+                    self._event({"choices": ["not an object"]}, chunked)
                     break
                 if chat:
                     event = {"choices": [{"index": 0, "delta": {"content": f" t{i}"}}]}

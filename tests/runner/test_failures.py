@@ -73,6 +73,16 @@ def test_an_error_in_the_middle_of_the_stream(fake_engine, measure):
     assert_clean_failure(outcome, tm.EXIT_SERVER_ERROR, "CUDA out of memory")
 
 
+@pytest.mark.parametrize(
+    ("mode", "fragment"),
+    [("not_json", "not JSON: {'text': 'single quotes'}"), ("bad_shape", "unexpected shape")],
+)
+def test_a_broken_event_in_the_stream(fake_engine, measure, mode, fragment):
+    engine = fake_engine(mode=mode, ttft=0.005, itl=0.002)
+    outcome = measure("--endpoint", engine.url, "--max-tokens", "8")
+    assert_clean_failure(outcome, tm.EXIT_PROTOCOL, fragment)
+
+
 def test_a_stream_without_generated_text(fake_engine, measure):
     engine = fake_engine(mode="empty", ttft=0.005, itl=0.002)
     outcome = measure("--endpoint", engine.url, "--max-tokens", "8")

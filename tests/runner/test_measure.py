@@ -126,6 +126,9 @@ def test_the_requests_follow_the_protocol(fake_engine, measure):
     assert len(headers) == 4
     assert all(re.fullmatch(r"\[trustbench [0-9a-f]{8} run \d\]\n", h) for h in headers)
     assert outcome.result["settings"]["ignore_eos_requested"] is True
+    # the result says what each run sent: its header, then the fixed prompt
+    for run, post in zip(outcome.result["runs"], timed, strict=True):
+        assert run["prompt_header"] + tm.PROMPT == post["body"]["prompt"]
 
 
 def test_chat_api_sends_messages_and_skips_the_role_chunk(fake_engine, measure):

@@ -201,7 +201,7 @@ class Endpoint:
             prefix = prefix[: -len("/v1")]
         self.prefix = prefix
         self.api_key = api_key
-        self.display = f"{self.scheme}://{parts.netloc}{prefix}"
+        self.display = f"{self.scheme}://{parts.netloc.rpartition('@')[2]}{prefix}"
 
     def connect(self, timeout: float) -> http.client.HTTPConnection:
         """An open connection; MeasureError (unreachable) when the server cannot be reached."""
@@ -299,7 +299,6 @@ class StreamResult:
         "finish_reason",
         "done_marker",
         "engine_timings",
-        "header_s",
     )
 
     def __init__(self) -> None:
@@ -312,7 +311,6 @@ class StreamResult:
         self.finish_reason: str | None = None
         self.done_marker = False
         self.engine_timings: dict | None = None
-        self.header_s = 0.0
 
 
 def request_body(
@@ -424,33 +422,41 @@ def consume_stream(read1, chat: bool, result: StreamResult, deadline: float, soc
                     f"the server reported an error in the stream: {_error_text(payload)}",
                     EXIT_SERVER_ERROR,
                 )
-            choices = event.get("choices")
-            if choices:
-                choice = choices[0]
-                if chat:
-                    delta = choice.get("delta")
-                    text = None
-                    if delta:
-                        text = (
-                            delta.get("content")
-                            or delta.get("reasoning_content")
-                            or delta.get("reasoning")
-                        )
-                else:
-                    text = choice.get("text")
-                if text:
-                    chunks += 1
-                    if t1 is None:
-                        t1 = now
-                    t2 = now
-                finish = choice.get("finish_reason")
-                if finish:
-                    result.finish_reason = finish
+            try:
+                choices = event.get("choices")
+                if choices:
+                    choice = choices[0]
+                    if chat:
+                        delta = choice.get("delta")
+                        text = None
+                        if delta:
+                            # reasoning models stream their thinking first: tokens all the same
+                            text = (
+                                delta.get("content")
+                                or delta.get("reasoning_content")
+                                or delta.get("reasoning")
+                            )
+                    else:
+                        text = choice.get("text")
+                    if text:
+                        chunks += 1
+                        if t1 is None:
+                            t1 = now
+                        t2 = now
+                    finish = choice.get("finish_reason")
+                    if finish:
+                        result.finish_reason = str(finish)
+            except (AttributeError, IndexError, KeyError, TypeError):
+                raise MeasureError(
+                    "the stream carried an event of an unexpected shape: "
+                    f"{_one_line(payload.decode('utf-8', 'replace'), 120)}",
+                    EXIT_PROTOCOL,
+                ) from None
             usage = event.get("usage")
-            if usage:
+            if usage and isinstance(usage, dict):
                 result.usage = usage
             timings = event.get("timings")
-            if timings:
+            if timings and isinstance(timings, dict):
                 result.engine_timings = timings
     if not saw_data:
         raise MeasureError(
@@ -489,12 +495,11 @@ def stream_once(
             raise MeasureError(
                 f"{label}: the connection failed: {_describe_oserror(error)}", EXIT_UNREACHABLE
             ) from None
-        result.header_s = time.monotonic() - result.t0
         if response.status != 200:
             raw = b""
             with contextlib.suppress(OSError, http.client.HTTPException):
                 raw = response.read(65536)
-            raise HttpStatusError(response.status, _error_text(raw), path)
+            raise HttpStatusError(response.status, _error_text(raw), path, label)
         content_type = (response.getheader("Content-Type") or "").lower()
         if "application/json" in content_type:
             raise MeasureError(
@@ -520,7 +525,7 @@ def stream_once(
 
 
 class HttpStatusError(MeasureError):
-    def __init__(self, status: int, message: str, path: str) -> None:
+    def __init__(self, status: int, message: str, path: str, label: str) -> None:
         hint = ""
         if status == 404:
             hint = " (is the model loaded and named right, and does the server offer this path?)"
@@ -529,7 +534,8 @@ class HttpStatusError(MeasureError):
         elif status >= 500:
             hint = " (is the model loaded?)"
         super().__init__(
-            f"the server answered HTTP {status} on {path}: {message}{hint}", EXIT_SERVER_ERROR
+            f"{label}: the server answered HTTP {status} on {path}: {message}{hint}",
+            EXIT_SERVER_ERROR,
         )
         self.status = status
         self.server_message = message
@@ -1115,6 +1121,13 @@ def measure(args, progress: Progress) -> dict:
             body = request_body(args.api, model, prompt, args.max_tokens, args.seed, extras)
             result = stream_once(endpoint, args.api, body, args.timeout, label)
             run = run_record(index, result, prompt)
+            if run["decode_tps"] is None:
+                raise MeasureError(
+                    f"{label}: all {run['tokens_generated']} generated token(s) arrived at once "
+                    "(T2 = T1), so no decode rate can be computed (did the engine stop at "
+                    "end-of-sequence, or buffer its stream?)",
+                    EXIT_PROTOCOL,
+                )
             runs.append((run, result))
             progress.say(
                 f"ttft {run['ttft_ms']:.1f} ms, {run['tokens_generated']} tokens "
@@ -1133,14 +1146,6 @@ def measure(args, progress: Progress) -> dict:
         run["t2_s"] = round(result.t2 - origin, 6)
         run["t_end_s"] = round(result.t_end - origin, 6)
         records.append(run)
-    for run in records:
-        if run["decode_tps"] is None:
-            raise MeasureError(
-                f"run {run['index']}: all {run['tokens_generated']} generated token(s) arrived "
-                "at once (T2 = T1), so no decode rate can be computed (did the engine stop at "
-                "end-of-sequence, or buffer its stream?)",
-                EXIT_PROTOCOL,
-            )
     if stopped_early:
         which = ", ".join(str(i) for i in stopped_early)
         progress.say(
@@ -1151,7 +1156,7 @@ def measure(args, progress: Progress) -> dict:
 
 
 def run_record(index: int, result: StreamResult, prompt: str) -> dict:
-    usage = result.usage or {}
+    usage = result.usage if isinstance(result.usage, dict) else {}
     completion = usage.get("completion_tokens")
     if isinstance(completion, int) and not isinstance(completion, bool) and completion > 0:
         tokens = completion
@@ -1174,9 +1179,7 @@ def run_record(index: int, result: StreamResult, prompt: str) -> dict:
         "content_chunks": result.content_chunks,
         "finish_reason": result.finish_reason,
         "done_marker": result.done_marker,
-        "prompt_header_sha256": hashlib.sha256(
-            prompt[: len(prompt) - len(PROMPT)].encode("utf-8")
-        ).hexdigest(),
+        "prompt_header": prompt[: len(prompt) - len(PROMPT)],
         "engine_timings": result.engine_timings,
     }
 
@@ -1244,7 +1247,7 @@ def build_result(args, model, model_entry, runtime, warm, extras, runs, vram) ->
         "prompt": {
             "chars": len(PROMPT),
             "warmup_sha256": WARMUP_SHA256,
-            "run_header": "[trustbench SESSION run N] + newline before the prompt (cache buster)",
+            "run_header": "each run sends its prompt_header, then the prompt (no prefix cache hit)",
         },
         "settings": {
             "api": args.api,
