@@ -58,12 +58,7 @@ def reviewer_add(name: str) -> None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
         password = sys.stdin.readline().rstrip("\n")
-    try:
-        accounts.add_reviewer(db.session, name, password)
-    except accounts.AccountError as error:
-        db.session.rollback()
-        raise click.ClickException(str(error)) from error
-    db.session.commit()
+    _account_change(accounts.add_reviewer, name, password)
     click.echo(f"reviewer {name} added")
 
 
@@ -71,13 +66,18 @@ def reviewer_add(name: str) -> None:
 @click.argument("name")
 def reviewer_disable(name: str) -> None:
     """Disable a reviewer: their sessions end and they can no longer log in."""
+    _account_change(accounts.disable_reviewer, name)
+    click.echo(f"reviewer {name} disabled")
+
+
+def _account_change(change, *args: str) -> None:
+    """Run an account change and commit it, or say why it was refused."""
     try:
-        accounts.disable_reviewer(db.session, name)
+        change(db.session, *args)
     except accounts.AccountError as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from error
     db.session.commit()
-    click.echo(f"reviewer {name} disabled")
 
 
 @click.command("backup")
