@@ -225,6 +225,9 @@ def test_the_runner_measures_llama_cpp_server(llama_server, tmp_path, capsys, ap
         assert run["t0_s"] < run["t1_s"] <= run["t2_s"] <= run["t_end_s"]
     summary = result["summary"]
     assert summary["ttft_ms"]["median"] > 0 and summary["decode_tps"]["median"] > 0
+    # llama-cpp-python names the model by its path: only the file name is written
+    assert result["model"] == llama_server["model"].name
+    assert str(llama_server["model"].parent) not in out.read_text(encoding="utf-8")
     # the engine named itself
     assert result["environment"]["runtime"] == "llama-cpp-python"
     import llama_cpp

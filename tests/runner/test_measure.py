@@ -306,3 +306,23 @@ def test_an_engine_that_stops_at_end_of_sequence_is_noted(fake_engine, measure):
     for run in outcome.result["runs"]:
         assert run["tokens_generated"] == 5
         assert run["finish_reason"] == "stop"
+
+
+@pytest.mark.parametrize(
+    ("name", "public"),
+    [
+        ("meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-8B-Instruct"),
+        ("llama3.1:8b-instruct-q4_K_M", "llama3.1:8b-instruct-q4_K_M"),
+        ("/home/alice/models/Qwen2.5-7B-Q4_K_M.gguf", "Qwen2.5-7B-Q4_K_M.gguf"),
+        ("/srv/vllm/llama-3.1-8b/", "llama-3.1-8b"),
+        ("~/m/x.gguf", "x.gguf"),
+        ("C:\\Users\\bob\\x-Q8_0.gguf", "x-Q8_0.gguf"),
+    ],
+)
+def test_a_model_named_by_its_path_is_written_by_its_file_name(fake_engine, measure, name, public):
+    assert tm.public_model_name(name) == public
+    engine = fake_engine(**fast(models=[{"id": name, "owned_by": "me"}]))
+    outcome = measure("--endpoint", engine.url, "--max-tokens", "8")
+    assert outcome.code == 0, outcome.err
+    assert outcome.result["model"] == outcome.result["model_info"]["id"] == public
+    assert engine.posts()[-1]["body"]["model"] == name  # the server still gets its own name

@@ -1231,7 +1231,8 @@ def build_result(args, model, model_entry, runtime, warm, extras, runs, vram) ->
         for name in ("ttft_ms", "decode_tps")
         if summary[name]["spread"] is not None and summary[name]["spread"] > SPREAD_NOTE_THRESHOLD
     ]
-    model_info = {"id": model, "owned_by": None, "file": runtime.get("model_file")}
+    public_model = public_model_name(model)
+    model_info = {"id": public_model, "owned_by": None, "file": runtime.get("model_file")}
     if model_entry:
         model_info["owned_by"] = model_entry.get("owned_by")
     return {
@@ -1241,7 +1242,7 @@ def build_result(args, model, model_entry, runtime, warm, extras, runs, vram) ->
         "runner_version": RUNNER_VERSION,
         "runner_sha256": _own_sha256(),
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "model": model,
+        "model": public_model,
         "model_info": model_info,
         "prompt_sha256": PROMPT_SHA256,
         "prompt": {
@@ -1286,6 +1287,19 @@ def build_result(args, model, model_entry, runtime, warm, extras, runs, vram) ->
         "environment": environment,
         "missing": missing,
     }
+
+
+def public_model_name(model: str) -> str:
+    """The model's name as the endpoint gives it, but a file path only by its last part.
+
+    Some servers (llama-cpp-python, vLLM started on a folder) name the model by its path on
+    disk; the folders can name the operator. Hub names such as org/model are kept whole.
+    """
+    text = model.strip()
+    if text.startswith(("/", "~", "\\")) or re.match(r"[A-Za-z]:[\\/]", text):
+        tail = re.split(r"[\\/]", text.rstrip("\\/"))[-1]
+        return tail or text
+    return text
 
 
 def _own_sha256() -> str | None:
