@@ -27,7 +27,8 @@ from webapp.services.rules import (
 
 ROWS = 150
 HIDDEN = (State.QUEUED, State.REJECTED, State.WITHDRAWN)
-DERIVED = ("derived_badge", "derived_tier", "derived_tier_aged", "derived_newest_at",
+DERIVED = ("derived_badge", "derived_tier", "derived_tier_lifted_off", "derived_lift_until",
+           "derived_tier_aged", "derived_newest_at",
            "derived_repro_count")
 
 

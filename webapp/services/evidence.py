@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from webapp.models import Submission
 from webapp.services import confidence, trust
-from webapp.services.rules import AGE_LOWER_DAYS, Badge, Kind, Ring, State
+from webapp.services.rules import AGE_LOWER_DAYS, EDITORIAL_FRESH_DAYS, Badge, Kind, Ring, State
 
 # Reproductions that speak about their hub: clean ones (evidence) and fragments
 # (their own rows, still telling of drift).
@@ -113,23 +113,52 @@ def assess_hubs(
     return {hub.id: assess(hub, reproductions.get(hub.id, []), now) for hub in hubs}
 
 
+def tier_edges(hub: Any, reproductions: Sequence[Any]) -> tuple[datetime | None, datetime]:
+    """The two moments at which the hub's tier moves with time alone: the end of an
+    editorial lift (None for a community row) and the 12-month edge of its age.
+
+    Both are the first moment of a whole day, the boundary confidence.age_days counts
+    in: a row is "more than N days old" from `measured + N + 1 days` on. The lift counts
+    from the editors' own measurement and the age from the newest accepted one, so the
+    lift never ends after the age edge.
+    """
+    facts = hub_facts(hub)
+    newest = confidence.newest_accepted_at(facts, [repro_facts(row) for row in reproductions])
+    lift_until = None
+    if facts.kind == Kind.EDITORIAL:
+        lift_until = facts.measured_at + timedelta(days=EDITORIAL_FRESH_DAYS + 1)
+    return lift_until, newest + timedelta(days=AGE_LOWER_DAYS + 1)
+
+
 def derived_values(hub: Any, reproductions: Sequence[Any]) -> dict[str, Any]:
     """The hub's filter/sort index columns from its evidence-state reproductions.
 
     `hub` and `reproductions` are Submission rows, or anything with their attributes
-    (the demo seeder's planned rows). derived_tier is the tier while the row is under
-    AGE_LOWER_DAYS old, derived_tier_aged the tier after; the catalog picks one by
-    derived_newest_at.
+    (the demo seeder's planned rows, refresh_all's selected columns). The tier moves with
+    time alone at the moments tier_edges gives, so the index keeps the tier in each
+    stretch between them: derived_tier before any edge, derived_tier_lifted_off once an
+    editorial lift has ended (derived_lift_until) and before the 12-month edge,
+    derived_tier_aged after it. listing.effective_tier picks one by comparing `now` with
+    those moments; the stale marker reads derived_newest_at the same way.
     """
     facts = hub_facts(hub)
     repros = [repro_facts(row) for row in reproductions]
     newest = confidence.newest_accepted_at(facts, repros)
-    fresh = confidence.assess(facts, repros, newest)
-    aged = confidence.assess(facts, repros, newest + timedelta(days=AGE_LOWER_DAYS + 1))
+    lift_until, aged_at = tier_edges(hub, reproductions)
+
+    def tier_at(now: datetime) -> str:
+        return confidence.assess(facts, repros, now).tier.value
+
+    fresh = tier_at(newest)
     return {
         "derived_badge": trust.badge(facts, repros).value,
-        "derived_tier": fresh.tier.value,
-        "derived_tier_aged": aged.tier.value,
+        "derived_tier": fresh,
+        # At the lift's end the row is still under 12 months old (the lift never ends
+        # after the age edge); when the lift had ended by the newest measurement, the
+        # tier then is the tier without it.
+        "derived_tier_lifted_off": tier_at(max(newest, lift_until)) if lift_until else fresh,
+        "derived_lift_until": lift_until,
+        "derived_tier_aged": tier_at(aged_at),
         "derived_newest_at": newest,
         "derived_repro_count": len(trust.independent_operators(facts, repros)),
     }
@@ -140,3 +169,49 @@ def refresh_derived(session: Session, hub: Submission) -> None:
     reproductions = load_reproductions(session, [hub.id]).get(hub.id, [])
     for name, value in derived_values(hub, reproductions).items():
         setattr(hub, name, value)
+
+
+# What hub_facts and repro_facts read, selected as columns so refresh_all holds no rows.
+_FACT_COLUMNS = (
+    Submission.id, Submission.hub_id, Submission.kind, Submission.state,
+    Submission.operator_key, Submission.os_label, Submission.driver_version,
+    Submission.runtime_version, Submission.ttft_ms, Submission.decode_tps,
+    Submission.ttft_spread, Submission.decode_spread, Submission.notes,
+    Submission.prompt_tokens, Submission.max_tokens, Submission.quant_provider,
+    Submission.measured_at,
+)
+REFRESH_BATCH = 500
+
+
+def refresh_all(session: Session, *, batch: int = REFRESH_BATCH) -> int:
+    """Recompute the index of every public hub, `batch` hubs at a time; returns how many.
+
+    For databases written before an index column existed (or by hand). The rows are read
+    as columns and written back with one UPDATE per batch, so a large catalog never sits in
+    the session. Executes and flushes; never commits.
+    """
+    done, after = 0, 0
+    while True:
+        hubs = session.execute(
+            select(*_FACT_COLUMNS)
+            .where(Submission.state == State.APPROVED, Submission.id > after)
+            .order_by(Submission.id).limit(batch)
+        ).all()
+        if not hubs:
+            return done
+        reproductions: dict[int, list[Any]] = defaultdict(list)
+        for row in session.execute(
+            select(*_FACT_COLUMNS)
+            .where(Submission.hub_id.in_([hub.id for hub in hubs]),
+                   Submission.kind == Kind.REPRODUCTION,
+                   Submission.state.in_(EVIDENCE_STATES))
+            .order_by(Submission.created_at)
+        ):
+            reproductions[row.hub_id].append(row)
+        session.execute(update(Submission), [
+            {"id": hub.id, **derived_values(hub, reproductions.get(hub.id, []))}
+            for hub in hubs
+        ])
+        session.flush()
+        done += len(hubs)
+        after = hubs[-1].id

@@ -179,11 +179,16 @@ def not_stale(now: datetime) -> ColumnElement[bool]:
 
 
 def effective_tier(now: datetime) -> ColumnElement[str]:
+    """The index's tier on the day `now` falls in: the one stored for the stretch between
+    the moments evidence.derived_values names (12-month edge, end of an editorial lift),
+    on the same whole-day boundary as confidence.assess."""
     return case(
         (
             Submission.derived_newest_at <= _whole_days_cutoff(now, AGE_LOWER_DAYS),
             Submission.derived_tier_aged,
         ),
+        # derived_lift_until is already the first moment after the lift's last whole day.
+        (Submission.derived_lift_until <= now, Submission.derived_tier_lifted_off),
         else_=Submission.derived_tier,
     )
 
