@@ -8,13 +8,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from webapp.models import AuditEvent
+from webapp.services.listing import Pagination
 
 
 @dataclass(frozen=True)
 class AuditPage:
     events: tuple[AuditEvent, ...]
-    page: int
-    has_next: bool
+    pagination: Pagination
 
 
 def audit_log(session: Session, *, page: int = 1, per_page: int = 50) -> AuditPage:
@@ -26,4 +26,6 @@ def audit_log(session: Session, *, page: int = 1, per_page: int = 50) -> AuditPa
         .offset((page - 1) * per_page)
         .limit(per_page + 1)
     ).all()
-    return AuditPage(tuple(events[:per_page]), page, len(events) > per_page)
+    shown = events[:per_page]
+    return AuditPage(tuple(shown), Pagination(page=page, per_page=per_page, shown=len(shown),
+                                              has_next=len(events) > per_page))

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from webapp.models import Submission
 from webapp.services import divergence, matching, moderation, plausibility, review_compare
+from webapp.services.listing import Pagination
 from webapp.services.rules import SPREAD_LIMIT, Band, Kind, State, percent
 
 
@@ -61,6 +62,7 @@ class Queue:
     pages: int
     kind: Kind | None
     flag: str | None
+    pagination: Pagination
 
     @property
     def total(self) -> int:
@@ -149,6 +151,8 @@ def queue(
         pages=pages,
         kind=kind,
         flag=flag,
+        pagination=Pagination(page=page, per_page=per_page,
+                              shown=len(items[start:start + per_page]), has_next=page < pages),
     )
 
 
