@@ -39,9 +39,9 @@ MAX_TOKENS = 32
 SERVER_START_TIMEOUT = 120.0
 
 
-def require_engine() -> None:
+def require_engine(find_spec=importlib.util.find_spec) -> None:
     modules = ("llama_cpp", "gguf", "numpy", "uvicorn", "fastapi", "sse_starlette")
-    missing = [name for name in modules if importlib.util.find_spec(name) is None]
+    missing = [name for name in modules if find_spec(name) is None]
     if missing:
         reason = (
             f"the real-engine test needs {', '.join(missing)}: "
@@ -238,3 +238,14 @@ def test_the_runner_measures_llama_cpp_server(llama_server, tmp_path, capsys, ap
         f"decode {summary['decode_tps']['median']} tok/s, tokens "
         f"{[r['tokens_generated'] for r in runs]} ({result['token_count_source']})"
     )
+
+
+@pytest.mark.parametrize("required", [False, True])
+def test_without_the_engine_the_test_skips_unless_it_is_required(monkeypatch, required):
+    if required:
+        monkeypatch.setenv("TRUSTBENCH_REQUIRE_ENGINE", "1")
+    else:
+        monkeypatch.delenv("TRUSTBENCH_REQUIRE_ENGINE", raising=False)
+    outcome = pytest.fail.Exception if required else pytest.skip.Exception
+    with pytest.raises(outcome, match=r"llama_cpp, gguf.*pip install -e '\.\[engine\]'"):
+        require_engine(find_spec=lambda name: None)
