@@ -231,6 +231,27 @@ def test_the_runtime_may_change_within_the_engine_family_only(client, session, h
     assert repro.runtime.slug == "ollama" and repro.model_id == hub.model_id
 
 
+def test_tensor_parallel_on_the_hubs_single_device_is_refused(client, session, hub, no_csrf):
+    """The hub's device count is locked at 1, so the tensor-parallel box is what is
+    refused, beside itself."""
+    sent = repro_form(lock_token_of(client, hub.id), tensor_parallel="on")
+    response = client.post(f"/benchmarks/{hub.id}/reproduce", data=sent)
+    assert response.status_code == 422
+    assert "at least 2" in field_error(response.text, "tensor_parallel")
+    assert_values_kept(response.text, sent)
+    assert reproductions(session) == []
+
+
+def test_tensor_parallel_on_a_multi_device_hub_is_accepted(client, session, make_row,
+                                                           no_csrf):
+    two = make_row(hardware_count=2, tensor_parallel=True)
+    session.commit()
+    response = client.post(f"/benchmarks/{two.id}/reproduce",
+                           data=repro_form(lock_token_of(client, two.id), tensor_parallel="on"))
+    assert response.status_code == 303
+    assert reproductions(session)[0].tensor_parallel
+
+
 def test_reproduction_validation_errors_keep_values(client, hub, no_csrf):
     form = repro_form(lock_token_of(client, hub.id), **{"runs-1-decode_tps": "NaN",
                                                           "url": "file:///etc/passwd"})

@@ -241,6 +241,19 @@ def test_garbage_keys_and_huge_row_numbers_are_harmless(client, no_csrf, session
     assert (row.kind, row.state, row.is_demo, row.speculative) == ("fresh", "queued", False, True)
 
 
+def test_tensor_parallel_on_one_device_is_refused_beside_the_device_count(
+        client, session, no_csrf):
+    sent = fresh_form(tensor_parallel="on", hardware_count="1")
+    response = client.post("/submit/benchmark", data=sent)
+    assert response.status_code == 422
+    assert "at least 2 devices" in field_error(response.text, "hardware_count")
+    assert_values_kept(response.text, sent)
+    assert count(session) == 0
+    accepted = client.post("/submit/benchmark",
+                           data=fresh_form(tensor_parallel="on", hardware_count="2"))
+    assert accepted.status_code == 303
+
+
 def test_cpu_hardware_asks_for_a_cpu_family(client, no_csrf):
     response = client.post("/submit/benchmark",
                            data=fresh_form(hardware="cpu-ddr4-3200-2ch", cpu_family=""))

@@ -18,7 +18,13 @@ from pydantic import AfterValidator, BeforeValidator
 from pydantic_core import PydanticCustomError
 
 from webapp.services import trust
-from webapp.services.rules import DECODE_MAX_TPS, PREFILL_MAX_TPS, TTFT_MAX_MS, VRAM_MAX_MIB
+from webapp.services.rules import (
+    DECODE_MAX_TPS,
+    PREFILL_MAX_TPS,
+    TENSOR_PARALLEL_MIN_DEVICES,
+    TTFT_MAX_MS,
+    VRAM_MAX_MIB,
+)
 from webapp.services.trust import ANONYMOUS_PREFIX
 
 # Column sizes and caps that are about storage, not about the rules of evidence.
@@ -185,6 +191,26 @@ HardwareCount = Annotated[
     BeforeValidator(_with_default(_to_int, 1)),
     AfterValidator(_between(1, HARDWARE_COUNT_MAX)),
 ]
+
+
+def check_tensor_parallel(tensor_parallel: bool, hardware_count: int | None, *,
+                          locked: bool = False) -> None:
+    """Tensor parallelism needs at least two devices (SPEC §11): refuse it on one."""
+    if not tensor_parallel or hardware_count is None:
+        return
+    if hardware_count < TENSOR_PARALLEL_MIN_DEVICES:
+        if locked:
+            raise error(
+                "tensor_parallel",
+                f"The original ran on {hardware_count} device, and tensor parallelism needs "
+                f"at least {TENSOR_PARALLEL_MIN_DEVICES}: untick it (a run split across "
+                "more devices is a fresh benchmark of another configuration).",
+            )
+        raise error(
+            "tensor_parallel",
+            f"Tensor parallelism needs at least {TENSOR_PARALLEL_MIN_DEVICES} devices: enter "
+            "how many devices the run was split across, or untick tensor parallelism.",
+        )
 
 
 def _seed(value: int | None) -> int | None:

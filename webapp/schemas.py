@@ -46,6 +46,7 @@ from webapp.fields import (
     TtftMs,
     Url,
     VramMib,
+    check_tensor_parallel,
     clean_text,
     error,
     is_blank,
@@ -174,6 +175,12 @@ class FreshSubmission(Measurement):
         _other_name("runtime", "runtime")
     )
 
+    @field_validator("hardware_count", mode="after")
+    @classmethod
+    def _check_tensor_parallel(cls, value: int, info: ValidationInfo) -> int:
+        check_tensor_parallel(bool(info.data.get("tensor_parallel")), value)
+        return value
+
     @field_validator("cpu_family", mode="plain")
     @classmethod
     def _check_cpu_family(cls, value: object, info: ValidationInfo) -> str | None:
@@ -191,9 +198,16 @@ class FreshSubmission(Measurement):
 class ReproductionSubmission(Measurement):
     """A reproduction: the matching set is locked; only the runtime may change, within
     the hub's engine family. Validate with context {"runtimes": {slug: runtime}} holding
-    that family's runtimes."""
+    that family's runtimes, and "hub_hardware_count", the hub's locked device count."""
 
     runtime: str | None = Field(default=None, validate_default=True)
+
+    @field_validator("tensor_parallel", mode="after")
+    @classmethod
+    def _check_tensor_parallel(cls, value: bool, info: ValidationInfo) -> bool:
+        check_tensor_parallel(value, (info.context or {}).get("hub_hardware_count"),
+                              locked=True)
+        return value
 
     @field_validator("runtime", mode="plain")
     @classmethod

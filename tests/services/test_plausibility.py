@@ -164,11 +164,22 @@ def test_above_the_margin_is_flagged_with_the_numbers():
     assert "\n" not in flag.rejection_reason
 
 
-@pytest.mark.parametrize("declared", ["speculative", "batch_gt1", "tensor_parallel"])
-def test_declared_speedups_suppress_the_ceiling_flag_silently(declared):
-    result = run(decode_tps=1_000.0, **{declared: True})
+@pytest.mark.parametrize(("declared", "devices"),
+                         [("speculative", 1), ("batch_gt1", 1), ("tensor_parallel", 2)])
+def test_declared_speedups_suppress_the_ceiling_flag_silently(declared, devices):
+    result = run(decode_tps=1_000.0, hardware_count=devices, **{declared: True})
     assert result.flags == ()
     assert result.ceiling_tps is not None
+
+
+def test_tensor_parallel_on_one_device_never_silences_the_ceiling():
+    """SPEC §11: tensor parallelism needs at least two devices, so declaring it on one
+    exempts nothing, and the ceiling it is checked against is one device's."""
+    declared = run(decode_tps=1_000.0, hardware_count=1, tensor_parallel=True)
+    plain = run(decode_tps=1_000.0, hardware_count=1)
+    assert codes(declared) == {FlagCode.EXCEEDS_CEILING}
+    assert declared.ceiling_tps == plain.ceiling_tps
+    assert declared.flags[0].message == plain.flags[0].message
 
 
 def test_tensor_parallel_raises_the_ceiling_it_is_checked_against():

@@ -113,14 +113,15 @@ def reproduce(benchmark_id: int):
         posted = read_form(request.form)
         return _render(hub, runtimes, posted, {}, 400, lock_error=str(error))
 
+    now = utcnow()
     data, errors, posted = parse_form(
-        schemas.ReproductionSubmission, request.form, {"runtimes": runtimes}
+        schemas.ReproductionSubmission, request.form,
+        submissions.form_context(db.session, {"runtimes": runtimes}, now=now, hub=hub),
     )
     errors.update(live_check.check_reproduction(hub, posted).blocking())
     if errors or data is None:
         return _render(hub, runtimes, posted, errors, 422)
 
-    now = utcnow()
     ip_hash, limited = replies.over_limit("submissions", now)
     if limited:
         db.session.commit()

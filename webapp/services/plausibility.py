@@ -16,6 +16,7 @@ from webapp.services.rules import (
     CEILING_MARGIN,
     REASON_EXCEEDS_CEILING,
     REJECTION_REASON_MAX,
+    TENSOR_PARALLEL_MIN_DEVICES,
     FlagCode,
 )
 
@@ -40,6 +41,7 @@ class Plausibility:
     share_of_ceiling: float | None
     memory_mib: float | None
     flags: tuple[Flag, ...]
+    bandwidth_summed: bool = False  # tensor parallel across devices: bandwidths add up
 
     @property
     def flagged(self) -> bool:
@@ -61,6 +63,11 @@ def _device_count(hardware_count: object) -> int:
     return hardware_count
 
 
+def tensor_parallel_counts(hardware_count: int, tensor_parallel: bool) -> bool:
+    """Whether a declared tensor parallelism is one: it needs at least two devices."""
+    return tensor_parallel and _device_count(hardware_count) >= TENSOR_PARALLEL_MIN_DEVICES
+
+
 def ceiling_tps(
     bandwidth_gb_s: float,
     hardware_count: int,
@@ -75,7 +82,7 @@ def ceiling_tps(
     """
     bandwidth = positive("memory bandwidth (GB/s)", bandwidth_gb_s)
     devices = _device_count(hardware_count)
-    summed = devices if tensor_parallel else 1
+    summed = devices if tensor_parallel_counts(devices, tensor_parallel) else 1
     return bandwidth * summed * BYTES_PER_GB / model_bytes(active_params_b, bits_per_weight)
 
 
@@ -164,8 +171,10 @@ def check(
         decode = positive("decode speed", decode_tps)
         share = ratio(decode / ceiling)
         # Speculative decoding, batching and tensor parallelism each legitimately beat the
-        # single-stream ceiling, so a declared one silences the check.
-        declared = speculative or batch_gt1 or tensor_parallel
+        # single-stream ceiling, so a declared one silences the check; tensor parallelism
+        # only where there are devices to split across.
+        declared = (speculative or batch_gt1
+                    or tensor_parallel_counts(hardware_count, tensor_parallel))
         if share > CEILING_MARGIN and not declared:
             flags.append(_ceiling_flag(decode, ceiling, share, setup))
 
@@ -183,7 +192,9 @@ def check(
                 )
 
     return Plausibility(
-        ceiling_tps=ceiling, share_of_ceiling=share, memory_mib=memory_mib, flags=tuple(flags)
+        ceiling_tps=ceiling, share_of_ceiling=share, memory_mib=memory_mib, flags=tuple(flags),
+        bandwidth_summed=ceiling is not None
+        and tensor_parallel_counts(hardware_count, tensor_parallel),
     )
 
 

@@ -40,6 +40,9 @@ RATIO_DECIMALS = 9
 # --- plausibility (SPEC §7) --------------------------------------------------------
 
 CEILING_MARGIN = 1.10
+# Tensor parallelism splits every layer across devices; on one device there is nothing to
+# split, so it neither sums bandwidth nor excuses a run from the ceiling (SPEC §11).
+TENSOR_PARALLEL_MIN_DEVICES = 2
 
 # --- trust badge (SPEC §5) ---------------------------------------------------------
 
@@ -402,7 +405,8 @@ _FLAG_EXPLANATIONS = {
         "Single-stream decode cannot read the weights faster than memory bandwidth "
         "allows: ceiling = bandwidth ÷ (active parameters × bits per weight ÷ 8). Decode "
         f"above {CEILING_MARGIN:.2f}× the ceiling is flagged unless the run declares "
-        "speculative decoding, batch > 1 or tensor parallelism."
+        "speculative decoding, batch > 1 or tensor parallelism across at least "
+        f"{TENSOR_PARALLEL_MIN_DEVICES} devices."
     ),
     FlagCode.VRAM_EXCEEDS_MEMORY: (
         "The reported memory peak is larger than the memory of the declared hardware."

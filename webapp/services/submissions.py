@@ -6,7 +6,9 @@ view commits. What the operator is told while typing is services/live_check.py.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,6 +30,19 @@ from webapp.services.rules import (
 
 class SubmissionError(ValueError):
     """A request the rules refuse; the message is for the operator."""
+
+
+# --- what a form is validated against -----------------------------------------------------
+
+
+def form_context(session: Session, tables: Mapping[str, Any], *, now: datetime,
+                 hub: Submission | None = None) -> dict[str, Any]:
+    """The validation context of a submission schema (webapp/schemas.py): the reference
+    `tables` it picks from and, for a reproduction, what its hub locks."""
+    context: dict[str, Any] = dict(tables)
+    if hub is not None:
+        context["hub_hardware_count"] = hub.hardware_count
+    return context
 
 
 # --- creating submissions ----------------------------------------------------------------
