@@ -168,6 +168,17 @@ def test_result_file_is_a_versioned_document(fake_engine, measure, tmp_path):
     outcome = measure("--endpoint", engine.url, "--max-tokens", "12", out=out)
     assert outcome.code == 0, outcome.err
     result = json.loads(out.read_text(encoding="utf-8"))
+    assert set(result) == {
+        "format", "version", "runner", "runner_version", "runner_sha256", "created_at",
+        "model", "model_info", "prompt_sha256", "prompt", "settings", "clock", "warmup",
+        "runs", "summary", "spread_needs_note", "token_count_source", "vram", "environment",
+        "missing",
+    }  # fmt: skip
+    assert set(result["runs"][0]) == {
+        "index", "ttft_ms", "decode_tps", "tokens_generated", "token_count_source",
+        "prompt_tokens", "content_chunks", "finish_reason", "done_marker", "prompt_header",
+        "engine_timings", "t0_s", "t1_s", "t2_s", "t_end_s",
+    }  # fmt: skip
     assert result["format"] == "trustbench-result"
     assert result["version"] == 1
     assert result["runner"] == "trustbench-measure"

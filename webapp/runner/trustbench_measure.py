@@ -13,7 +13,8 @@ SGLang, LM Studio, TGI) through /v1/completions (default) or /v1/chat/completion
    every operator; its sha256 goes into the result) with max_tokens 512, temperature 0 and a
    fixed seed, streamed (server-sent events). It asks for the usage report in the stream and,
    where the engine allows it (llama.cpp, vLLM, SGLang), to ignore end-of-sequence so that every
-   run generates max_tokens. An engine that refuses these extra fields gets the plain request.
+   run generates max_tokens (and, for llama.cpp, not to reuse a cached prompt). An engine that
+   refuses these extra fields (HTTP 400/422 on the warm-up) gets the plain request.
    Each request starts with a short header naming the session and the run ("[trustbench
    3f9a1c2e run 2]"): engines keep prompt prefixes in a cache (llama.cpp, vLLM, SGLang,
    Ollama), and a repeated prompt would make TTFT measure a cache hit instead of prefill;
@@ -33,7 +34,23 @@ SGLang, LM Studio, TGI) through /v1/completions (default) or /v1/chat/completion
 
 The result file (--out, default trustbench-result.json) is JSON, {"format": "trustbench-result",
 "version": 1, ...}. Raw timestamps are in seconds relative to T0 of the first timed run. Nothing
-identifying is written: no endpoint address, host name, API key or file path.
+identifying is written: no endpoint address, host name, API key or file path (a model that the
+server names by its path on disk is written by its file name). Its keys:
+
+    format, version, runner, runner_version, runner_sha256 (of this file), created_at (UTC),
+    model, model_info {id, owned_by, file}, prompt_sha256, prompt {chars, warmup_sha256, ...},
+    settings {api, path, runs, max_tokens, seed, temperature, stream, concurrency, timeout_s,
+              warmup_max_tokens, usage_requested, ignore_eos_requested},
+    clock {source, unit, origin, t0, t1, t2, t_end}, warmup {discarded, duration_s, ...},
+    runs [{index, ttft_ms, decode_tps, tokens_generated, token_count_source, prompt_tokens,
+           content_chunks, finish_reason, done_marker, prompt_header, engine_timings,
+           t0_s, t1_s, t2_s, t_end_s}],
+    summary {ttft_ms, decode_tps, tokens_generated, prompt_tokens: {median, min, max, spread}},
+    spread_needs_note [metric names], token_count_source ("usage" | "stream" | "mixed"),
+    vram {peak_mib, per_gpu_peak_mib, first_sample_mib, tool, samples, max_interval_ms, scope,
+          note}, environment {runtime, runtime_version, runtime_source, gpu_vendor, gpu_name,
+    gpu_names, gpu_count, gpu_memory_total_mib, driver_version, cuda_version, rocm_version,
+    metal, os, kernel, cpu, python}, missing [what could not be found].
 
 Exit codes: 0 done; 1 internal error; 2 bad arguments; 3 endpoint unreachable; 4 the server
 answered with an error (model not loaded, wrong path); 5 the answer is not a usable stream;
