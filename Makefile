@@ -42,8 +42,8 @@ test: test-venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: test-venv
-	$(BIN)/ruff check webapp tests bench
-	$(BIN)/bandit -q -c pyproject.toml -r webapp
+	$(BIN)/ruff check webapp tests bench trustbench_measure.py
+	$(BIN)/bandit -q -c pyproject.toml -r webapp trustbench_measure.py
 
 bench: test-venv
 	$(BIN)/python bench/run.py $(BENCH_ARGS)

@@ -1,6 +1,6 @@
 """The trustbench runner's own result file (format "trustbench-result", version 1).
 
-The fixture is a real result of webapp/runner/trustbench_measure.py, produced against the
+The fixture is a real result of trustbench_measure.py, produced against the
 runner tests' fake engine (see fixtures/SOURCES.md):
 
     FakeEngine(ttft=0.2, itl=0.004, usage=True, routes={"/props": {...}}, models=[...])

@@ -1,8 +1,7 @@
 """The runner loaded from its file, as the standalone script it is.
 
-The tests load webapp/runner/trustbench_measure.py by path, not through the webapp package,
-so they exercise exactly the file an operator copies, and do not depend on the web
-application importing.
+The tests load trustbench_measure.py (at the top of the repository) by path, so they
+exercise exactly the file an operator copies.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-RUNNER_PATH = Path(__file__).resolve().parents[2] / "webapp" / "runner" / "trustbench_measure.py"
+RUNNER_PATH = Path(__file__).resolve().parents[2] / "trustbench_measure.py"
 MODULE_NAME = "trustbench_measure"
 
 

@@ -118,13 +118,13 @@ def _chunked_sse(tokens: int) -> bytes:
     return b"".join(parts)
 
 
-def test_the_runner_costs_under_a_tenth_of_a_millisecond_per_token():
-    """CPU time to read, de-chunk and parse one streamed token, with the read timeout set."""
-    tokens = 20_000
+def stream_cpu_seconds(tokens: int, repeat: int = 3) -> float:
+    """The least CPU time, over `repeat` reads, to read, de-chunk and parse a streamed
+    answer of `tokens` events (bench/runner_overhead.py reports it per token)."""
     canned = _chunked_sse(tokens)
     best = float("inf")
     with socket.socket() as sock:  # a real socket object: settimeout() per line is included
-        for _ in range(3):
+        for _ in range(repeat):
             response = http.client.HTTPResponse(_CannedSocket(canned))
             response.begin()
             result = tm.StreamResult()
@@ -133,17 +133,20 @@ def test_the_runner_costs_under_a_tenth_of_a_millisecond_per_token():
             best = min(best, time.thread_time() - started)
             response.close()
             assert result.content_chunks == tokens and result.done_marker
-    per_token_ms = best / tokens * 1000
-    print(f"runner overhead: {per_token_ms * 1000:.1f} us per token")
-    assert per_token_ms < 0.1
+    return best
+
+
+def test_a_long_chunked_stream_is_read_whole():
+    """Every event of a long vLLM-shaped stream is counted, and the end marker seen."""
+    assert stream_cpu_seconds(2_000, repeat=1) >= 0
 
 
 def test_the_package_installs_it_as_a_command():
     import tomllib
 
-    pyproject = tomllib.loads((RUNNER.parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
+    pyproject = tomllib.loads((RUNNER.parent / "pyproject.toml").read_text(encoding="utf-8"))
     target = pyproject["project"]["scripts"]["trustbench-measure"]
     module, _, function = target.partition(":")
-    assert RUNNER.parents[2].joinpath(*module.split(".")).with_suffix(".py") == RUNNER
+    assert RUNNER.parent.joinpath(*module.split(".")).with_suffix(".py") == RUNNER
     assert function == "main" and callable(getattr(tm, function))
-    assert (RUNNER.parent / "__init__.py").is_file()  # a package: setuptools ships it
+    assert module in pyproject["tool"]["setuptools"]["py-modules"]  # setuptools ships it

@@ -1,7 +1,7 @@
 """The trustbench runner's result file (`trustbench-result`, version 1), read into form
 values.
 
-The runner (webapp/runner/trustbench_measure.py) follows the reproduction guide, so its
+The runner (trustbench_measure.py) follows the reproduction guide, so its
 runs fill the form as they are: TTFT, tokens and decode speed per run, the VRAM
 high-water mark, the build context it collected, and the prompt's sha256 (kept as a
 fact, so a reproduction can be checked to have run the hub's prompt). A file from a

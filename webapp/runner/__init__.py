@@ -1,1 +1,0 @@
-"""The standalone benchmark runner (trustbench_measure.py: one file, standard library only)."""
