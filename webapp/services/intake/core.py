@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,13 @@ def _aliases(row: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         return tuple(part.strip() for part in value.split("|") if part.strip())
     return tuple(str(part) for part in value)
+
+
+def _ref(kind: type, row: Any) -> Any:
+    """A reference entry of `kind` from an ORM row or a CSV dict (same field names)."""
+    values = {item.name: str(_get(row, item.name)) for item in fields(kind)
+              if item.name != "aliases"}
+    return kind(**values, aliases=_aliases(row))
 
 
 @dataclass(frozen=True)
@@ -104,44 +111,10 @@ class References:
         """Build from ORM rows or CSV dicts: anything with slug, name, ... as attributes
         or keys. An optional `aliases` (sequence, or text split on "|") adds names."""
         return cls(
-            hardware=tuple(
-                HardwareRef(
-                    slug=str(_get(row, "slug")),
-                    name=str(_get(row, "name")),
-                    vendor=str(_get(row, "vendor")),
-                    kind=str(_get(row, "kind")),
-                    aliases=_aliases(row),
-                )
-                for row in hardware
-            ),
-            models=tuple(
-                ModelRef(
-                    slug=str(_get(row, "slug")),
-                    name=str(_get(row, "name")),
-                    family=str(_get(row, "family")),
-                    variant=str(_get(row, "variant")),
-                    aliases=_aliases(row),
-                )
-                for row in models
-            ),
-            quants=tuple(
-                QuantRef(
-                    slug=str(_get(row, "slug")),
-                    name=str(_get(row, "name")),
-                    family=str(_get(row, "family")),
-                    aliases=_aliases(row),
-                )
-                for row in quants
-            ),
-            runtimes=tuple(
-                RuntimeRef(
-                    slug=str(_get(row, "slug")),
-                    name=str(_get(row, "name")),
-                    engine_family=str(_get(row, "engine_family")),
-                    aliases=_aliases(row),
-                )
-                for row in runtimes
-            ),
+            hardware=tuple(_ref(HardwareRef, row) for row in hardware),
+            models=tuple(_ref(ModelRef, row) for row in models),
+            quants=tuple(_ref(QuantRef, row) for row in quants),
+            runtimes=tuple(_ref(RuntimeRef, row) for row in runtimes),
         )
 
     @classmethod
