@@ -44,31 +44,31 @@ def safe_url(url: str | None) -> str | None:
 # the "other" names.
 
 
+def _named(row: Any, dimension: str, prefix: str, listed: str) -> str:
+    """The typed name of an "other" entry (after `prefix`), else the listed name."""
+    typed = getattr(row, f"other_{dimension}")
+    if getattr(row, dimension).is_other and typed:
+        return f"{prefix}{typed}"
+    return listed
+
+
 def model_label(row: Any) -> str:
-    if row.model.is_other and row.other_model:
-        return f"Other model: {row.other_model}"
-    return row.model.name
+    return _named(row, "model", "Other model: ", row.model.name)
 
 
 def hardware_label(row: Any) -> str:
-    name = row.hardware.name
-    if row.hardware.is_other and row.other_hardware:
-        name = f"other: {row.other_hardware}"
+    name = _named(row, "hardware", "other: ", row.hardware.name)
     if row.hardware.kind == "cpu" and row.cpu_family:
         name = f"{name} ({row.cpu_family})"
     return f"{row.hardware_count}× {name}"
 
 
 def quant_label(row: Any) -> str:
-    if row.quant.is_other and row.other_quant:
-        return f"Other quant: {row.other_quant}"
-    return row.quant.label
+    return _named(row, "quant", "Other quant: ", row.quant.label)
 
 
 def runtime_label(row: Any) -> str:
-    name = row.runtime.name
-    if row.runtime.is_other and row.other_runtime:
-        name = f"Other runtime: {row.other_runtime}"
+    name = _named(row, "runtime", "Other runtime: ", row.runtime.name)
     return f"{name} {row.runtime_version}" if row.runtime_version else name
 
 
