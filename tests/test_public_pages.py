@@ -445,6 +445,29 @@ def test_detail_shows_context_numbers_runs_rings_and_links(client, network):
     assert f'href="/submit/feedback?benchmark={hub.id}"' in body
 
 
+def test_an_accepted_related_run_is_shown_apart_from_the_rings(client, session, make_row):
+    """SPEC §11: a related-band reproduction a reviewer marked reproduced lifts the badge,
+    but is listed as "accepted with a note", never drawn or tabled as ring evidence."""
+    hub = publish(session, make_row, handle="origin")
+    within = reproduce(session, make_row, hub, handle="bob", os_label="Fedora 41")
+    related = reproduce(session, make_row, hub, handle="carol", os_label="Fedora 41",
+                        notes="Power limit at 300 W.",
+                        runs=((250.0, 512, 85.0), (252.0, 512, 85.5), (249.0, 512, 84.5)))
+    response = client.get(f"/benchmarks/{hub.id}")
+    body = response.text
+    document = parse(response.data)
+    dots = [e for e in document.iter() if e.tag.endswith("circle")
+            and "ring-dot" in (e.get("class") or "")]
+    assert len(dots) == 1 and "ring-outer" in dots[0].get("class")
+    assert f'href="#repro-{related.id}"' not in body
+    rings = body[body.index('id="ring-inner"'):body.index('id="accepted-with-a-note"')]
+    assert f'id="repro-{within.id}"' in rings and f'id="repro-{related.id}"' not in rings
+    noted = body[body.index('id="accepted-with-a-note"'):body.index('id="h-related"')]
+    assert f'id="repro-{related.id}"' in noted and "Power limit at 300 W." in noted
+    assert f'class="badge {Badge.INDEPENDENT.css}"' in body
+    assert "1 of 2 independent operators" in body
+
+
 def test_detail_flags_wide_spread_and_shows_the_note(client, session, make_row):
     row = publish(session, make_row, notes="Thermal throttling after run two.",
                   runs=((200.0, 512, 100.0), (260.0, 512, 80.0), (210.0, 512, 98.0)))

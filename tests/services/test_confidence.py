@@ -491,6 +491,21 @@ def test_environment_diversity_counts_independent_operators_in_the_outer_ring():
     assert result.tier is Tier.HIGH  # diversity is reported, it does not move the tier
 
 
+def test_environment_diversity_counts_only_ring_members():
+    """A related-band reproduction a reviewer accepted (15% off, another OS) counts as an
+    independent operator, never as outer-ring evidence."""
+    related = make_repro("bob", environment=OTHER_OS, decode_tps=85.0)
+    result = assess(make_hub(), [related], NOW)
+    assert result.independent_operators == 1
+    assert result.outer_ring_operators == 0
+    line = factor_line(result, "Environment diversity")
+    assert "accepted with a note" in line and "outer ring" not in line.split(";")[0]
+    within = make_repro("carol", environment=OTHER_OS, decode_tps=95.0)
+    both = assess(make_hub(), [related, within], NOW)
+    assert both.outer_ring_operators == 1
+    assert "1 of 2" in factor_line(both, "Environment diversity")
+
+
 def test_every_factor_gives_a_reason_line():
     for result in (
         assess(make_hub(), [], NOW),

@@ -16,6 +16,7 @@ from webapp.services.trust import (
     badge,
     independent_operators,
     normalise_handle,
+    placement,
     ring,
 )
 
@@ -210,6 +211,25 @@ def test_any_difference_is_the_outer_ring(other):
 
 def test_unrecorded_and_blank_are_the_same_environment():
     assert ring(Environment(None, None, None), Environment("", "  ", None)) is Ring.INNER
+
+
+def test_only_runs_within_tolerance_are_placed_in_a_ring():
+    """SPEC §11: a related-band run a reviewer accepted is evidence for the badge, but it
+    is shown apart from the rings, never as ring evidence."""
+    other_os = Environment("Windows 11", "550.54.14", "b4500")
+    within = ReproFacts(operator="bob", state=State.REPRODUCED, environment=other_os,
+                        ttft_ms=210.0, decode_tps=90.0, measured_at=MEASURED)  # 10%
+    related = ReproFacts(operator="carol", state=State.REPRODUCED, environment=other_os,
+                         ttft_ms=200.0, decode_tps=85.0, measured_at=MEASURED)  # 15%
+    same_env_related = ReproFacts(operator="dave", state=State.REPRODUCED, environment=ENV,
+                                  ttft_ms=240.0, decode_tps=100.0, measured_at=MEASURED)
+    assert placement(hub(), within) is Ring.OUTER
+    assert placement(hub(), repro("erin")) is Ring.INNER
+    assert placement(hub(), related) is None
+    assert placement(hub(), same_env_related) is None
+    # ...and still counts for the badge, as the reviewer decided
+    assert badge(hub(), [related]) is Badge.REPRODUCED
+    assert badge(hub(), [related, same_env_related]) is Badge.INDEPENDENT
 
 
 def test_ring_labels():

@@ -32,7 +32,7 @@ from webapp.services.rules import (
     Tier,
     percent,
 )
-from webapp.services.trust import HubFacts, ReproFacts, independent_operators, ring
+from webapp.services.trust import HubFacts, ReproFacts, independent_operators, placement
 
 
 @dataclass(frozen=True)
@@ -176,13 +176,13 @@ def assess(hub: HubFacts, repros: Sequence[ReproFacts], now: datetime) -> Confid
     # 1. reproductions
     operators = independent_operators(hub, repros)
     count = len(operators)
-    # 2. environment diversity
-    outer = frozenset(
-        repro.operator
-        for repro in evidence
-        if repro.operator in operators
-        and ring(hub.environment, repro.environment) is Ring.OUTER
-    )
+    # 2. environment diversity: ring members only, so a related-band run a reviewer
+    # accepted (no ring: "accepted with a note") is no evidence of it
+    placed = [(repro.operator, placement(hub, repro)) for repro in evidence
+              if repro.operator in operators]
+    outer = frozenset(operator for operator, ring_ in placed if ring_ is Ring.OUTER)
+    ringed = frozenset(operator for operator, ring_ in placed if ring_ is not None)
+    noted = frozenset(operator for operator, ring_ in placed if ring_ is None) - ringed
     # 3. metadata completeness
     missing = missing_metadata(hub.metadata)
     complete = not missing
@@ -216,7 +216,7 @@ def assess(hub: HubFacts, repros: Sequence[ReproFacts], now: datetime) -> Confid
     reasons = (
         _base_reason(base, count, editorial_fresh, hub_days, complete),
         _reproductions_reason(count),
-        _diversity_reason(count, len(outer)),
+        _diversity_reason(count, len(outer), len(noted)),
         _metadata_reason(missing),
         _consistency_reason(unexplained, hub.spread_explained, cv, len(decode_values),
                             consistent),
@@ -273,17 +273,29 @@ def _reproductions_reason(count: int) -> str:
     )
 
 
-def _diversity_reason(count: int, outer: int) -> str:
+def _diversity_reason(count: int, outer: int, noted: int) -> str:
     if count == 0:
         return "Environment diversity: no independent reproduction from any environment yet."
+    apart = ""
+    if noted:
+        apart = (
+            f"; {_plural(noted, 'operator')} only reproduced it outside "
+            f"{percent(TOLERANCE)}, accepted with a note, which is no ring evidence"
+        )
+    if outer == 0 and noted == count:
+        return (
+            "Environment diversity: no independent reproduction landed within "
+            f"{percent(TOLERANCE)}, so none is ring evidence ({_plural(noted, 'operator')} "
+            "accepted with a note)."
+        )
     if outer == 0:
         return (
-            "Environment diversity: every independent reproduction ran in the original's "
-            "environment (inner ring)."
+            "Environment diversity: every independent reproduction within tolerance ran in "
+            f"the original's environment (inner ring){apart}."
         )
     return (
         f"Environment diversity: {outer} of {count} independent operators reproduced it "
-        "in a different OS, driver or runtime version (outer ring)."
+        f"in a different OS, driver or runtime version (outer ring){apart}."
     )
 
 

@@ -1,6 +1,7 @@
 """The detail page of one public row: its numbers, evidence and the ring picture.
 
-Only reproductions in an evidence state are shown as evidence; a fragment (a
+Only reproductions in an evidence state are shown as evidence, and only those within
+tolerance in the rings (the others apart, "accepted with a note"); a fragment (a
 reproduction that became a row of its own) is shown as related. The row, its public
 hub and its fragments are assessed in one query.
 """
@@ -41,7 +42,7 @@ class _Measured:
 @dataclass(frozen=True)
 class ReproductionView(_Measured):
     row: Submission
-    ring: Ring
+    ring: Ring | None  # None: outside tolerance, accepted with a note (no ring)
     comparison: divergence.Comparison
 
     @property
@@ -124,6 +125,15 @@ class Detail(_Measured):
         )
 
     @property
+    def in_rings(self) -> bool:
+        return bool(self.picture.dots)
+
+    @property
+    def noted(self) -> tuple[ReproductionView, ...]:
+        """Reproductions a reviewer accepted outside tolerance: shown apart from the rings."""
+        return tuple(view for view in self.reproductions if view.ring is None)
+
+    @property
     def spread_flagged(self) -> bool:
         return any(spread.flagged for spread in self.spreads)
 
@@ -167,7 +177,7 @@ def detail(session: Session, benchmark_id: int, *, now: datetime) -> Detail | No
     reproductions = tuple(
         ReproductionView(
             row=repro,
-            ring=assessment.rings[repro.id],
+            ring=assessment.rings.get(repro.id),
             comparison=divergence.compare(row.ttft_ms, row.decode_tps,
                                           repro.ttft_ms, repro.decode_tps),
         )

@@ -30,7 +30,9 @@ class Assessment:
     badge: Badge
     confidence: confidence.Confidence
     independent_operators: frozenset[str]
-    rings: dict[int, Ring]  # reproduction id -> ring, for reproductions in EVIDENCE_STATES
+    # reproduction id -> ring, for the reproductions in EVIDENCE_STATES that landed within
+    # tolerance; one outside it has no ring (trust.placement: "accepted with a note")
+    rings: dict[int, Ring]
 
 
 def environment_of(row: Any) -> trust.Environment:
@@ -100,8 +102,8 @@ def assess(hub: Submission, reproductions: Sequence[Submission], now: datetime) 
         badge=trust.badge(facts, repros),
         confidence=confidence.assess(facts, repros, now),
         independent_operators=trust.independent_operators(facts, repros),
-        rings={r.id: trust.ring(facts.environment, f.environment)
-               for r, f in zip(reproductions, repros, strict=True)},
+        rings={r.id: placed for r, f in zip(reproductions, repros, strict=True)
+               if (placed := trust.placement(facts, f)) is not None},
     )
 
 

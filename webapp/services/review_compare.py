@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from webapp.models import Submission
 from webapp.services import divergence, evidence, labels, matching, moderation, trust
-from webapp.services.rules import Band, Kind, Ring, percent
+from webapp.services.rules import NOTED_EXPLANATION, NOTED_LABEL, Band, Kind, Ring, percent
 
 
 def _comparable(value: object) -> str:
@@ -121,7 +121,7 @@ class SideBySide:
     hub: Submission
     matching: tuple[matching.Dimension, ...]
     context: tuple[ContextDiff, ...]
-    ring: Ring
+    ring: Ring | None  # None: outside tolerance, shown apart from the rings if accepted
     comparison: divergence.Comparison | None
     metrics: tuple[MetricRow, ...]
     signals: tuple[Signal, ...]
@@ -133,8 +133,23 @@ class SideBySide:
         return all(check.matches for check in self.matching)
 
     @property
+    def noted_label(self) -> str:
+        return NOTED_LABEL
+
+    @property
+    def noted_explanation(self) -> str:
+        return NOTED_EXPLANATION
+
+    @property
     def environment_differences(self) -> tuple[ContextDiff, ...]:
         return tuple(diff for diff in self.context if diff.environment and diff.differs)
+
+
+def _placement(hub: Submission, repro: Submission) -> Ring | None:
+    try:
+        return trust.placement(evidence.hub_facts(hub), evidence.repro_facts(repro))
+    except ValueError:  # numbers that cannot be compared land in no ring
+        return None
 
 
 def side_by_side(session: Session, repro: Submission) -> SideBySide | None:
@@ -160,7 +175,7 @@ def side_by_side(session: Session, repro: Submission) -> SideBySide | None:
         hub=hub,
         matching=matching.compare(hub, repro),
         context=context_differences(hub, repro),
-        ring=trust.ring(evidence.environment_of(hub), evidence.environment_of(repro)),
+        ring=_placement(hub, repro),
         comparison=comparison,
         metrics=metrics,
         signals=signals(repro, hub, siblings),

@@ -370,13 +370,24 @@ _RING_LABELS = {Ring.INNER: "Inner ring", Ring.OUTER: "Outer ring"}
 _RING_EXPLANATIONS = {
     Ring.INNER: (
         "Same environment as the original (OS label, driver version and runtime "
-        "version): shows the result is repeatable."
+        f"version), within {percent(TOLERANCE)}: shows the result is repeatable."
     ),
     Ring.OUTER: (
-        "A different OS, driver branch or runtime version than the original: shows the "
-        "result holds beyond one machine's setup."
+        "A different OS, driver branch or runtime version than the original, and still "
+        f"within {percent(TOLERANCE)}: shows the result holds beyond one machine's setup."
     ),
 }
+
+
+# A reproduction outside tolerance that a reviewer still marked reproduced (SPEC §11): it
+# counts for the badge as decided, and is shown apart from the rings under this name.
+NOTED_LABEL = "Accepted with a note"
+NOTED_EXPLANATION = (
+    f"Reproductions that diverged more than {percent(TOLERANCE)} (and not more than "
+    f"{percent(RELATED_LIMIT)}) from the original, which a reviewer accepted with the "
+    "operator's note explaining the difference. They count for the badge as the reviewer "
+    f"decided, but they are not ring evidence: the rings hold runs within {percent(TOLERANCE)}."
+)
 
 
 class FlagCode(StrEnum):

@@ -1,4 +1,5 @@
-"""The facts a hub row is judged on, operator identity, the badge ladder and rings (SPEC §5).
+"""The facts a hub row is judged on, operator identity, the badge ladder and rings (SPEC §5,
+§11): a reproduction sits in a ring only when it landed within tolerance.
 
 The badge is never stored as truth: callers recompute it from the evidence on every
 render, so a revoked reproduction lowers it again at once.
@@ -12,11 +13,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from webapp.services.divergence import compare
 from webapp.services.rules import (
     EVIDENCE_STATES,
     INDEPENDENT_OPERATORS,
     REPRODUCED_OPERATORS,
     Badge,
+    Band,
     Kind,
     Ring,
     State,
@@ -124,4 +127,20 @@ def badge(hub: HubFacts, repros: Iterable[ReproFacts]) -> Badge:
 
 
 def ring(hub_env: Environment, repro_env: Environment) -> Ring:
+    """The ring an environment decides: the hub's own (inner) or another (outer)."""
     return Ring.INNER if hub_env.matches(repro_env) else Ring.OUTER
+
+
+def within_tolerance(hub: HubFacts, repro: ReproFacts) -> bool:
+    comparison = compare(hub.ttft_ms, hub.decode_tps, repro.ttft_ms, repro.decode_tps)
+    return comparison.band is Band.WITHIN
+
+
+def placement(hub: HubFacts, repro: ReproFacts) -> Ring | None:
+    """Where a reproduction is drawn: in a ring, by its environment, when it landed within
+    tolerance; None otherwise (SPEC §11). A related-band run a reviewer accepted counts for
+    the badge as decided, but is shown apart, "accepted with a note", never as ring
+    evidence."""
+    if not within_tolerance(hub, repro):
+        return None
+    return ring(hub.environment, repro.environment)
