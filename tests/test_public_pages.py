@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event
 
 from webapp.extensions import db
-from webapp.services import evidence, plausibility
+from webapp.services import evidence, labels, plausibility
 from webapp.services.rules import (
     RELATED_LIMIT,
     STALE_DAYS,
@@ -542,6 +542,27 @@ def test_hardware_and_model_pages(app, client, session, make_row):
     empty = client.get("/models/gpt-oss-120b")
     assert empty.status_code == 200
     assert b"No public rows yet" in empty.data
+
+
+def test_reference_pages_show_the_ceiling_per_device_count(client, session, make_row):
+    """A 2× row sits beside a 1× row: each device count gets its own ceiling line, the
+    multi-device one with the tensor-parallel ceiling (bandwidths summed) beside it."""
+    single = publish(session, make_row, hardware="rtx-3090")
+    publish(session, make_row, hardware="rtx-3090", hardware_count=2, tensor_parallel=True)
+    one = plausibility.ceiling_tps(single.hardware.bandwidth_gb_s, 1, False,
+                                   single.model.active_params_b, single.quant.bits_per_weight)
+    for path in ("/hardware/rtx-3090", "/models/llama-3.1-8b-instruct"):
+        response = client.get(path)
+        parse(response.data)
+        body = response.data.decode()
+        table = body[body.index('id="h-ceilings"'):body.index('id="h-rows"')]
+        rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]
+        cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for row in rows]
+        devices = [re.sub(r"<[^>]+>", "", c[2]).strip() for c in cells]
+        assert devices == ["1", "2"], path
+        assert labels.number(one) in cells[0][3] and labels.number(one) in cells[1][3]
+        assert labels.number(2 * one) in cells[1][4]
+        assert labels.number(2 * one) not in cells[0][4]
 
 
 def test_operators_lists_handles_and_what_they_reproduced(client, session, make_row):

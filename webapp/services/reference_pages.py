@@ -15,7 +15,7 @@ from typing import NamedTuple
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from webapp.models import Hardware, ModelVariant, Quant, Submission
+from webapp.models import Hardware, ModelVariant, Submission
 from webapp.services import plausibility
 from webapp.services.labels import Fact, shown
 from webapp.services.listing import Listing, ListingPage, Sort, listing_page, public_conditions
@@ -23,30 +23,44 @@ from webapp.services.listing import Listing, ListingPage, Sort, listing_page, pu
 
 @dataclass(frozen=True)
 class Ceiling:
-    """The single-device decode ceiling of one configuration; None when a fact is missing."""
+    """The decode ceiling of one configuration at one device count; None when a reference
+    fact is missing."""
 
     label: str  # what varies on the page: the model on a hardware page, and vice versa
     quant: str
-    tps: float | None
+    devices: int
+    tps: float | None  # one stream, layers split across the devices: one device's bandwidth
+    tensor_parallel_tps: float | None  # bandwidths summed; None on one device
+
+    @property
+    def multi_device(self) -> bool:
+        return self.devices > 1
 
 
-def _ceiling(label: str, hardware: Hardware, model: ModelVariant, quant: Quant) -> Ceiling:
-    tps = None
+def _ceiling(label: str, row: Submission) -> Ceiling:
+    hardware, model, quant, devices = row.hardware, row.model, row.quant, row.hardware_count
+    tps = parallel = None
     if None not in (hardware.bandwidth_gb_s, model.active_params_b, quant.bits_per_weight):
-        tps = plausibility.ceiling_tps(hardware.bandwidth_gb_s, 1, False,
-                                       model.active_params_b, quant.bits_per_weight)
-    return Ceiling(label, quant.label, tps)
+        def ceiling(tensor_parallel: bool) -> float:
+            return plausibility.ceiling_tps(hardware.bandwidth_gb_s, devices, tensor_parallel,
+                                            model.active_params_b, quant.bits_per_weight)
+
+        tps = ceiling(False)
+        if plausibility.tensor_parallel_counts(devices, True):
+            parallel = ceiling(True)
+    return Ceiling(label, quant.label, devices, tps, parallel)
 
 
 def _ceilings(listings: Iterable[Listing], varies: Callable[[Submission], str]) -> list[Ceiling]:
-    """One ceiling per configuration on the page, so never more than a page's worth."""
-    seen: dict[tuple[int, int, int], Ceiling] = {}
+    """One ceiling per configuration and device count on the page, so never more than a
+    page's worth: a 2× row is checked against another ceiling than a 1× row."""
+    seen: dict[tuple[int, int, int, int], Ceiling] = {}
     for listing in listings:
         row = listing.row
-        key = (row.hardware_id, row.model_id, row.quant_id)
+        key = (row.hardware_id, row.model_id, row.quant_id, row.hardware_count)
         if key not in seen:
-            seen[key] = _ceiling(varies(row), row.hardware, row.model, row.quant)
-    return sorted(seen.values(), key=lambda c: (c.label, c.quant))
+            seen[key] = _ceiling(varies(row), row)
+    return sorted(seen.values(), key=lambda c: (c.label, c.quant, c.devices))
 
 
 class FactSpec(NamedTuple):
