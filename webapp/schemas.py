@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from pydantic import (
@@ -50,6 +51,8 @@ from webapp.fields import (
     clean_text,
     error,
     is_blank,
+    measured_moment,
+    parse_measured_on,
 )
 from webapp.services.rules import FEEDBACK_KINDS, MAX_RUNS, MIN_RUNS
 
@@ -107,9 +110,23 @@ class Measurement(BaseModel):
     notes: Notes = ""
     handle: Handle = None
     url: Url = None
+    # Validate with context {"today": the UTC date} and, for a reproduction,
+    # {"hub_measured_on": the original's date} (services/submissions.form_context).
+    measured_on: date = Field(default=None, validate_default=True)
+
+    @field_validator("measured_on", mode="plain")
+    @classmethod
+    def _check_measured_on(cls, value: object, info: ValidationInfo) -> date:
+        context = info.context or {}
+        return parse_measured_on(value, today=context.get("today") or datetime.now(UTC).date(),
+                                 not_before=context.get("hub_measured_on"))
 
     def run_tuples(self) -> list[tuple[float, int, float]]:
         return [run.as_tuple() for run in self.runs]
+
+    def measured_at(self, now: datetime) -> datetime:
+        """The moment stored as the row's measured_at (age counts from it)."""
+        return measured_moment(self.measured_on, now)
 
 
 def _reference(info: ValidationInfo, table: str) -> Mapping[str, Any]:

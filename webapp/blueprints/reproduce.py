@@ -69,7 +69,7 @@ def _locked(hub: Submission) -> list[tuple[str, str]]:
 
 
 def _live(hub: Submission, posted: schemas.FormInput) -> dict:
-    check = live_check.check_reproduction(hub, posted)
+    check = live_check.check_reproduction(hub, posted, today=utcnow().date())
     return {
         "check": check,
         "hub": hub,
@@ -102,7 +102,8 @@ def reproduce(benchmark_id: int):
     hub = _hub(benchmark_id)
     runtimes = pick_lists.family_runtimes(db.session, hub.runtime)
     if request.method == "GET":
-        blank = read_form({"runtime": hub.runtime.slug, "concurrent_users": "1"})
+        blank = read_form({"runtime": hub.runtime.slug, "concurrent_users": "1",
+                           "measured_on": utcnow().date().isoformat()})
         return _render(hub, runtimes, blank, {}, 200)
 
     if replies.is_bot(request.form):

@@ -54,7 +54,7 @@ STATE_EXPLANATIONS = {
 def _live(refs: pick_lists.References, posted: schemas.FormInput) -> dict:
     wanted = live_check.typed_matching_set(refs, posted.values)
     return {
-        "check": live_check.check_fresh(refs, posted),
+        "check": live_check.check_fresh(refs, posted, today=utcnow().date()),
         "matching_hubs": matching.public_rows(db.session, wanted,
                                               limit=MATCHING_HUBS_SHOWN) if wanted else [],
     }
@@ -80,17 +80,19 @@ def benchmark():
         prefill = read_form(request.args)
         prefill.values.setdefault("hardware_count", "1")
         prefill.values.setdefault("concurrent_users", "1")
+        prefill.values.setdefault("measured_on", utcnow().date().isoformat())
         return _render_fresh(choices, prefill, {}, 200)
 
     if replies.is_bot(request.form):
         return replies.calm_reply()
-    data, errors, posted = parse_form(schemas.FreshSubmission, request.form,
-                                              choices.by_slug)
+    now = utcnow()
+    data, errors, posted = parse_form(
+        schemas.FreshSubmission, request.form,
+        submissions.form_context(db.session, choices.by_slug, now=now))
     errors.update(live_check.check_fresh(choices.by_slug, posted).blocking())
     if errors or data is None:
         return _render_fresh(choices, posted, errors, 422)
 
-    now = utcnow()
     ip_hash, limited = replies.over_limit("submissions", now)
     if limited:
         db.session.commit()

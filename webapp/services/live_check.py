@@ -7,7 +7,10 @@ warning and the verdict can never disagree.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+from pydantic_core import PydanticCustomError
 
 from webapp import fields, schemas
 from webapp.models import Submission
@@ -52,6 +55,8 @@ class Check:
     reproduction: bool
     missing_metadata: tuple[str, ...] = ()
     metrics: tuple[MetricView, ...] = field(default=())
+    # what the POST will say about the measurement date (the schema calls the same parser)
+    date_problem: str | None = None
 
     @property
     def band(self) -> Band | None:
@@ -155,11 +160,25 @@ def _flags(posted: schemas.FormInput) -> dict[str, bool]:
     return {name: bool(posted.data.get(name)) for name in fields.FLAG_FIELDS}
 
 
-def _check_form(posted: schemas.FormInput, setup: plausibility.Setup, hub: Submission | None = None
-                ) -> Check:
+def date_problem(typed: object, *, today: date | None, hub: Submission | None = None
+                 ) -> str | None:
+    """The message the POST gives for a typed measurement date, or None when it passes
+    (or when no `today` is given: the date is then not checked)."""
+    if today is None:
+        return None
+    try:
+        fields.parse_measured_on(typed, today=today,
+                                 not_before=hub.measured_at.date() if hub else None)
+    except PydanticCustomError as problem:
+        return problem.message()
+    return None
+
+
+def _check_form(posted: schemas.FormInput, setup: plausibility.Setup, hub: Submission | None = None,
+                today: date | None = None) -> Check:
     # Only what already passes the schema's rules is read, so the same call serves a
     # form still being typed (the live warning) and a complete one (the POST).
-    return check(
+    result = check(
         runs=schemas.typed_runs(posted),
         vram_peak_mib=schemas.typed_value("vram_peak_mib", posted.values.get("vram_peak_mib")),
         note_given=bool((posted.values.get("notes") or "").strip()),
@@ -167,10 +186,14 @@ def _check_form(posted: schemas.FormInput, setup: plausibility.Setup, hub: Submi
         hub=hub,
         metadata=posted.values,
     )
+    problem = date_problem(posted.values.get("measured_on"), today=today, hub=hub)
+    return replace(result, date_problem=problem) if problem else result
 
 
-def check_fresh(refs: References, posted: schemas.FormInput) -> Check:
-    """The fresh form's check, with the configuration as far as it is picked."""
+def check_fresh(refs: References, posted: schemas.FormInput, *, today: date | None = None
+                ) -> Check:
+    """The fresh form's check, with the configuration as far as it is picked; with
+    `today`, the measurement date too."""
     values = posted.values
     setup = plausibility.Setup(
         model=refs["models"].get(values.get("model")),
@@ -180,15 +203,17 @@ def check_fresh(refs: References, posted: schemas.FormInput) -> Check:
         other_quant=(values.get("other_quant") or "").strip() or None,
         **_flags(posted),
     )
-    return _check_form(posted, setup)
+    return _check_form(posted, setup, today=today)
 
 
-def check_reproduction(hub: Submission, posted: schemas.FormInput) -> Check:
-    """The reproduce form's check against its hub: band, notes, plausibility."""
+def check_reproduction(hub: Submission, posted: schemas.FormInput, *,
+                       today: date | None = None) -> Check:
+    """The reproduce form's check against its hub: band, notes, plausibility; with
+    `today`, the measurement date too."""
     setup = plausibility.Setup(model=hub.model, hardware=hub.hardware,
                                hardware_count=hub.hardware_count, quant=hub.quant,
                                other_quant=hub.other_quant, **_flags(posted))
-    return _check_form(posted, setup, hub)
+    return _check_form(posted, setup, hub, today)
 
 
 def typed_matching_set(refs: References, values: Mapping[str, str]

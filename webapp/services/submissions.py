@@ -39,9 +39,10 @@ def form_context(session: Session, tables: Mapping[str, Any], *, now: datetime,
                  hub: Submission | None = None) -> dict[str, Any]:
     """The validation context of a submission schema (webapp/schemas.py): the reference
     `tables` it picks from and, for a reproduction, what its hub locks."""
-    context: dict[str, Any] = dict(tables)
+    context: dict[str, Any] = {**tables, "today": now.date()}
     if hub is not None:
         context["hub_hardware_count"] = hub.hardware_count
+        context["hub_measured_on"] = hub.measured_at.date()
     return context
 
 
@@ -76,13 +77,13 @@ def _measurement_columns(data: schemas.Measurement) -> dict:
     )
 
 
-def _arrive(session: Session, submission: Submission, *, ip_hash: str | None,
-            now: datetime) -> Submission:
+def _arrive(session: Session, submission: Submission, data: schemas.Measurement, *,
+            ip_hash: str | None, now: datetime) -> Submission:
     submission.ip_hash = ip_hash
     submission.ip_day = now.date()
     submission.status_nonce = secrets.token_urlsafe(24)
     submission.created_at = now
-    submission.measured_at = now
+    submission.measured_at = data.measured_at(now)
     moderation.transition(session, submission, State.QUEUED, actor=moderation.SUBMITTER,
                           now=now)
     return submission
@@ -105,7 +106,7 @@ def create_fresh(session: Session, data: schemas.FreshSubmission, refs: Referenc
         cpu_family=data.cpu_family,
         **_measurement_columns(data),
     )
-    return _arrive(session, submission, ip_hash=ip_hash, now=now)
+    return _arrive(session, submission, data, ip_hash=ip_hash, now=now)
 
 
 def create_reproduction(session: Session, hub: Submission, data: schemas.ReproductionSubmission,
@@ -140,7 +141,7 @@ def create_reproduction(session: Session, hub: Submission, data: schemas.Reprodu
         band=comparison.band.value,
         **_measurement_columns(data),
     )
-    return _arrive(session, submission, ip_hash=ip_hash, now=now)
+    return _arrive(session, submission, data, ip_hash=ip_hash, now=now)
 
 
 def withdraw(session: Session, submission: Submission, *, now: datetime) -> None:

@@ -1,12 +1,12 @@
 """The editorial form: the editors publish their own measurement as an approved row.
 
-The form is the public benchmark form's (FreshSubmission) plus the measurement date; the
-rules' flags are shown and must be confirmed before the row goes live.
+The form is the public benchmark form's (FreshSubmission, the measurement date included);
+the rules' flags are shown and must be confirmed before the row goes live.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 
 from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
@@ -18,6 +18,7 @@ from webapp.schemas import OTHER, FreshSubmission
 from webapp.services import divergence, plausibility
 from webapp.services.editorial import EditorialRun, publish_editorial
 from webapp.services.rules import MAX_RUNS, MIN_RUNS, SPREAD_LIMIT, percent
+from webapp.services.submissions import form_context
 from webapp.web.forms import parse_form
 
 
@@ -31,18 +32,6 @@ def _reference_tables() -> dict[str, dict]:
         "quants": by_slug(Quant, (Quant.family, Quant.name)),
         "runtimes": by_slug(Runtime, (Runtime.name,)),
     }
-
-
-def _measured_at(text: str, now: datetime) -> tuple[datetime | None, str | None]:
-    if not text.strip():
-        return now, None
-    try:
-        day = date.fromisoformat(text.strip())
-    except ValueError:
-        return None, "Enter the date as YYYY-MM-DD."
-    if day > now.date():
-        return None, "The measurement date cannot be in the future."
-    return datetime.combine(day, time(12, 0), tzinfo=UTC), None
 
 
 def _pick_list(rows, label) -> list[tuple[str, str]]:
@@ -71,11 +60,10 @@ def editorial():
     if request.method == "GET":
         return _editorial_page()
     tables = _reference_tables()
-    parsed, errors, posted = parse_form(FreshSubmission, request.form, context=tables)
     now = utcnow()
-    measured_at, date_error = _measured_at(request.form.get("measured_on", ""), now)
-    if date_error:
-        errors["measured_on"] = date_error
+    # The measurement date is the public forms' field (schemas.Measurement), one parser.
+    parsed, errors, posted = parse_form(
+        FreshSubmission, request.form, context=form_context(db.session, tables, now=now))
     if parsed is not None and not parsed.notes:
         summary = divergence.summarise_runs(parsed.run_tuples())
         if summary.needs_note:
@@ -90,7 +78,7 @@ def editorial():
             "confirm_flags": "The rules flag these numbers. Check them, then confirm to "
                              "publish anyway."})
     published = publish_editorial(
-        db.session, columns=_editorial_columns(parsed, tables, measured_at),
+        db.session, columns=_editorial_columns(parsed, tables, parsed.measured_at(now)),
         runs=[EditorialRun(*run) for run in parsed.run_tuples()],
         actor=actor(), now=now,
     )
