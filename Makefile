@@ -31,6 +31,7 @@ db: venv
 	$(FLASK) db upgrade
 	$(FLASK) seed-reference
 	$(FLASK) seed-demo --if-empty
+	$(FLASK) refresh --if-needed
 
 run: db
 	$(BIN)/gunicorn --config gunicorn.conf.py --workers $(WORKERS) --bind 127.0.0.1:$(PORT) 'webapp:create_app()'

@@ -7,11 +7,13 @@ import sys
 import click
 from flask import Flask
 from flask.cli import AppGroup
+from sqlalchemy import func, select
 
 from webapp.extensions import db
-from webapp.models import utcnow
-from webapp.services import accounts, backups, data_version, demo, privacy
+from webapp.models import Submission, utcnow
+from webapp.services import accounts, backups, data_version, demo, evidence, privacy
 from webapp.services.reference import load_reference
+from webapp.services.rules import State
 
 
 def init_app(app: Flask) -> None:
@@ -20,6 +22,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(reviewer)
     app.cli.add_command(backup)
     app.cli.add_command(purge)
+    app.cli.add_command(refresh)
 
 
 @click.command("seed-reference")
@@ -103,3 +106,26 @@ def purge() -> None:
     counters = privacy.purge_counters(db.session, now)
     db.session.commit()
     click.echo(f"purged {keys} daily keys and {counters} rate counters")
+
+
+@click.command("refresh")
+@click.option("--if-needed", is_flag=True,
+              help="Only when some public row's index predates the current columns.")
+def refresh(if_needed: bool) -> None:
+    """Recompute the catalog's stored badge and tier index of every public row.
+
+    Decisions keep the index current, and it holds every moment at which time alone
+    moves a row's tier, so this is for databases upgraded from an older version (make
+    run does it with --if-needed) or edited by hand.
+    """
+    if if_needed:
+        missing = db.session.scalar(
+            select(func.count()).select_from(Submission).where(
+                Submission.state == State.APPROVED,
+                Submission.derived_tier_lifted_off.is_(None)))
+        if not missing:
+            click.echo("catalog index: up to date")
+            return
+    count = evidence.refresh_all(db.session)
+    db.session.commit()
+    click.echo(f"catalog index: {count} public rows refreshed")
