@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, ValidationInfo
 from pydantic_core import PydanticCustomError
 
 from webapp.services import trust
@@ -257,7 +257,9 @@ def OptionalText(limit: int):  # noqa: N802 - reads like a type in the field lis
     return Annotated[str | None, BeforeValidator(_optional_text(limit))]
 
 
-def _handle(value: object) -> str | None:
+def _handle(value: object, info: ValidationInfo) -> str | None:
+    """A pseudonymous handle (SPEC §5, §11). Validate with context {"reviewer_names": ...}
+    (services/submissions.form_context) so reviewers' names are refused too."""
     if is_blank(value):
         return None
     text = clean_text(value, limit=HANDLE_MAX)
@@ -265,12 +267,28 @@ def _handle(value: object) -> str | None:
         raise error(
             "email", "A handle is a pseudonym: please do not use an email address here."
         )
+    if trust.has_bidi_control(text):
+        raise error(
+            "bidi", "Remove the text-direction control characters from the handle: they "
+            "change how it is shown and can make it look like someone else's."
+        )
     normalised = trust.normalise_handle(text)
-    if normalised is not None and normalised.startswith(ANONYMOUS_PREFIX):
+    if normalised is None:
+        raise error("handle", "Enter a handle with visible letters or digits, or leave it "
+                              "empty to stay anonymous.")
+    if normalised.startswith(ANONYMOUS_PREFIX):
         # Anonymous operators are keyed "anon:<random>"; a handle must never pose as one.
         raise error(
             "handle", f"A handle cannot start with \"{ANONYMOUS_PREFIX}\": choose another one, "
             "or leave it empty to stay anonymous."
+        )
+    if trust.reserved_handle(text, (info.context or {}).get("reviewer_names", ())):
+        # One message for every reserved name, so the form tells nobody which names
+        # the reviewers log in with.
+        raise error(
+            "reserved", "This handle is reserved: it is, or looks like, a name this site "
+            "uses for its editors or reviewers. Choose another one, or leave it empty to "
+            "stay anonymous."
         )
     return text
 

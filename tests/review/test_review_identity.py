@@ -21,3 +21,25 @@ def test_a_related_band_run_is_told_to_land_in_no_ring(reviewer_client, make_row
     assert "It would land in the" not in page
     page = reviewer_client.get(f"/review/submissions/{within.id}").get_data(as_text=True)
     assert "It would land in the" in page and "Outer ring" in page
+
+
+def test_a_look_alike_handle_is_flagged_with_both_spellings(reviewer_client, make_row,
+                                                            session):
+    hub = make_row(handle="origin")
+    sibling = make_row(kind=Kind.REPRODUCTION, state=State.REPRODUCED, hub=hub, handle="bob1")
+    posing = make_row(kind=Kind.REPRODUCTION, state=State.QUEUED, hub=hub,
+                      handle="\u043erigin", operator_key="\u043erigin")  # Cyrillic o
+    near_sibling = make_row(kind=Kind.REPRODUCTION, state=State.QUEUED, hub=hub,
+                            handle="bobl", operator_key="bobl")
+    honest = make_row(kind=Kind.REPRODUCTION, state=State.QUEUED, hub=hub, handle="carol",
+                      operator_key="carol")
+    session.commit()
+    queue = reviewer_client.get("/review/?flag=look-alike-handle").get_data(as_text=True)
+    assert f"#{posing.id}<" in queue and f"#{near_sibling.id}<" in queue
+    assert f"#{honest.id}<" not in queue
+    page = reviewer_client.get(f"/review/submissions/{posing.id}").get_data(as_text=True)
+    assert "\u043erigin" in page and "“origin”" in page
+    assert "U+043E" in page and "U+006F" in page  # which characters differ, spelled out
+    assert f"#{hub.id}" in page
+    page = reviewer_client.get(f"/review/submissions/{near_sibling.id}").get_data(as_text=True)
+    assert "bobl" in page and "bob1" in page and f"#{sibling.id}" in page

@@ -10,13 +10,17 @@ from hypothesis import strategies as st
 
 from webapp.services.rules import Badge, Kind, Ring, State
 from webapp.services.trust import (
+    EDITORIAL_OPERATOR,
     Environment,
     HubFacts,
     ReproFacts,
     badge,
+    has_bidi_control,
     independent_operators,
+    look_alike,
     normalise_handle,
     placement,
+    reserved_handle,
     ring,
 )
 
@@ -66,6 +70,60 @@ def repro(operator: str, state: State = State.REPRODUCED, env: Environment = ENV
 )
 def test_normalise_handle(raw, key):
     assert normalise_handle(raw) == key
+
+
+@pytest.mark.parametrize("raw", [
+    "alice\u200b",  # zero-width space
+    "ali\u200dce",  # zero-width joiner
+    "al\u200cice",  # zero-width non-joiner
+    "al\u00adice",  # soft hyphen
+    "\ufeffalice",  # byte order mark / zero-width no-break space
+    "a\u2060lice",  # word joiner
+    "alice\u202e",  # right-to-left override (refused at the form, never a second key)
+    "\u2066alice\u2069",  # isolates
+    "@\u200b Alice",
+    "Alice\ufe0f",  # a variation selector: invisible, not a format character
+])
+def test_invisible_characters_never_make_a_second_operator(raw):
+    """SPEC §11: handles are compared after NFKC, case folding and removing format
+    characters (Unicode category Cf), so these render like "alice" and are "alice"."""
+    assert normalise_handle(raw) == "alice"
+
+
+@pytest.mark.parametrize(("raw", "bidi"), [
+    ("alice", False), ("al\u200bice", False), ("\u202eecila", True), ("a\u200fb", True),
+    ("a\u2067b\u2069", True), ("\u061calice", True), ("שלום", False),
+])
+def test_bidi_controls_are_found(raw, bidi):
+    assert has_bidi_control(raw) is bidi
+
+
+@pytest.mark.parametrize(("a", "b", "alike"), [
+    ("alice", "\u0430lice", True),  # Cyrillic a
+    ("origin", "\u043erigin", True),  # Cyrillic o
+    ("paypal", "payp\u0430l", True),
+    ("Iris", "lris", True),  # capital I and small l look alike before case folding
+    ("bob1", "bobl", True),
+    ("alice", "alice", False),  # the same key is the same operator, not a look-alike
+    ("alice", "alicia", False),
+    ("alice", "bobby", False),
+    ("сергей", "сергеи", False),  # a different Cyrillic letter is a different name
+])
+def test_look_alike_handles(a, b, alike):
+    assert look_alike(a, b) is alike
+    assert look_alike(b, a) is alike
+
+
+@pytest.mark.parametrize(("raw", "reserved"), [
+    ("Editorial", True), (" @EDITORIAL ", True), ("edit\u200borial", True),
+    ("\u0435ditorial", True),  # a Cyrillic e: looks like the editors' key
+    ("anon:7", True), ("ANON:7", True), ("anon\uff1a7", True),  # full-width colon
+    ("marta", True), ("MARTA", True),  # a reviewer's name
+    ("editorials", False), ("anonymous", False), ("martha", False), ("alice", False),
+])
+def test_reserved_handles(raw, reserved):
+    assert reserved_handle(raw, reviewer_names=["marta"]) is reserved
+    assert EDITORIAL_OPERATOR == "editorial"
 
 
 @pytest.mark.parametrize("raw", [None, "", "   ", "@", " @ ", "\t\n"])

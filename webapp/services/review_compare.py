@@ -76,27 +76,49 @@ class MetricRow:
         return percent(self.divergence) if self.divergence is not None else "—"
 
 
+SHARED_HANDLE = "handle"
+SHARED_IP = "same-day IP hash"
+LOOK_ALIKE = "look-alike handle"
+
+
 @dataclass(frozen=True)
 class Signal:
     """A reason to suspect two submissions come from one operator."""
 
     other: Submission
     relation: str  # "the original row" or "reproduction #n of the same original"
-    shared: tuple[str, ...]  # "handle", "same-day IP hash"
+    shared: tuple[str, ...]  # SHARED_HANDLE, SHARED_IP, LOOK_ALIKE
     linked: bool  # already counted as one operator
+    spellings: tuple[str, str] | None = None  # a look-alike handle: this one, the other
+    differences: tuple[tuple[str, str], ...] = ()  # the characters that differ, named
+
+    @property
+    def look_alike(self) -> bool:
+        return LOOK_ALIKE in self.shared
 
     @property
     def message(self) -> str:
-        what = " and ".join(self.shared)
         verdict = ("They already count as one operator." if self.linked
                    else "They count as different operators unless you link them.")
-        return f"Shares a {what} with {self.relation} (#{self.other.id}). {verdict}"
+        shared = [what for what in self.shared if what != LOOK_ALIKE]
+        parts = []
+        if shared:
+            parts.append(f"Shares a {' and '.join(shared)} with {self.relation} "
+                         f"(#{self.other.id}).")
+        if self.spellings is not None:
+            mine, theirs = self.spellings
+            differ = "; ".join(f"{a} where the other has {b}" for a, b in self.differences)
+            parts.append(f"Its handle “{mine}” looks like “{theirs}” of {self.relation} "
+                         f"(#{self.other.id}) but is spelled with other characters"
+                         + (f" ({differ})" if differ else "") + ".")
+        return " ".join([*parts, verdict])
 
 
 def signals(
     repro: Submission, hub: Submission, siblings: Iterable[Submission]
 ) -> tuple[Signal, ...]:
-    """Shared normalised handle or same-day IP hash with the hub or another reproduction."""
+    """Shared normalised handle, look-alike handle (SPEC §11) or same-day IP hash with the
+    hub or another reproduction of it."""
     found: list[Signal] = []
     others = [(hub, "the original row")] + [
         (row, f"reproduction #{row.id} of the same original")
@@ -105,14 +127,21 @@ def signals(
     own_handle = trust.normalise_handle(repro.handle)
     for other, relation in others:
         shared: list[str] = []
+        spellings = None
+        differences: tuple[tuple[str, str], ...] = ()
         if own_handle and own_handle == trust.normalise_handle(other.handle):
-            shared.append("handle")
+            shared.append(SHARED_HANDLE)
+        elif trust.look_alike(repro.handle, other.handle):
+            shared.append(LOOK_ALIKE)
+            spellings = (repro.handle, other.handle)
+            differences = tuple(trust.differing_characters(repro.handle, other.handle))
         if (repro.ip_hash and repro.ip_day and repro.ip_hash == other.ip_hash
                 and repro.ip_day == other.ip_day):
-            shared.append("same-day IP hash")
+            shared.append(SHARED_IP)
         if shared:
             found.append(Signal(other, relation, tuple(shared),
-                                other.operator_key == repro.operator_key))
+                                other.operator_key == repro.operator_key, spellings,
+                                differences))
     return tuple(found)
 
 

@@ -32,6 +32,7 @@ QUEUE_FLAGS = {
     "related-band": "Related band: needs the reviewer's call",
     "matching-set": "Matching set differs from the original",
     "same-operator-signal": "Shares a handle or same-day IP hash",
+    "look-alike-handle": "Handle looks like another operator's on the same original",
     "other-entry": "Uses an \"other\" pick-list entry",
 }
 
@@ -95,8 +96,11 @@ def queue_flags(row: Submission, hub: Submission | None,
             flags.append(QueueFlag("related-band", QUEUE_FLAGS["related-band"]))
         if not matching.same(hub, row):
             flags.append(QueueFlag("matching-set", QUEUE_FLAGS["matching-set"]))
-        if review_compare.signals(row, hub, siblings):
+        found = review_compare.signals(row, hub, siblings)
+        if any(set(signal.shared) - {review_compare.LOOK_ALIKE} for signal in found):
             flags.append(QueueFlag("same-operator-signal", QUEUE_FLAGS["same-operator-signal"]))
+        if any(signal.look_alike for signal in found):
+            flags.append(QueueFlag("look-alike-handle", QUEUE_FLAGS["look-alike-handle"]))
     if row.model.is_other or row.hardware.is_other or row.quant.is_other or row.runtime.is_other:
         flags.append(QueueFlag("other-entry", QUEUE_FLAGS["other-entry"]))
     return tuple(flags)

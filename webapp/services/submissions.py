@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from webapp import schemas
 from webapp.models import (
     FeedbackNote,
+    Reviewer,
     Runtime,
     Submission,
 )
@@ -38,8 +39,12 @@ class SubmissionError(ValueError):
 def form_context(session: Session, tables: Mapping[str, Any], *, now: datetime,
                  hub: Submission | None = None) -> dict[str, Any]:
     """The validation context of a submission schema (webapp/schemas.py): the reference
-    `tables` it picks from and, for a reproduction, what its hub locks."""
-    context: dict[str, Any] = {**tables, "today": now.date()}
+    `tables` it picks from, today's date, the reviewers' names (no handle may pose as
+    one) and, for a reproduction, what its hub locks."""
+    context: dict[str, Any] = {
+        **tables, "today": now.date(),
+        "reviewer_names": tuple(session.scalars(select(Reviewer.name))),
+    }
     if hub is not None:
         context["hub_hardware_count"] = hub.hardware_count
         context["hub_measured_on"] = hub.measured_at.date()

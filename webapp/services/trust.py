@@ -12,6 +12,9 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+
+from confusable_homoglyphs import confusables
 
 from webapp.services.divergence import compare
 from webapp.services.rules import (
@@ -91,19 +94,105 @@ class ReproFacts:
         _require_aware("reproduction measured_at", self.measured_at)
 
 
-# Operators without a handle are keyed "anon:<random>"; schemas refuse handles like it.
+# --- operator identity ------------------------------------------------------------
+
+# Operators without a handle are keyed "anon:<random>"; the editors count as one operator
+# keyed "editorial". No handle may normalise to either (reserved_handle).
 ANONYMOUS_PREFIX = "anon:"
+EDITORIAL_OPERATOR = "editorial"
+
+# Direction controls reorder what is shown ("\u202eecila" displays as "alice"), so a handle
+# carrying one is refused outright, not only ignored when compared (SPEC §11).
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                          "\u2066\u2067\u2068\u2069")
+# Invisible code points outside category Cf (Unicode's other default-ignorables: the
+# combining grapheme joiner, Hangul fillers, Khmer inherent vowels, Mongolian free
+# variation selectors, variation selectors): ignored when comparing, like Cf.
+_IGNORABLE = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u3164\uffa0"
+    + "".join(chr(c) for c in range(0xFE00, 0xFE10))
+    + "".join(chr(c) for c in range(0xE0100, 0xE01F0))
+)
+
+
+def _visible(text: str) -> str:
+    return "".join(ch for ch in text
+                   if unicodedata.category(ch) != "Cf" and ch not in _IGNORABLE)
+
+
+def _spelling(handle: str, *, fold: bool) -> str | None:
+    # NFKC folds look-alike forms (full-width letters, ligatures); format characters
+    # (zero-width spaces and joiners, soft hyphens, bidi controls) are dropped; the second
+    # pass keeps the result stable after casefold.
+    text = _visible(unicodedata.normalize("NFKC", handle))
+    if fold:
+        text = _visible(unicodedata.normalize("NFKC", text.casefold()))
+    text = _LEADING_DECORATION.sub("", " ".join(text.split()))
+    return text or None
 
 
 def normalise_handle(handle: str | None) -> str | None:
-    """The identity key of a pseudonymous handle: '  @Alice  Smith ' -> 'alice smith'."""
+    """The identity key of a pseudonymous handle: '  @Alice  Smith ' -> 'alice smith'.
+
+    Compared after Unicode NFKC, case folding and removing format characters (SPEC §11),
+    so a handle that renders like another's is the same operator."""
     if handle is None:
         return None
-    # NFKC folds look-alike forms (full-width letters, ligatures) so they cannot pose
-    # as a distinct operator; the second pass keeps the result stable after casefold.
-    text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", handle).casefold())
-    text = _LEADING_DECORATION.sub("", " ".join(text.split()))
-    return text or None
+    return _spelling(handle, fold=True)
+
+
+def has_bidi_control(text: str) -> bool:
+    return any(ch in BIDI_CONTROLS for ch in text)
+
+
+@lru_cache(maxsize=4096)
+def _glyphs(ch: str) -> frozenset[str]:
+    """`ch` and the characters Unicode's confusables data says it can be mistaken for."""
+    found = confusables.is_confusable(ch, greedy=True) or ()
+    return frozenset({ch, *(glyph["c"] for item in found for glyph in item["homoglyphs"])})
+
+
+def _alike(a: str, b: str) -> bool:
+    return a != b and len(a) == len(b) and all(
+        x == y or _glyphs(x) & _glyphs(y) for x, y in zip(a, b, strict=True))
+
+
+def look_alike(a: str | None, b: str | None) -> bool:
+    """Whether two handles are different operators that differ only by characters that
+    look alike (a Cyrillic 'о' for a Latin 'o', '1' for 'l'), as spelled or case-folded."""
+    if not a or not b:
+        return False
+    key_a, key_b = normalise_handle(a), normalise_handle(b)
+    if key_a is None or key_b is None or key_a == key_b:
+        return False
+    return _alike(key_a, key_b) or _alike(_spelling(a, fold=False) or "",
+                                          _spelling(b, fold=False) or "")
+
+
+def differing_characters(a: str, b: str) -> list[tuple[str, str]]:
+    """The characters in which two look-alike handles differ, each with its code point
+    and name ("U+043E CYRILLIC SMALL LETTER O"), as a reviewer needs them spelled out."""
+    left, right = _spelling(a, fold=False) or "", _spelling(b, fold=False) or ""
+    if len(left) != len(right) or not _alike(left, right):
+        left, right = normalise_handle(a) or "", normalise_handle(b) or ""
+    return [(_named(x), _named(y)) for x, y in zip(left, right, strict=False) if x != y]
+
+
+def _named(ch: str) -> str:
+    return f"“{ch}” U+{ord(ch):04X} {unicodedata.name(ch, 'UNNAMED')}"
+
+
+def reserved_handle(handle: str, reviewer_names: Iterable[str] = ()) -> bool:
+    """Whether a handle collides with (or looks like) a key the site keeps for itself: the
+    editors' operator, the anonymous prefix, a reviewer's name (SPEC §11)."""
+    key = normalise_handle(handle)
+    if key is None:
+        return False
+    if key.startswith(ANONYMOUS_PREFIX):
+        return True
+    reserved = {EDITORIAL_OPERATOR, *(k for name in reviewer_names
+                                      if (k := normalise_handle(name)))}
+    return key in reserved or any(look_alike(key, name) for name in reserved)
 
 
 def independent_operators(hub: HubFacts, repros: Iterable[ReproFacts]) -> frozenset[str]:
