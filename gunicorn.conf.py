@@ -1,23 +1,31 @@
 """Gunicorn settings used by `make run`, `make bench` and the deployment docs.
 
-The access log leaves out the client address (%(h)s): raw IPs are never logged. The
-request line and path go through webapp.services.privacy.redact_path, so a private
-status link's token never reaches a log either.
+No line of gunicorn's logs carries a client address or a status token, malformed
+requests included: the access log leaves the address out (%(h)s), and both logs pass
+through webapp.services.privacy's LogRedactor, the filter the app installs on its own
+logger and werkzeug's. It cuts status-link tokens out of paths, the `ip=` of gunicorn's
+"Invalid request from ip=..." lines, and escapes control and non-ASCII characters.
 """
 
 from gunicorn.glogging import Logger
 
-from webapp.services.privacy import redact_path
+from webapp.services.privacy import add_redactor, scrub
 
 
 class RedactingLogger(Logger):
-    """Gunicorn's logger with status-link tokens cut out of the request atoms."""
+    """Gunicorn's logger with the app's log redaction on its error and access logs."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        # The master logs too (it never loads the app), and a reload runs setup again.
+        add_redactor(self.error_log)
+        add_redactor(self.access_log)
 
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
-        for key in ("r", "U", "q", "f"):
+        for key in ("r", "U", "q", "f", "a"):
             if isinstance(atoms.get(key), str):
-                atoms[key] = redact_path(atoms[key])
+                atoms[key] = scrub(atoms[key])
         atoms["h"] = "-"
         return atoms
 

@@ -28,6 +28,11 @@ class Defaults:
     # Show reviewer names on public audit trails (SPEC: not unless configured).
     PUBLIC_REVIEWER_NAMES = False
     RATE_LIMITS = dict(RATE_LIMITS)
+    # Past the login allowance, failed attempts on one reviewer account make each further
+    # attempt on it wait: this many seconds, doubling, at most LOGIN_SLOWDOWN_MAX
+    # (review/auth.py). An account is slowed, never locked.
+    LOGIN_SLOWDOWN_BASE = 0.5
+    LOGIN_SLOWDOWN_MAX = 5.0
     RATE_LIMITS_ENABLED = True
     # Rendered public pages kept per worker (web/page_cache): dropped on any change
     # to public data, and after this many seconds at most (ages move with the clock).

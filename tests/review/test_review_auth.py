@@ -10,6 +10,7 @@ import pytest
 from flask.sessions import SecureCookieSessionInterface
 
 from tests.review.conftest import PASSWORD, csrf_token, login
+from webapp.blueprints.review import auth
 from webapp.extensions import db
 from webapp.services import accounts
 
@@ -116,20 +117,70 @@ def test_login_is_throttled_per_ip_hash(app, reviewer):
     assert client.get("/review/").status_code == 302
 
 
-def test_login_is_throttled_per_account_across_addresses(app, reviewer):
-    app.config["RATE_LIMITS"] = {**app.config["RATE_LIMITS"], "login": (3, 900)}
-    for number in range(3):
-        client = app.test_client()
-        client.environ_base["REMOTE_ADDR"] = f"198.51.100.{number + 1}"
-        assert login(client, "alice", "wrong password!").status_code == 401
+def _from(app, address: str):
     client = app.test_client()
-    client.environ_base["REMOTE_ADDR"] = "203.0.113.77"
-    assert login(client, "alice", PASSWORD).status_code == 429
-    other = app.test_client()
-    other.environ_base["REMOTE_ADDR"] = "203.0.113.78"
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+@pytest.fixture
+def pauses(monkeypatch):
+    """The waits the login imposes, recorded instead of slept."""
+    waited: list[float] = []
+    monkeypatch.setattr(auth, "_pause", waited.append)
+    return waited
+
+
+def test_failures_across_addresses_slow_the_account_down_but_never_refuse_it(
+        app, reviewer, pauses):
+    # Issue 10, item 9: ten wrong passwords from anywhere used to refuse the right one
+    # for 15 minutes. Now every address keeps its own allowance, and the account's
+    # failures only make each further attempt on it wait longer.
+    app.config["RATE_LIMITS"] = {**app.config["RATE_LIMITS"], "login": (3, 900)}
+    for number in range(6):
+        assert login(_from(app, f"198.51.100.{number + 1}"), "alice",
+                     "wrong password!").status_code == 401
+    assert pauses[:3] == [0, 0, 0]
+    assert 0 < pauses[3] < pauses[4] < pauses[5]
+    assert login(_from(app, "203.0.113.77"), "alice", PASSWORD).status_code == 303
+    assert pauses[6] >= pauses[5]  # the right password waits like any other attempt
     accounts.add_reviewer(db.session, "bob", PASSWORD)
     db.session.commit()
-    assert login(other, "bob", PASSWORD).status_code == 303  # another account is fine
+    assert login(_from(app, "203.0.113.78"), "bob", PASSWORD).status_code == 303
+    assert pauses[-1] == 0  # another account is not slowed
+
+
+def test_the_account_slowdown_is_capped(app, reviewer, pauses):
+    app.config["RATE_LIMITS"] = {**app.config["RATE_LIMITS"], "login": (2, 900)}
+    for number in range(12):
+        login(_from(app, f"198.51.100.{number + 1}"), "alice", "wrong password!")
+    assert max(pauses) == app.config["LOGIN_SLOWDOWN_MAX"]
+    assert login(_from(app, "203.0.113.9"), "alice", PASSWORD).status_code == 303
+
+
+def test_successful_logins_do_not_count(app, reviewer, pauses):
+    app.config["RATE_LIMITS"] = {**app.config["RATE_LIMITS"], "login": (3, 900)}
+    for _ in range(6):  # each from the same address, in a browser of its own
+        assert login(_from(app, "203.0.113.5"), "alice", PASSWORD).status_code == 303
+    assert not any(pauses)
+    client = _from(app, "203.0.113.5")
+    for number in range(3):  # the address's failures still have their whole allowance
+        assert login(client, f"nobody{number}", "wrong password!").status_code == 401
+    assert login(client, "alice", PASSWORD).status_code == 429
+
+
+def test_the_ten_wrong_passwords_of_the_finding_do_not_lock_alice_out(app, reviewer,
+                                                                      pauses):
+    for number in range(10):  # the default limit: 10 per 15 minutes
+        assert login(_from(app, f"198.51.100.{number + 1}"), "alice",
+                     "wrong password!").status_code == 401
+    assert login(_from(app, "203.0.113.10"), "alice", PASSWORD).status_code == 303
+
+
+def test_login_delay_grows_from_the_allowance_and_stops_at_the_cap():
+    delays = [accounts.login_delay(failures, allowance=3, base=0.5, longest=4.0)
+              for failures in (0, 2, 2.9, 3, 4, 5, 6, 7, 10**6)]
+    assert delays == [0, 0, 0, 0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
 
 
 @pytest.mark.parametrize("target, expected", [
@@ -188,7 +239,8 @@ def test_every_review_url_refuses_anonymous_users(app, client):
 
 def test_dashboard_pages_are_not_cached(reviewer_client):
     response = reviewer_client.get("/review/")
-    assert response.headers["Cache-Control"] == "no-store"
+    # issue 10, item 16: a page carrying a CSRF token is private too (was "no-store")
+    assert response.headers["Cache-Control"] == "private, no-store"
 
 
 def test_login_page_when_logged_in_goes_to_the_queue(reviewer_client):

@@ -152,6 +152,21 @@ def _verify(current: PasswordHasher, password_hash: str, password: str) -> bool:
         return False
 
 
+def login_delay(recent_failures: float, *, allowance: int, base: float, longest: float
+                ) -> float:
+    """Seconds a login attempt on an account waits before its password is checked.
+
+    Nothing while the account's recent failed (or pending) attempts stay within the
+    allowance; past it `base`, doubling with each further failure, at most `longest`.
+    The right password waits like a wrong one (the wait must not tell them apart), but
+    is never refused: the address limit refuses, the account only slows.
+    """
+    beyond = int(recent_failures) - allowance
+    if beyond < 0:
+        return 0.0
+    return min(longest, base * 2 ** min(beyond, 32))
+
+
 def token_matches(reviewer: Reviewer, token: str) -> bool:
     return hmac.compare_digest(reviewer.session_token.encode(), token.encode())
 

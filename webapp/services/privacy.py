@@ -1,10 +1,13 @@
-"""Client addresses, their daily HMAC hashes and rate-limit counters (SPEC §8).
+"""Client addresses, their daily HMAC hashes, rate-limit counters and the log filter
+(SPEC §8, §11).
 
 This is the only module that reads a request's address. What leaves it is
 HMAC-SHA256(daily key, network) in hex: raw addresses are never stored and never
 logged. Daily keys are random, live in the database (so every worker agrees) and are
 deleted after 48 hours. Rate-limit counters live in the database too: per-process
-memory would let each worker grant its own allowance. Flask is imported because this
+memory would let each worker grant its own allowance. The log filter (LogRedactor)
+keeps addresses, status tokens and control characters out of every log line: the
+app's, the development server's and gunicorn's. Flask is imported because this
 module is the one place a request's address is read (and the log filter that keeps
 addresses out of every log is installed); the limits are the app's configuration.
 """
@@ -20,7 +23,8 @@ import secrets
 from datetime import UTC, date, datetime, timedelta
 
 from flask import Flask, Request, current_app
-from sqlalchemy import delete, select
+from flask.logging import default_handler
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -145,14 +149,15 @@ def _utc_day(now: datetime) -> date:
 # --- rate limits -----------------------------------------------------------------------
 
 
-def _limit(action: str) -> RateLimit:
+def limit_of(action: str) -> RateLimit:
+    """The configured limit of an action (RATE_LIMITS, else the rules' defaults)."""
     limits = current_app.config.get("RATE_LIMITS") or RATE_LIMITS
     return RateLimit(*limits[action])
 
 
 def limit_label(action: str) -> str:
     """'10 per hour': for pages that explain a refusal."""
-    return _limit(action).label
+    return limit_of(action).label
 
 
 def _bucket(action: str, key: str) -> str:
@@ -162,48 +167,107 @@ def _bucket(action: str, key: str) -> str:
     return bucket
 
 
-def hit(session: Session, action: str, key: str, now: datetime) -> bool:
-    """Count one attempt of `action` by `key`; True when it is over the limit.
+def _window(limit: RateLimit, now: datetime) -> tuple[int, int]:
+    """(the start of `now`'s fixed window, the seconds since it began)."""
+    moment = int(now.timestamp())
+    start = moment // limit.window_seconds * limit.window_seconds
+    return start, moment - start
 
-    A fixed window counter in the database, incremented atomically by an upsert, so
-    every worker process shares it. Disabled (never over) when RATE_LIMITS_ENABLED is
-    False.
-    """
-    if not current_app.config.get("RATE_LIMITS_ENABLED", True):
-        return False
-    limit = _limit(action)
-    window_start = int(now.timestamp()) // limit.window_seconds * limit.window_seconds
+
+def _add(session: Session, bucket: str, window_start: int, delta: int) -> int:
+    """Add `delta` to one window's counter atomically (an upsert); its new count."""
     table = RateCounter.__table__
-    insert = _insert(session, table)
     statement = (
-        insert.values(bucket=_bucket(action, key), window_start=window_start, count=1)
+        _insert(session, table)
+        .values(bucket=bucket, window_start=window_start, count=max(delta, 0))
         .on_conflict_do_update(
-            index_elements=["bucket", "window_start"], set_={"count": table.c.count + 1}
+            index_elements=["bucket", "window_start"], set_={"count": table.c.count + delta}
         )
         .returning(table.c.count)
     )
-    count = session.execute(statement).scalar_one()
-    return count > limit.limit
+    return session.execute(statement).scalar_one()
+
+
+def _count(session: Session, bucket: str, window_start: int) -> int:
+    table = RateCounter.__table__
+    count = session.scalar(select(table.c.count).where(
+        table.c.bucket == bucket, table.c.window_start == window_start))
+    return count or 0
+
+
+def _sliding(limit: RateLimit, previous: int, current: int, elapsed: int) -> float:
+    """Attempts in the last window's length: all of the current fixed window, and the
+    previous one weighted by how much of it still lies inside (assumed spread evenly)."""
+    window = limit.window_seconds
+    return previous * (window - elapsed) / window + current
+
+
+def hit(session: Session, action: str, key: str, now: datetime) -> bool:
+    """Count one attempt of `action` by `key`; True when it is over the limit.
+
+    The limit holds over a sliding window: the attempts of the last `window_seconds`,
+    estimated from two fixed-window counters (this one and the one before, weighted),
+    so a burst at the end of one clock hour still counts at the start of the next. The
+    counters live in the database and are incremented atomically by an upsert, so every
+    worker process shares them. Disabled (never over) when RATE_LIMITS_ENABLED is False.
+    """
+    if not current_app.config.get("RATE_LIMITS_ENABLED", True):
+        return False
+    limit = limit_of(action)
+    start, elapsed = _window(limit, now)
+    bucket = _bucket(action, key)
+    current = _add(session, bucket, start, 1)
+    previous = _count(session, bucket, start - limit.window_seconds)
+    return _sliding(limit, previous, current, elapsed) > limit.limit
+
+
+def attempts(session: Session, action: str, key: str, now: datetime) -> float:
+    """The sliding count of `action` by `key` at `now`, without counting anything."""
+    if not current_app.config.get("RATE_LIMITS_ENABLED", True):
+        return 0
+    limit = limit_of(action)
+    start, elapsed = _window(limit, now)
+    bucket = _bucket(action, key)
+    return _sliding(limit, _count(session, bucket, start - limit.window_seconds),
+                    _count(session, bucket, start), elapsed)
+
+
+def refund(session: Session, action: str, key: str, now: datetime) -> None:
+    """Take back one attempt that `hit` counted at `now`: it turned out not to count."""
+    if not current_app.config.get("RATE_LIMITS_ENABLED", True):
+        return
+    start, _elapsed = _window(limit_of(action), now)
+    table = RateCounter.__table__
+    session.execute(
+        update(table)
+        .where(table.c.bucket == _bucket(action, key), table.c.window_start == start,
+               table.c.count > 0)
+        .values(count=table.c.count - 1)
+    )
 
 
 def purge_counters(session: Session, now: datetime) -> int:
-    """Delete counters whose window ended, whatever the action's window length."""
+    """Delete counters that no sliding window reaches any more (older than two windows)."""
     limits = current_app.config.get("RATE_LIMITS") or RATE_LIMITS
     longest = max((RateLimit(*value).window_seconds for value in limits.values()), default=0)
-    cutoff = int(now.timestamp()) - longest
+    cutoff = int(now.timestamp()) - 2 * longest
     table = RateCounter.__table__
     return session.execute(delete(table).where(table.c.window_start < cutoff)).rowcount or 0
 
 
 # --- logs ----------------------------------------------------------------------------
 
+REDACTED = "-"
 # Werkzeug's development server starts each access line with the client's address:
 # '203.0.113.9 - - [01/Jan/2026 10:00:00] "GET / HTTP/1.1" 200 -'
 _ACCESS_LINE = re.compile(r"^\S+( - - \[)")
-REDACTED = "-"
+# gunicorn names the client of a malformed request: 'Invalid request from ip=::1: ...'
+_CLIENT_IP = re.compile(r"(\bip=)[0-9A-Za-z:.%\[\]-]*?(?=:\s|\s|$)")
 # A private status link is a capability: whoever holds it can withdraw the submission.
-# Access logs keep the route, never the token.
+# Logs keep the route, never the token.
 _STATUS_TOKEN = re.compile(r"(/submissions/)[^/\s?\"]+")
+_NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e]")
+SCRUBBED = "trustbench_scrubbed"
 
 
 def redact_path(text: str) -> str:
@@ -211,22 +275,68 @@ def redact_path(text: str) -> str:
     return _STATUS_TOKEN.sub(r"\1[token]", text)
 
 
-class _RedactClientAddress(logging.Filter):
-    """Rewrites the client address and status tokens out of werkzeug's access lines."""
+def _escape(match: re.Match) -> str:
+    return match.group().encode("unicode_escape").decode("ascii")
+
+
+def scrub(text: str) -> str:
+    """`text` fit for one log line: status tokens and client addresses cut out, and every
+    character outside printable ASCII escaped (\\n, \\x1b, \\u202e...), so a value can
+    neither forge a line of its own nor steer the terminal that shows the log."""
+    text = _CLIENT_IP.sub(r"\1" + REDACTED, redact_path(text))
+    return _NOT_PRINTABLE_ASCII.sub(_escape, text)
+
+
+def _scrub_block(text: str) -> str:
+    """A traceback keeps its lines, each scrubbed and indented: no line of it can pass
+    for a log record of its own."""
+    return "\n".join("  " + scrub(line) for line in text.splitlines())
+
+
+class LogRedactor(logging.Filter):
+    """Scrubs every record it sees: the message with its arguments, the traceback and
+    the stack. Werkzeug's access lines also lose the leading client address."""
+
+    _formatter = logging.Formatter()
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, SCRUBBED, False):
+            return True
         try:
             message = record.getMessage()
-        except (TypeError, ValueError):
-            return True
-        if _ACCESS_LINE.match(message):
-            record.msg = redact_path(_ACCESS_LINE.sub(REDACTED + r"\1", message, count=1))
-            record.args = ()
+        except (TypeError, ValueError, KeyError):
+            message = f"{record.msg} {record.args!r}"
+        if record.name == "werkzeug":
+            message = _ACCESS_LINE.sub(REDACTED + r"\1", message, count=1)
+        record.msg, record.args = scrub(message), ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = _scrub_block(record.exc_text)
+        if record.stack_info:
+            record.stack_info = _scrub_block(record.stack_info)
+        setattr(record, SCRUBBED, True)
         return True
 
 
+# Every logger a request's path or a typed value can reach: the app's, the development
+# server's, and gunicorn's (gunicorn.conf.py installs it there too, for the master).
+LOGGERS = ("werkzeug", "gunicorn.error", "gunicorn.access")
+
+
+def add_redactor(target: logging.Logger | logging.Handler) -> None:
+    """Install the one LogRedactor on a logger or handler (idempotent)."""
+    if not any(isinstance(existing, LogRedactor) for existing in target.filters):
+        target.addFilter(LogRedactor())
+
+
 def install_log_filter(app: Flask) -> None:
-    """Keep raw addresses out of the served access log (idempotent)."""
-    logger = logging.getLogger("werkzeug")
-    if not any(isinstance(existing, _RedactClientAddress) for existing in logger.filters):
-        logger.addFilter(_RedactClientAddress())
+    """Keep raw addresses, status tokens and control characters out of every log."""
+    # A logger's filters see only the records logged on it, so the app's module loggers
+    # (webapp.services..., made at import, before the factory runs) get their own, and
+    # so does Flask's handler that their records reach.
+    modules = [name for name in logging.root.manager.loggerDict
+               if name.startswith(f"{app.logger.name}.")]
+    for name in (app.logger.name, *modules, *LOGGERS):
+        add_redactor(logging.getLogger(name))
+    add_redactor(default_handler)

@@ -18,6 +18,7 @@ from flask import (
     Blueprint,
     abort,
     flash,
+    g,
     make_response,
     redirect,
     request,
@@ -86,7 +87,7 @@ def _require_reviewer():
 
 @bp.after_request
 def _private(response):
-    response.headers["Cache-Control"] = "no-store"
+    response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     response.vary.add("Cookie")
     return response
@@ -107,8 +108,9 @@ def _helpers():
         "quant_label": labels.quant_label,
         "runtime_label": labels.runtime_label,
         "operator_label": labels.operator_label,
+        # An error page asks nothing of the database: it may be the error.
         "open_feedback": feedback_triage.open_feedback_count(db.session)
-        if current_user.is_authenticated else 0,
+        if not g.get("error_page") and current_user.is_authenticated else 0,
     }
 
 

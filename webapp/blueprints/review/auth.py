@@ -1,9 +1,18 @@
-"""Reviewer login and logout: rate-limited per IP hash and per account, a fresh session on
-login, and a rotated session token on logout so a saved cookie stops working.
+"""Reviewer login and logout: failures throttled per IP hash, an account under attack
+slowed down (never locked), a fresh session on login, and a rotated session token on
+logout so a saved cookie stops working.
+
+Anyone may type a reviewer's name, so an account's failures must never refuse its right
+password: that would let anyone lock a reviewer out. Per address, failed attempts are
+limited (SPEC §8, 429); per account, failures past the same allowance make every attempt
+on it wait, longer each time, up to LOGIN_SLOWDOWN_MAX seconds. Attempts are counted
+before the password is checked, so parallel guesses see each other, and a successful
+login takes its count back: successes never count.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -36,12 +45,32 @@ def _login_page(status: int = 200, *, error: str | None = None, name: str = ""):
                            next_url=next_url), status
 
 
-def _count_login_attempt(name: str, now: datetime) -> tuple[str, bool]:
-    """Count the attempt per IP hash and per account: (ip hash, over either limit)."""
+def _pause(seconds: float) -> None:
+    if seconds > 0:
+        time.sleep(seconds)
+
+
+def _count_attempt(name: str, now: datetime) -> tuple[str, bool, float]:
+    """Count a login attempt before its password is checked: (the IP hash, whether the
+    address is over its limit, the seconds the account's recent failures make it wait)."""
     ip_hash = privacy.ip_hash(db.session, privacy.client_address(request), now)
-    over_ip = privacy.hit(db.session, "login", f"ip:{ip_hash}", now)
-    over_account = privacy.hit(db.session, "login", f"account:{name}", now) if name else False
-    return ip_hash, over_ip or over_account
+    if privacy.hit(db.session, "login", f"ip:{ip_hash}", now):
+        return ip_hash, True, 0.0
+    if not name:
+        return ip_hash, False, 0.0
+    config = current_app.config
+    delay = accounts.login_delay(
+        privacy.attempts(db.session, "login", f"account:{name}", now),
+        allowance=privacy.limit_of("login").limit,
+        base=float(config["LOGIN_SLOWDOWN_BASE"]), longest=float(config["LOGIN_SLOWDOWN_MAX"]))
+    privacy.hit(db.session, "login", f"account:{name}", now)
+    return ip_hash, False, delay
+
+
+def _take_back(name: str, ip_hash: str, now: datetime) -> None:
+    """A successful login does not count against the address or the account."""
+    privacy.refund(db.session, "login", f"ip:{ip_hash}", now)
+    privacy.refund(db.session, "login", f"account:{name}", now)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -54,14 +83,15 @@ def login():
     name = accounts.normalise_name(request.form.get("name"))[:LOGIN_NAME_MAX]
     password = request.form.get("password", "")
     now = utcnow()
-    ip_hash, throttled = _count_login_attempt(name, now)
+    ip_hash, throttled, delay = _count_attempt(name, now)
+    db.session.commit()  # counted for every worker, and no lock is held through the wait
     if throttled:
-        db.session.commit()  # the counters must survive the refusal
         current_app.logger.warning(
             "review login throttled: account=%r ip_hash=%s", name, ip_hash)
         message = (f"Too many login attempts ({privacy.limit_label('login')} allowed). "
                    "Wait a while and try again.")
         return _login_page(429, error=message, name=name)
+    _pause(delay)
 
     account = accounts.authenticate(db.session, name, password)
     if account is None:
@@ -70,6 +100,7 @@ def login():
         return _login_page(401, error="That name and password do not match an active "
                                       "reviewer account.", name=name)
 
+    _take_back(name, ip_hash, now)
     accounts.rotate_session(account)
     account.last_login_at = now
     db.session.commit()
