@@ -15,6 +15,9 @@ class Defaults:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session; forms stay usable
+    # Flask-WTF's HTTPS check demands a Referer that the status page's referrer policy
+    # keeps back; security.py checks Origin (then Referer) instead.
+    WTF_CSRF_SSL_STRICT = False
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True

@@ -1,12 +1,18 @@
-"""Every error is a page (or a small fragment for htmx requests)."""
+"""Every error is a page (or a small fragment for htmx requests).
+
+Error pages carry no CSRF token (base.html leaves it out, as on shared pages): they have no
+form that posts, and a 404 must not open a session. The one exception is the 503 page of
+a database that cannot be written, whose form carries what the visitor sent back to them.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError, DBAPIError
 from werkzeug.exceptions import HTTPException
 
-from webapp.extensions import db
+from webapp.extensions import database_problem_of, db
 from webapp.web.htmx import wants_fragment
 
 MESSAGES = {
@@ -17,16 +23,26 @@ MESSAGES = {
     413: "What you sent is too large.",
     429: "Too many requests from your network. Please wait a while and try again.",
     500: "Something went wrong on our side. Please go back and try again.",
+    503: "The site cannot reach or write its database just now (it may be full, read-only "
+         "or restarting). Please try again in a few minutes.",
 }
+CONTROL_CHARACTERS = ("The address or the form contains control characters (such as a NUL "
+                      "byte), which this site does not accept. Remove them and try again.")
+RETRY_AFTER_SECONDS = 60
+# Never written back into a page: a password, and the form's own spent CSRF token.
+NOT_CARRIED_BACK = ("password", "csrf_token")
 
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(DBAPIError, _database_error)
     app.register_error_handler(Exception, _unexpected)
 
 
 def render_error(status: int, title: str, message: str):
+    g.shared_page = True  # no per-visitor CSRF token, so no session for an error
+    g.error_page = True
     template = "errors/_fragment.html" if wants_fragment() else "errors/error.html"
     return render_template(template, status=status, title=title, message=message), status
 
@@ -47,6 +63,65 @@ def _http_error(error: HTTPException):
     if not description or description == type(error).description:
         description = MESSAGES.get(status, "")
     return render_error(status, error.name, description)
+
+
+def _database_error(error: DBAPIError):
+    if _refused_nul(error):
+        db.session.rollback()
+        return render_error(400, "Bad Request", CONTROL_CHARACTERS)
+    problem = database_problem_of(error)
+    if problem is None:
+        return _unexpected(error)
+    db.session.rollback()
+    # The driver's own first line, never the statement's parameters (typed values).
+    current_app.logger.warning(
+        "database %s on %s %s: %s", problem, request.method, request.path,
+        str(error.orig).splitlines()[0] if str(error.orig) else type(error.orig).__name__)
+    return _unavailable()
+
+
+def _refused_nul(error: DBAPIError) -> bool:
+    """PostgreSQL refuses a NUL in text (psycopg before sending it, 22021 on the server).
+    security.py refuses control characters up front; a value the public forms leave to
+    their own field checks can still reach a query first (the live check's pick-lists)."""
+    if not isinstance(error, DataError):
+        return False
+    return (getattr(error.orig, "sqlstate", None) == "22021"
+            or "NUL (0x00)" in str(error.orig))
+
+
+def _unavailable():
+    """The 503 page; a form's values come back in a form that sends them again."""
+    g.error_page = True
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if wants_fragment():
+        g.shared_page = True
+        return render_template("errors/_fragment.html", status=503,
+                               message=MESSAGES[503]), 503, headers
+    sent = _carried_back()
+    if not sent:
+        g.shared_page = True
+    return render_template(
+        "errors/unavailable.html", status=503, title="Service unavailable",
+        message=MESSAGES[503], sent=sent, password_left_out=_password_left_out(),
+        action=request.script_root + request.full_path.rstrip("?"),
+    ), 503, headers
+
+
+def _carried_back() -> list[tuple[str, str]]:
+    if request.method != "POST":
+        return []
+    return [(name, value) for name, value in request.form.items(multi=True)
+            if not _never_carried_back(name)]
+
+
+def _never_carried_back(name: str) -> bool:
+    return any(word in name.lower() for word in NOT_CARRIED_BACK)
+
+
+def _password_left_out() -> bool:
+    return request.method == "POST" and any("password" in name.lower()
+                                            for name in request.form)
 
 
 def _unexpected(_error: Exception):

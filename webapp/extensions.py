@@ -1,8 +1,13 @@
-"""Extensions, created unbound; the app factory attaches them."""
+"""Extensions, created unbound; the app factory attaches them. Beside them, what the
+database connection needs: SQLite's connection settings and transactions, and whether
+the database can be reached and written (what a failed statement says about it, and the
+probe /healthz runs)."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+from pathlib import Path
 
 from flask import current_app, has_request_context, request
 from flask_login import LoginManager
@@ -10,7 +15,8 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING = {
@@ -32,6 +38,7 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+BUSY_TIMEOUT_MS = 10000
 
 
 @event.listens_for(Engine, "connect")
@@ -42,7 +49,7 @@ def _sqlite_on_connect(dbapi_connection, _record):
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     # SQLite's advice for a new connection: refresh planner statistics that are missing
@@ -74,3 +81,82 @@ def read_only(view):
     a plain deferred transaction instead of queueing behind writers for the write lock."""
     setattr(view, READ_ONLY, True)
     return view
+
+
+# --- whether the database can be reached and written ------------------------------------
+
+# What a failed statement says about the database rather than about the statement:
+# SQLite's primary result codes, PostgreSQL's SQLSTATEs. "busy" passes by itself.
+_SQLITE_PROBLEMS = {
+    3: "read-only",  # SQLITE_PERM
+    5: "busy",  # SQLITE_BUSY: still locked after busy_timeout
+    6: "busy",  # SQLITE_LOCKED
+    8: "read-only",  # SQLITE_READONLY: a read-only file, folder or mount
+    10: "unreachable",  # SQLITE_IOERR
+    13: "full",  # SQLITE_FULL: the disk (or max_page_count) is full
+    14: "unreachable",  # SQLITE_CANTOPEN
+    26: "unreachable",  # SQLITE_NOTADB
+}
+_POSTGRES_PROBLEMS = {"25006": "read-only", "53100": "full"}
+_POSTGRES_CLASSES = ("08", "53", "57P", "58")  # connection, resources, shutdown, I/O
+# A write that changes nothing: enough for the database to say whether it takes writes.
+WRITE_PROBE = "DELETE FROM rate_counters WHERE 1 = 0"
+MIN_FREE_BYTES = 1024 * 1024
+
+
+def database_problem_of(error: DBAPIError) -> str | None:
+    """What `error` says is wrong with the database: "unreachable", "read-only", "full"
+    or "busy"; None when it is about the statement (a bug, or bad data)."""
+    original = error.orig
+    code = getattr(original, "sqlite_errorcode", None)
+    if code is not None:
+        return _SQLITE_PROBLEMS.get(code & 0xFF)
+    state = getattr(original, "sqlstate", None) or ""
+    if state in _POSTGRES_PROBLEMS:
+        return _POSTGRES_PROBLEMS[state]
+    if state.startswith(_POSTGRES_CLASSES):
+        return "unreachable"
+    if not state and isinstance(error, OperationalError):
+        return "unreachable"  # no server answered at all
+    return None
+
+
+def database_problem() -> str | None:
+    """None when the database answers and would take a write; else what is wrong with
+    it (as database_problem_of says, or "error"). Writes nothing: the probe's
+    transaction is rolled back."""
+    try:
+        with db.engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                if _sqlite_full(connection):
+                    return "full"
+                _probe_sqlite(connection)
+            else:
+                connection.exec_driver_sql(WRITE_PROBE)
+            connection.rollback()
+    except DBAPIError as error:
+        problem = database_problem_of(error)
+        return None if problem == "busy" else problem or "error"
+    return None
+
+
+def _probe_sqlite(connection: Connection) -> None:
+    # Someone else writing holds the write lock: that answers "writable" at once, so the
+    # probe does not queue behind them for busy_timeout.
+    connection.exec_driver_sql("PRAGMA busy_timeout = 0")
+    try:
+        connection.exec_driver_sql(WRITE_PROBE)
+    finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+
+def _sqlite_full(connection: Connection) -> bool:
+    def pragma(name: str) -> int:
+        return connection.exec_driver_sql(f"PRAGMA {name}").scalar_one()
+
+    if pragma("freelist_count") == 0 and pragma("page_count") >= pragma("max_page_count"):
+        return True
+    path = connection.engine.url.database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return False
+    return shutil.disk_usage(Path(path).resolve().parent).free < MIN_FREE_BYTES

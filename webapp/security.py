@@ -1,10 +1,28 @@
-"""Security headers on every response."""
+"""Security at the edge of every request: headers on every response, the requests refused
+before any view runs, and which proxy to believe.
+
+Refused before a view: a path, query or form with control characters (400); a POST over
+HTTPS from another origin (400, the CSRF page); a body over MAX_CONTENT_LENGTH however it
+is sent (413). A HEAD request is answered as the GET it asks about.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, has_request_context, request
+import io
+import re
+from typing import IO
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, current_app, g, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
+from flask.wrappers import Request as FlaskRequest
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.utils import cached_property
+
+from webapp.errors import CONTROL_CHARACTERS
+from webapp.extensions import SAFE_METHODS
 
 CSP = "; ".join(
     [
@@ -20,12 +38,63 @@ CSP = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+# A page that carries a per-visitor CSRF token (or typed values) is that visitor's own.
+PRIVATE = "private, no-store"
+
+# Unicode's control characters (C0, DEL, C1). A form value may hold tab, line feed and
+# carriage return (a note has lines); nothing else has any business in a request.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# The public forms check every typed value through fields.py and say what is wrong
+# beside the field (422, what was typed kept); their values are left to them. Names,
+# paths and queries are checked here for every form.
+FIELDS_CHECKED_BY_THE_FORM = frozenset({"submit", "reproduce", "feedback"})
 
 
 def init_app(app: Flask) -> None:
-    app.after_request(_headers)
+    app.request_class = Request
     app.session_interface = SessionInterface()
+    app.before_request(_refuse_control_characters)
+    app.before_request(_refuse_other_origins)
+    app.after_request(_headers)
     app.wsgi_app = TrustedProxies(app, app.wsgi_app)
+
+
+class Request(FlaskRequest):
+    """The request as every view sees it; two edges differ from werkzeug's.
+
+    HEAD is the GET it asks about, minus the body: views, the page cache and CSRF see
+    GET, so HEAD gets the same status, headers and Content-Length; werkzeug's response
+    (and the server) leave the body out, reading the method from the WSGI environ, which
+    keeps saying HEAD.
+
+    A chunked body is held to max_content_length like a declared one. Werkzeug refuses a
+    Content-Length over the cap (413) before reading, but a chunked body has none, and
+    its cap then only stops the reading: the form parser got a cut body and dropped the
+    tail fields, and the row was stored. Read here up to one byte past the cap, a body
+    over it is refused with the 413 page, by the development server and by gunicorn
+    alike. The cap is the request's own (a view may raise it before the body is read).
+    """
+
+    def __init__(self, environ, *args, **kwargs):
+        super().__init__(environ, *args, **kwargs)
+        if self.method == "HEAD":
+            self.method = "GET"
+
+    @cached_property
+    def stream(self) -> IO[bytes]:
+        limit = self.max_content_length
+        if limit is None or self.shallow or not _chunked(self.environ):
+            return super().stream
+        try:
+            body = _read_at_most(self.environ["wsgi.input"], limit + 1)
+        except Exception as error:  # noqa: BLE001 - whatever the server's parser raises
+            # A malformed chunk (gunicorn's InvalidChunkSize, werkzeug's OSError) or a
+            # client gone mid-body: the client's request is at fault, not the site.
+            raise BadRequest("The request's body could not be read.") from error
+        if len(body) > limit:
+            raise RequestEntityTooLarge()
+        return io.BytesIO(body)
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -66,6 +135,70 @@ class TrustedProxies:
         return fix(environ, start_response)
 
 
+def _chunked(environ) -> bool:
+    # Transfer-Encoding wins over a Content-Length sent beside it (RFC 9112, 6.3), as it
+    # does in werkzeug's own reading of the body.
+    return "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+
+
+def _read_at_most(stream, size: int) -> bytes:
+    parts, left = [], size
+    while left > 0:
+        part = stream.read(min(left, 64 * 1024))
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
+
+
+def _refuse_control_characters():
+    if _CONTROL.search(request.path) or any(
+        _CONTROL.search(key) or _CONTROL.search(value)
+        for key, value in request.args.items(multi=True)
+    ):
+        abort(400, CONTROL_CHARACTERS)
+    if request.method in SAFE_METHODS:
+        return
+    values_checked_here = request.blueprint not in FIELDS_CHECKED_BY_THE_FORM
+    for key, value in request.form.items(multi=True):
+        if _CONTROL.search(key) or (values_checked_here and _CONTROL_IN_TEXT.search(value)):
+            abort(400, CONTROL_CHARACTERS)
+
+
+def _refuse_other_origins():
+    """Over HTTPS, a form must come from this site's own pages.
+
+    Flask-WTF's strict check (WTF_CSRF_SSL_STRICT, off in config.py) wants a Referer on
+    every POST: a page whose referrer policy keeps it back (the status page, whose path
+    holds a token; a browser set to send none) could never post. Browsers send Origin
+    with every POST; it is checked first, then the Referer when there is one. A POST
+    carrying neither rests on its CSRF token and the SameSite session cookie alone.
+    """
+    if request.method in SAFE_METHODS or not request.is_secure:
+        return
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return
+    own = _origin_of(f"https://{request.host}")
+    origin = request.headers.get("Origin")
+    if origin is not None and _origin_of(origin) != own:
+        raise CSRFError("The request came from another origin.")
+    referrer = request.headers.get("Referer")
+    if referrer and _origin_of(referrer) != own:
+        raise CSRFError("The referrer does not match the host.")
+
+
+def _origin_of(url: str) -> tuple[str, str, int | None] | None:
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {"https": 443, "http": 80}.get(parts.scheme)
+    except ValueError:
+        return None
+    if not parts.scheme or not parts.hostname:
+        return None
+    return parts.scheme.lower(), parts.hostname.lower(), port
+
+
 def _headers(response):
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CSP)
@@ -74,6 +207,10 @@ def _headers(response):
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token") in g:
+        # A page that rendered this visitor's CSRF token is theirs alone: no shared
+        # cache may keep it, and no browser cache either (the back button refetches).
+        headers["Cache-Control"] = PRIVATE
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     if "HX-Request" in request.headers or request.endpoint and response.mimetype == "text/html":

@@ -18,7 +18,7 @@ from flask import (
     request,
 )
 
-from webapp.extensions import db
+from webapp.extensions import database_problem, db
 from webapp.models import utcnow
 from webapp.services import labels, reference_pages, rules
 from webapp.services.catalog import catalog_page, parse_catalog_query
@@ -120,4 +120,9 @@ def resource(name: str) -> str:
 
 @bp.get("/healthz")
 def healthz() -> Response:
+    """Liveness, and the database: 503 naming what is wrong when it cannot be reached or
+    written (a read-only file or mount, a full disk, a server that is down)."""
+    problem = database_problem()
+    if problem:
+        return jsonify(status="unavailable", database=problem), 503
     return jsonify(status="ok")

@@ -130,10 +130,12 @@ def _by_token(token: str) -> Submission:
 
 
 def _private(response: Response) -> Response:
-    # The token is the only key to this page: never leak it in a Referer header, never
-    # keep the page in a shared cache, never index it.
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
+    # The token is the only key to this page: never index it, never keep it in any cache,
+    # never send it in a Referer. "strict-origin" sends the site's origin alone (and
+    # nothing to plain HTTP), so the Withdraw button's POST still shows where it came
+    # from; "no-referrer" made browsers send "Origin: null", which reads as another site.
+    response.headers["Referrer-Policy"] = "strict-origin"
+    response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
