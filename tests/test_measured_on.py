@@ -117,3 +117,20 @@ def test_the_live_check_says_what_the_post_decides(client, session, make_row, no
         fine = {**form, "measured_on": today().isoformat()}
         fragment = client.post(live, data=fine, headers={"HX-Request": "true"}).text
         assert "warn-date" not in fragment
+
+
+def test_the_error_summary_names_the_date_and_a_refused_run_keeps_it(client, session,
+                                                                      make_row, no_csrf):
+    sent = fresh_form(measured_on="yesterday")
+    response = client.post("/submit/benchmark", data=sent)
+    assert response.status_code == 422
+    assert "Measured on:" in response.text  # the summary's link says which field
+    hub = make_row(age_days=30)
+    session.commit()
+    day = (today() - timedelta(days=3)).isoformat()
+    # 50% slower than the original: refused, with a link to a pre-filled fresh form
+    far = repro_form(lock_token_of(client, hub.id), measured_on=day,
+                     runs=((500.0, 512, 50.0), (505.0, 512, 50.5), (495.0, 512, 49.5)))
+    refused = client.post(f"/benchmarks/{hub.id}/reproduce", data=far)
+    assert refused.status_code == 422
+    assert f"measured_on={day}" in refused.text

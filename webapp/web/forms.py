@@ -110,7 +110,7 @@ def parse_form(
 PREFILL_FIELDS = (
     "runtime_version", "driver_version", "os_label", "concurrent_users", "prompt_tokens",
     "max_tokens", "seed", "quant_provider", "model_sha256_prefix", "vram_peak_mib",
-    "prefill_tps", "handle", "url",
+    "prefill_tps", "handle", "url", "measured_on",
 )
 OTHER_NAME_FIELDS = ("other_model", "other_hardware", "cpu_family", "other_quant",
                      "other_runtime")
@@ -186,6 +186,8 @@ FIELD_LABELS = {
     "seed": "Seed",
     "quant_provider": "Quant provider",
     "model_sha256_prefix": "Model file sha256",
+    "measured_on": "Measured on",
+    "tensor_parallel": "Tensor parallelism",
     "runs": "Timed runs",
     "vram_peak_mib": "VRAM peak",
     "prefill_tps": "Prefill speed",
