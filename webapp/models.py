@@ -366,7 +366,8 @@ class DailyKey(db.Model):
 
 
 class RateCounter(db.Model):
-    """A fixed-window counter per bucket (action + IP hash), shared by every worker."""
+    """Hits of one window per bucket (action + IP hash), shared by every worker; the
+    limit counts this window and the previous one, weighted (a sliding window)."""
 
     __tablename__ = "rate_counters"
 
