@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask
 
 from webapp import cli, config, errors, security
-from webapp.blueprints import feedback, public, reproduce, review, submit
+from webapp.blueprints import feedback, intake, public, reproduce, review, submit
 from webapp.extensions import csrf, db, login_manager, migrate
 from webapp.services import privacy
 from webapp.web import page_cache
@@ -30,7 +30,7 @@ def create_app(overrides: dict | None = None, instance_path: str | None = None) 
     privacy.install_log_filter(app)
     page_cache.init_app(app)
 
-    for blueprint in (public.bp, submit.bp, reproduce.bp, feedback.bp, review.bp):
+    for blueprint in (public.bp, submit.bp, reproduce.bp, intake.bp, feedback.bp, review.bp):
         app.register_blueprint(blueprint)
 
     errors.init_app(app)

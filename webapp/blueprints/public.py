@@ -20,7 +20,7 @@ from flask import (
 
 from webapp.extensions import database_problem, db
 from webapp.models import utcnow
-from webapp.services import labels, reference_pages, rules
+from webapp.services import labels, reference_pages, rules, runner_file
 from webapp.services.catalog import catalog_page, parse_catalog_query
 from webapp.services.detail import detail as benchmark_detail
 from webapp.services.listing import page_number
@@ -115,7 +115,24 @@ def resource(name: str) -> str:
     if name not in RESOURCES:
         abort(404)
     template, title = RESOURCES[name]
-    return render_template(template, title=title, rules=rules, resources=RESOURCES)
+    return render_template(template, title=title, rules=rules, resources=RESOURCES,
+                           runner=runner_file.served())
+
+
+@bp.get("/measure.py")
+def measure() -> Response:
+    """The runner operators download (trustbench_measure.py), as the guide's sha256 says."""
+    served = runner_file.served()
+    if served is None:
+        abort(404)
+    response = Response(served.data, content_type="text/x-python; charset=utf-8")
+    # Inline: an operator can read the code in the browser before running it; a saved
+    # copy (the guide's download link, `curl -O`-style tools) takes the file's own name.
+    response.headers["Content-Disposition"] = f"inline; filename={runner_file.FILENAME}"
+    response.set_etag(served.etag)
+    response.cache_control.public = True
+    response.cache_control.no_cache = True  # revalidate: a new release shows at once
+    return response.make_conditional(request)
 
 
 @bp.get("/healthz")

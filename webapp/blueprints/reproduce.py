@@ -10,7 +10,15 @@ from flask import Blueprint, abort, current_app, render_template, request
 from webapp import schemas
 from webapp.extensions import db, read_only
 from webapp.models import Submission, utcnow
-from webapp.services import labels, live_check, pick_lists, privacy, submissions, tokens
+from webapp.services import (
+    labels,
+    live_check,
+    pick_lists,
+    privacy,
+    provenance,
+    submissions,
+    tokens,
+)
 from webapp.services.rules import MIN_RUNS, RELATED_LIMIT, SPREAD_LIMIT, TOLERANCE, Band
 from webapp.web import page_cache, replies
 from webapp.web.forms import fresh_prefill, parse_form, read_form
@@ -130,6 +138,7 @@ def reproduce(benchmark_id: int):
                        rate_limit_label=privacy.limit_label("submissions"))
     submission = submissions.create_reproduction(db.session, hub, data, runtimes[data.runtime],
                                                  ip_hash=ip_hash, now=now)
+    provenance.record(submission, posted.values)
     db.session.commit()
     return replies.status_redirect(submission)
 

@@ -26,6 +26,7 @@ from webapp.services import (
     moderation,
     pick_lists,
     privacy,
+    provenance,
     submissions,
     tokens,
 )
@@ -100,6 +101,7 @@ def benchmark():
                              rate_limit_label=privacy.limit_label("submissions"))
     submission = submissions.create_fresh(db.session, data, choices.by_slug, ip_hash=ip_hash,
                                           now=now)
+    provenance.record(submission, posted.values)
     db.session.commit()
     return replies.status_redirect(submission)
 

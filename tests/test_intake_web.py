@@ -1,0 +1,331 @@
+"""Import through the web: a tool's file (or pasted text) fills the fresh and the reproduce
+forms, shows where each value came from, is refused with a message beside the upload
+field when bad, and stores nothing either way."""
+
+from __future__ import annotations
+
+import io
+import json
+from html import unescape
+
+import pytest
+from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import stream_encode_multipart
+
+from tests.intake.conftest import fixture_bytes
+from tests.test_submit_support import assert_values_kept, csrf_of, field_error, form_values
+from webapp.models import Submission
+from webapp.services import intake as intake_package
+from webapp.services.intake import References, parse
+
+FIXTURES = [
+    "trustbench_result_fake_engine.json",
+    "llama_bench_rtx4080_b5163.json",
+    "llama_bench_rtx4080_b5163.jsonl",
+    "llama_bench_rtx3090ti_b1275.json",
+    "ollama_mistral_issue1806.txt",
+    "ollama_before_after_pr12742.txt",
+    "vllm_llama32_3b_10qps.json",
+    "vllm_results_appended.jsonl",
+]
+RUNNER_FILE = "trustbench_result_fake_engine.json"
+# What an operator typed before importing: it must survive every refusal.
+TYPED = {"handle": "kept-handle", "notes": "typed before the import", "quant_provider": "me",
+         "vram_peak_mib": "6150"}
+
+
+def count(session) -> int:
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(Submission))
+
+
+def refs() -> References:
+    return References.from_csv_dir("webapp/data")
+
+
+def page_form(client, path: str) -> dict[str, str]:
+    """The form as the page renders it (csrf token included), like a browser sends it."""
+    html = client.get(path).text
+    values = form_values(html)
+    values["csrf_token"] = csrf_of(html)
+    values.pop("website", None)
+    return values
+
+
+def upload(client, path: str, raw: bytes | None = None, *, name: str = "result.json",
+           paste: str | None = None, typed: dict | None = None, form_path: str | None = None):
+    data = page_form(client, form_path or path.removesuffix("/import"))
+    data.update(typed or {})
+    if raw is not None:
+        data["intake_file"] = (io.BytesIO(raw), name)
+    if paste is not None:
+        data["intake_text"] = paste
+    return post_multipart(client, path, data)
+
+
+def multipart(data: dict) -> tuple[bytes, str]:
+    """The body a browser sends, in memory (the test client spools large ones to a
+    temporary file it never closes)."""
+    fields = {key: FileStorage(value[0], filename=value[1]) if isinstance(value, tuple)
+              else value for key, value in data.items()}
+    stream, _length, boundary = stream_encode_multipart(fields, use_tempfile=False)
+    return stream.getvalue(), f'multipart/form-data; boundary="{boundary}"'
+
+
+def post_multipart(client, path: str, data: dict, **kwargs):
+    body, content_type = multipart(data)
+    return client.post(path, input_stream=io.BytesIO(body), content_type=content_type,
+                       **kwargs)
+
+
+@pytest.fixture
+def hub(make_row, session):
+    """A public row the runner fixture reproduces: same model, quant and engine family."""
+    row = make_row(model="qwen2.5-7b-instruct", quant="gguf-q4_k_m", runtime="llama-cpp",
+                   runs=((203.0, 512, 250.5), (201.3, 512, 250.5), (204.1, 512, 250.5)))
+    session.commit()
+    return row
+
+
+# --- every format fills the forms ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_each_format_fills_the_fresh_form_with_its_sources(client, session, name):
+    expected = parse(fixture_bytes(name), filename=name, references=refs())
+    response = upload(client, "/submit/benchmark/import", fixture_bytes(name), name=name,
+                      typed=TYPED)
+    assert response.status_code == 200
+    html = response.text
+    shown = form_values(html)
+    for field, value in expected.values.items():
+        assert shown.get(field) == value, (name, field)
+    # what was filled, and from where; the notes; estimates apart and never filled
+    assert expected.provenance in html and expected.sha256 in html
+    text = unescape(html)
+    for source in expected.sources.values():
+        assert f"<code>{source}</code>" in text
+    for note in expected.notes:
+        assert note in text
+    for field, estimate in expected.estimates.items():
+        assert estimate.basis in text and shown.get(field, "") == ""
+    for raw in expected.unmapped.values():
+        assert f"“{raw}” (set to “Other”)" in text
+    # what was typed and not in the file stays
+    for field, value in TYPED.items():
+        if field not in expected.values:
+            assert shown[field] == value
+    assert count(session) == 0
+
+
+def test_pasted_text_fills_the_form_like_a_file(client):
+    text = fixture_bytes("ollama_mistral_issue1806.txt").decode()
+    response = upload(client, "/submit/benchmark/import", paste=text)
+    assert response.status_code == 200
+    shown = form_values(response.text)
+    assert shown["runs-0-decode_tps"] == "24.606" and shown["runtime"] == "ollama"
+    assert shown["intake_text"] == ""  # read, so not kept in the form
+    assert "Ollama reports no time to first token" in response.text
+
+
+def test_a_file_with_runs_replaces_every_typed_run(client):
+    typed = {f"runs-{i}-decode_tps": "1" for i in range(6)}
+    response = upload(client, "/submit/benchmark/import", fixture_bytes(RUNNER_FILE),
+                      typed=typed)
+    shown = form_values(response.text)
+    assert shown["runs-2-decode_tps"] == "250.484"
+    assert all(shown[f"runs-{i}-decode_tps"] == "" for i in range(3, 6))
+
+
+def test_the_reproduce_form_is_filled_but_its_locked_set_only_checked(client, hub, session):
+    response = upload(client, f"/benchmarks/{hub.id}/reproduce/import",
+                      fixture_bytes(RUNNER_FILE), typed=TYPED)
+    assert response.status_code == 200
+    shown = form_values(response.text)
+    assert shown["runs-0-ttft_ms"] == "203.383" and shown["runtime"] == "llama-cpp"
+    assert shown["runtime_version"] == "b5163-8cf427ff" and shown["seed"] == "42"
+    for locked in ("model", "quant", "hardware", "hardware_count"):
+        assert locked not in shown
+    assert 'id="intake-checked"' in response.text and "Qwen2.5-7B-Instruct" in response.text
+    assert shown["handle"] == "kept-handle" and shown["vram_peak_mib"] == "6150"
+    assert shown["provenance"]
+    assert count(session) == 1  # the hub only
+
+
+@pytest.mark.parametrize(("changes", "named"), [
+    ({"model": "llama-3.1-8b-instruct"}, "The file's model is Qwen2.5-7B-Instruct; this "
+                                         "benchmark's is Llama-3.1-8B-Instruct."),
+    ({"quant": "gguf-q8_0"}, "The file's quant is"),
+    ({"runtime": "vllm"}, "The file's engine is llama.cpp; this benchmark needs the vllm "
+                          "engine family."),
+])
+def test_a_file_of_another_configuration_is_refused_naming_the_mismatch(
+        client, make_row, session, changes, named):
+    row = make_row(**{"model": "qwen2.5-7b-instruct", "quant": "gguf-q4_k_m", **changes})
+    session.commit()
+    response = upload(client, f"/benchmarks/{row.id}/reproduce/import",
+                      fixture_bytes(RUNNER_FILE), typed=TYPED)
+    assert response.status_code == 409
+    message = field_error(response.text, "intake_file")
+    assert message and named in message, message
+    assert_values_kept(response.text, TYPED)
+    assert form_values(response.text).get("runs-0-ttft_ms") == ""
+    assert count(session) == 1
+
+
+def test_a_gpu_the_hub_does_not_have_is_refused(client, hub):
+    data = json.loads(fixture_bytes(RUNNER_FILE))
+    data["environment"].update(gpu_name="NVIDIA GeForce RTX 3090", gpu_count=1)
+    response = upload(client, f"/benchmarks/{hub.id}/reproduce/import",
+                      json.dumps(data).encode())
+    assert response.status_code == 409
+    assert "GeForce RTX 3090" in field_error(response.text, "intake_file")
+
+
+# --- bad files: a message beside the field, a 4xx, what was typed kept, nothing stored -----
+
+
+def _runner(**changes) -> bytes:
+    data = json.loads(fixture_bytes(RUNNER_FILE))
+    data.update(changes)
+    return json.dumps(data).encode()
+
+
+def _negative() -> bytes:
+    data = json.loads(fixture_bytes(RUNNER_FILE))
+    data["runs"][1]["decode_tps"] = -250.0
+    return json.dumps(data).encode()
+
+
+BAD_FILES = {
+    "empty": (b"", 422, "empty"),
+    "blank": (b"  \n\n ", 422, "empty"),
+    "truncated": (fixture_bytes(RUNNER_FILE)[:900], 422, "cut off"),
+    "wrong format": (b'{"hello": "world"}', 422, "not a format the form can read"),
+    "an image": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", 422, "not text"),
+    "nested": (b"[" * 5000 + b"]" * 5000, 422, "nested more than"),
+    "huge": (b"[" + b"0," * 260_000 + b"0]", 422, "more than 250,000 values"),
+    "nan": (fixture_bytes(RUNNER_FILE).replace(b'"ttft_ms": 203.383', b'"ttft_ms": NaN', 1),
+            422, "NaN"),
+    "negative": (_negative(), 422, "greater than zero"),
+    "newer version": (_runner(version=2), 422, "newer than this site reads"),
+    "over the size limit": (b" " * intake_package.MAX_BYTES + b"{}", 413, "the limit is 2 MiB"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FILES)
+def test_a_bad_file_is_refused_beside_the_field_and_keeps_what_was_typed(client, session,
+                                                                        case):
+    raw, status, words = BAD_FILES[case]
+    assert b"NaN" in raw or case != "nan"
+    response = upload(client, "/submit/benchmark/import", raw, typed=TYPED)
+    assert response.status_code == status, response.text[:300]
+    message = field_error(response.text, "intake_file")
+    assert message and words in message, message
+    assert 'href="#f-intake_file"' in response.text  # and in the summary at the top
+    assert_values_kept(response.text, TYPED)
+    assert not form_values(response.text)["provenance"]
+    assert count(session) == 0
+
+
+@pytest.mark.parametrize("case", ["truncated", "newer version", "over the size limit"])
+def test_the_reproduce_form_refuses_bad_files_the_same_way(client, hub, session, case):
+    raw, status, words = BAD_FILES[case]
+    response = upload(client, f"/benchmarks/{hub.id}/reproduce/import", raw, typed=TYPED)
+    assert response.status_code == status
+    assert words in field_error(response.text, "intake_file")
+    assert_values_kept(response.text, TYPED)
+    assert count(session) == 1
+
+
+def test_nothing_chosen_is_a_400_that_keeps_the_form(client, session):
+    response = upload(client, "/submit/benchmark/import", typed=TYPED)
+    assert response.status_code == 400
+    assert "Choose a file" in field_error(response.text, "intake_file")
+    assert_values_kept(response.text, TYPED)
+
+
+def test_a_short_refused_paste_is_shown_again(client):
+    response = upload(client, "/submit/benchmark/import", paste="total duration: 3s\n")
+    assert response.status_code == 422
+    assert form_values(response.text)["intake_text"] == "total duration: 3s\n"
+
+
+# --- the body cap: larger for the import, the app's own everywhere else --------------------
+
+
+def test_a_valid_file_larger_than_the_apps_body_cap_is_read(client, app):
+    raw = _runner(padding="x" * (1024 * 1024))
+    assert len(raw) > app.config["MAX_CONTENT_LENGTH"]
+    response = upload(client, "/submit/benchmark/import", raw)
+    assert response.status_code == 200
+    assert form_values(response.text)["runs-0-ttft_ms"] == "203.383"
+
+
+def test_a_body_over_the_import_cap_is_a_413(client, app, session):
+    limit = app.config["INTAKE_MAX_CONTENT_LENGTH"]
+    response = upload(client, "/submit/benchmark/import", b" " * limit + b"{}")
+    assert response.status_code == 413
+    assert count(session) == 0
+
+
+def test_the_other_forms_keep_the_apps_body_cap(client, app):
+    data = page_form(client, "/submit/benchmark")
+    data["notes"] = "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
+    assert client.post("/submit/benchmark", data=data).status_code == 413
+
+
+def test_a_chunked_upload_larger_than_the_apps_body_cap_is_read(client, app):
+    data = page_form(client, "/submit/benchmark")
+    data["intake_file"] = (io.BytesIO(_runner(padding="x" * (512 * 1024))), "result.json")
+    body, content_type = multipart(data)
+    response = client.post(
+        "/submit/benchmark/import", input_stream=io.BytesIO(body), content_type=content_type,
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert response.status_code == 200, response.text[:500]
+    assert form_values(response.text)["runs-0-ttft_ms"] == "203.383"
+
+
+# --- CSRF --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/submit/benchmark/import", "/benchmarks/{id}/reproduce/import"])
+def test_the_import_needs_the_forms_csrf_token(client, hub, session, path):
+    url = path.format(id=hub.id)
+    data = page_form(client, url.removesuffix("/import"))
+    for token in (None, "forged"):
+        sent = {**data, "intake_file": (io.BytesIO(fixture_bytes(RUNNER_FILE)), "r.json")}
+        if token is None:
+            sent.pop("csrf_token")
+        else:
+            sent["csrf_token"] = token
+        response = post_multipart(client, url, sent)
+        assert response.status_code == 400
+        assert 'id="intake-result"' not in response.text
+    sent = {**data, "intake_file": (io.BytesIO(fixture_bytes(RUNNER_FILE)), "r.json")}
+    assert post_multipart(client, url, sent).status_code == 200
+
+
+# --- the form itself -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/submit/benchmark", "/benchmarks/{id}/reproduce"])
+def test_enter_in_a_field_sends_the_form_not_the_import(client, hub, path):
+    import html5lib
+
+    document = html5lib.parse(client.get(path.format(id=hub.id)).text,
+                              namespaceHTMLElements=False)
+    form = document.find(".//form[@class='submission-form']")
+    submits = [element for element in form.iter() if element.get("type") == "submit"
+               and element.tag in ("button", "input")]
+    assert submits[0].get("formaction") is None  # the default button: the form's own
+    # and the form's first <button> is its own "send" (what the other tests click)
+    assert next(form.iter("button")).get("formaction") is None
+    reader = next(element for element in submits if element.get("formaction"))
+    assert reader.get("formaction").endswith("/import")
+    assert reader.get("formenctype") == "multipart/form-data"
+    assert form.find(".//input[@type='file'][@name='intake_file']") is not None
+    assert "intake_text" in form.get("hx-params")  # the live check never sends the paste

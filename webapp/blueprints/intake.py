@@ -1,0 +1,265 @@
+"""Import: a tool's output (an uploaded file or pasted text) fills the fresh and the
+reproduce forms, for the operator to review before sending.
+
+`POST /submit/benchmark/import` and `POST /benchmarks/<id>/reproduce/import` read the
+upload with services/intake and re-render the form they came from: every filled value
+with the source line it came from, the notes, the estimates (shown, never filled), the
+names no reference entry matched, and a signed provenance token (services/provenance)
+that the form's own POST reads. Nothing is stored. A file the intake refuses, or one
+that contradicts the reproduce form's locked matching set, is named beside the upload
+field with a 4xx, and the form keeps what was typed.
+
+The body cap: these views take a file of up to intake.MAX_BYTES, more than the app's
+MAX_CONTENT_LENGTH. Their cap (config INTAKE_MAX_CONTENT_LENGTH) is set on the request
+before any hook reads the form (CSRF and security.py read it in app-level hooks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from flask import Blueprint, current_app, request
+
+from webapp.blueprints.reproduce import _hub
+from webapp.blueprints.reproduce import _render as render_reproduce
+from webapp.blueprints.submit import _render_fresh as render_fresh
+from webapp.extensions import db, read_only
+from webapp.services import intake, pick_lists, provenance, runner_file
+from webapp.web.forms import RUN_KEY, field_labels, read_form
+
+bp = Blueprint("intake", __name__)
+
+CONFIG_KEY = "INTAKE_MAX_CONTENT_LENGTH"
+FORM_OVERHEAD = 64 * 1024  # the form's own fields around the file: a few KiB
+UPLOAD_FIELD = "intake_file"
+PASTE_FIELD = "intake_text"
+PROVENANCE_FIELD = provenance.FIELD
+PASTE_KEPT_MAX = 32 * 1024  # a refused paste is shown again up to this size
+ENDPOINTS = frozenset({"intake.fresh", "intake.reproduce"})
+# The reproduce form's locked dimensions: checked against the lock, never filled.
+LOCKED_FIELDS = frozenset({"model", "other_model", "hardware", "hardware_count",
+                           "other_hardware", "cpu_family", "quant", "other_quant",
+                           "other_runtime"})
+PICKED_TABLES = {"model": "models", "hardware": "hardware", "quant": "quants",
+                 "runtime": "runtimes"}
+
+
+class Refusal(Exception):
+    """An upload the form refuses: the message goes beside the upload field."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@bp.record_once
+def _install(state) -> None:
+    app = state.app
+    app.config.setdefault(CONFIG_KEY, intake.MAX_BYTES + FORM_OVERHEAD)
+    # First of the app-level hooks: Flask-WTF's CSRF check and security.py read
+    # request.form before any view, and the cap must be raised before the body is read.
+    app.before_request_funcs.setdefault(None, []).insert(0, _raise_body_cap)
+
+
+@dataclass(frozen=True)
+class UploadHelp:
+    limit: str
+    accept: str
+
+
+# How the numbers got there (detail page, dashboard), the runner's two commands (guide,
+# detail page, reproduce form) and the upload field's limits (both forms).
+bp.add_app_template_global(provenance.of_row, "provenance_of")
+bp.add_app_template_global(runner_file.commands, "runner_commands")
+bp.add_app_template_global(
+    UploadHelp(limit=intake.safejson.size_mib(),
+               accept=".json,.jsonl,.txt,.log,application/json,text/plain"),
+    "intake_upload",
+)
+
+
+def _raise_body_cap() -> None:
+    if request.endpoint in ENDPOINTS:
+        limit = current_app.config[CONFIG_KEY]
+        request.max_content_length = limit
+        request.max_form_memory_size = limit
+
+
+# --- reading the upload ------------------------------------------------------------------
+
+
+def _references(choices: pick_lists.Choices) -> intake.References:
+    tables = choices.by_slug
+    return intake.References.from_rows(
+        hardware=tables["hardware"].values(), models=tables["models"].values(),
+        quants=tables["quants"].values(), runtimes=tables["runtimes"].values(),
+    )
+
+
+def _read_upload(refs: intake.References) -> tuple[intake.Intake, str | None]:
+    upload = request.files.get(UPLOAD_FIELD)
+    if upload is not None and upload.filename:
+        raw, name = upload.read(), upload.filename
+    elif (request.form.get(PASTE_FIELD) or "").strip():
+        raw, name = request.form[PASTE_FIELD].encode("utf-8"), None
+    else:
+        raise Refusal("Choose a file, or paste the tool's output, before reading it.", 400)
+    status = 413 if len(raw) > intake.MAX_BYTES else 422
+    try:
+        return intake.parse(raw, filename=name, references=refs), name
+    except intake.IntakeError as error:
+        raise Refusal(str(error), status) from None
+
+
+def _typed(form: Mapping[str, str]) -> dict[str, str]:
+    """What the operator typed, to keep: the paste only when it is short."""
+    values = {key: form.get(key, "") for key in form.keys()}  # noqa: SIM118 - MultiDict
+    if len(values.get(PASTE_FIELD, "")) > PASTE_KEPT_MAX:
+        values.pop(PASTE_FIELD)
+    return values
+
+
+def _filled(typed: Mapping[str, str], found: intake.Intake,
+            allowed: Callable[[str], bool]) -> tuple[dict[str, str], list[str]]:
+    """The typed values with the file's on top. A file with runs replaces every typed
+    run, so a row never mixes runs of two sources."""
+    applied = [name for name in found.values if allowed(name)]
+    imports_runs = any(RUN_KEY.match(name) for name in applied)
+    values = {
+        key: value for key, value in typed.items()
+        if key not in (PASTE_FIELD, PROVENANCE_FIELD)
+        and not (imports_runs and RUN_KEY.match(key))
+    }
+    values.update({name: found.values[name] for name in applied})
+    token = provenance.issue(found)
+    if token:
+        values[PROVENANCE_FIELD] = token
+    return values, applied
+
+
+# --- what the operator reviews -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Line:
+    label: str
+    value: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The import as the form shows it above the fields."""
+
+    provenance: str
+    filename: str | None
+    sha256: str
+    filled: tuple[Line, ...]
+    checked: tuple[Line, ...]  # the reproduce form: the file's matching set, as locked
+    notes: tuple[str, ...]
+    estimates: tuple[Line, ...]  # value and how it was estimated; never filled
+    unmapped: tuple[tuple[str, str], ...]
+    facts: tuple[tuple[str, str], ...]
+    runs_imported: bool
+
+
+FACT_LABELS = {
+    "prompt_sha256": "Prompt sha256",
+    "runner_sha256": "Runner file sha256",
+    "model_id": "Model as served",
+    "build_commit": "Build commit",
+    "model_type": "Model type",
+    "ollama_tag": "Ollama tag",
+}
+
+
+def _label(name: str) -> str:
+    return field_labels({name: ""}).get(name) or name.replace("_", " ").capitalize()
+
+
+def _shown(name: str, value: str, choices: pick_lists.Choices) -> str:
+    table = PICKED_TABLES.get(name)
+    row = choices.by_slug[table].get(value) if table else None
+    return getattr(row, "label", None) or getattr(row, "name", None) or value
+
+
+def _summary(found: intake.Intake, name: str | None, applied: list[str],
+             choices: pick_lists.Choices) -> Summary:
+    def line(field: str) -> Line:
+        value = _shown(field, found.values[field], choices)
+        return Line(_label(field), value, found.sources.get(field, ""))
+
+    notes = list(found.notes)
+    served = runner_file.served()
+    their_runner = found.facts.get("runner_sha256")
+    if their_runner and served and their_runner != served.sha256:
+        notes.append("The runner that wrote this file is not the one this site serves now "
+                     "(its sha256 differs): an older or edited copy.")
+    return Summary(
+        provenance=found.provenance,
+        filename=name,
+        sha256=found.sha256,
+        filled=tuple(line(field) for field in applied),
+        checked=tuple(line(field) for field in found.values if field not in applied),
+        notes=tuple(notes),
+        estimates=tuple(Line(_label(field), estimate.value, estimate.basis)
+                        for field, estimate in found.estimates.items()),
+        unmapped=tuple(found.unmapped.items()),
+        facts=tuple((FACT_LABELS.get(key) or key.replace("_", " ").capitalize(), value)
+                    for key, value in found.facts.items()),
+        runs_imported=any(RUN_KEY.match(field) for field in applied),
+    )
+
+
+def _refused(error: Refusal) -> dict[str, str]:
+    return {UPLOAD_FIELD: str(error)}
+
+
+# --- the two forms -----------------------------------------------------------------------
+
+
+@bp.post("/submit/benchmark/import")
+@read_only
+def fresh():
+    choices = pick_lists.reference_choices(db.session)
+    typed = _typed(request.form)
+    try:
+        found, name = _read_upload(_references(choices))
+    except Refusal as error:
+        return render_fresh(choices, read_form(typed), _refused(error),
+                            error.status)
+    values, applied = _filled(typed, found, lambda field: True)
+    return render_fresh(choices, read_form(values), {}, 200,
+                        imported=_summary(found, name, applied, choices))
+
+
+@bp.post("/benchmarks/<int:benchmark_id>/reproduce/import")
+@read_only
+def reproduce(benchmark_id: int):
+    hub = _hub(benchmark_id)
+    runtimes = pick_lists.family_runtimes(db.session, hub.runtime)
+    choices = pick_lists.reference_choices(db.session)
+    typed = _typed(request.form)
+    try:
+        found, name = _read_upload(refs := _references(choices))
+        problems = intake.conflicts(
+            found, model=hub.model.slug, hardware=hub.hardware.slug,
+            hardware_count=hub.hardware_count, quant=hub.quant.slug,
+            runtime=hub.runtime.slug, references=refs,
+        )
+        if problems:
+            raise Refusal("This file is a run of another configuration, so it cannot "
+                          "reproduce this benchmark: " + " ".join(problems), 409)
+    except Refusal as error:
+        return render_reproduce(hub, runtimes, read_form(typed), _refused(error),
+                                error.status)
+
+    def allowed(field: str) -> bool:
+        if field == "runtime":
+            return found.values[field] in runtimes
+        return field not in LOCKED_FIELDS
+
+    values, applied = _filled(typed, found, allowed)
+    return render_reproduce(hub, runtimes, read_form(values), {}, 200,
+                            imported=_summary(found, name, applied, choices))
