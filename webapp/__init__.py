@@ -7,10 +7,10 @@ from pathlib import Path
 from flask import Flask
 
 from webapp import cli, config, errors, security
-from webapp.blueprints import feedback, intake, public, reproduce, review, submit
+from webapp.blueprints import feedback, public, reproduce, review, submit
 from webapp.extensions import csrf, db, login_manager, migrate
 from webapp.services import privacy
-from webapp.web import page_cache
+from webapp.web import intake, page_cache
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -29,8 +29,9 @@ def create_app(overrides: dict | None = None, instance_path: str | None = None) 
     security.init_app(app)
     privacy.install_log_filter(app)
     page_cache.init_app(app)
+    intake.install(app)  # the import views' body cap: before every hook that reads a form
 
-    for blueprint in (public.bp, submit.bp, reproduce.bp, intake.bp, feedback.bp, review.bp):
+    for blueprint in (public.bp, submit.bp, reproduce.bp, feedback.bp, review.bp):
         app.register_blueprint(blueprint)
 
     errors.init_app(app)

@@ -20,6 +20,7 @@ from webapp.services import (
     tokens,
 )
 from webapp.services.rules import MIN_RUNS, RELATED_LIMIT, SPREAD_LIMIT, TOLERANCE, Band
+from webapp.web import intake as importing
 from webapp.web import page_cache, replies
 from webapp.web.forms import fresh_prefill, parse_form, read_form
 from webapp.web.htmx import wants_fragment
@@ -156,3 +157,30 @@ def check(benchmark_id: int):
                                 spread_limit=SPREAD_LIMIT)
     hub = _hub(benchmark_id)
     return _render(hub, pick_lists.family_runtimes(db.session, hub.runtime), posted, {}, 200)
+
+
+@bp.post("/benchmarks/<int:benchmark_id>/reproduce/import")
+@read_only
+def import_file(benchmark_id: int):
+    """A tool's output fills the form for review (web/intake); the locked matching set is
+    checked against the file, never filled from it. Nothing is stored."""
+    hub = _hub(benchmark_id)
+    runtimes = pick_lists.family_runtimes(db.session, hub.runtime)
+    choices = pick_lists.reference_choices(db.session)
+    typed = importing.typed_values(request.form)
+    try:
+        refs = importing.references(choices)
+        found, name = importing.read_upload(refs)
+        importing.refuse_other_configuration(found, hub, refs)
+    except importing.Refusal as error:
+        return _render(hub, runtimes, read_form(typed), importing.refused(error),
+                       error.status)
+
+    def allowed(field: str) -> bool:
+        if field == "runtime":
+            return found.values[field] in runtimes
+        return field not in importing.LOCKED_FIELDS
+
+    values, applied = importing.filled(typed, found, allowed)
+    return _render(hub, runtimes, read_form(values), {}, 200,
+                   imported=importing.summary(found, name, applied, choices))

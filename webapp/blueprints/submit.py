@@ -31,6 +31,7 @@ from webapp.services import (
     tokens,
 )
 from webapp.services.rules import SPREAD_LIMIT, Band, Kind, State
+from webapp.web import intake as importing
 from webapp.web import replies
 from webapp.web.forms import parse_form, read_form
 from webapp.web.htmx import wants_fragment
@@ -116,6 +117,22 @@ def check():
         return replies.fragment("submit/_live.html", **_live(refs, posted),
                                 spread_limit=SPREAD_LIMIT)
     return _render_fresh(pick_lists.reference_choices(db.session), posted, {}, 200)
+
+
+@bp.post("/submit/benchmark/import")
+@read_only
+def import_file():
+    """A tool's output fills the form for review (web/intake); nothing is stored."""
+    choices = pick_lists.reference_choices(db.session)
+    typed = importing.typed_values(request.form)
+    try:
+        found, name = importing.read_upload(importing.references(choices))
+    except importing.Refusal as error:
+        return _render_fresh(choices, read_form(typed), importing.refused(error),
+                             error.status)
+    values, applied = importing.filled(typed, found, lambda field: True)
+    return _render_fresh(choices, read_form(values), {}, 200,
+                         imported=importing.summary(found, name, applied, choices))
 
 
 # --- the private status page ---------------------------------------------------------------

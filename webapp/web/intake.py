@@ -1,17 +1,17 @@
 """Import: a tool's output (an uploaded file or pasted text) fills the fresh and the
 reproduce forms, for the operator to review before sending.
 
-`POST /submit/benchmark/import` and `POST /benchmarks/<id>/reproduce/import` read the
-upload with services/intake and re-render the form they came from: every filled value
+The forms' import views (`submit.import_file`, `reproduce.import_file`) read the upload
+here with services/intake and re-render the form they came from: every filled value
 with the source line it came from, the notes, the estimates (shown, never filled), the
 names no reference entry matched, and a signed provenance token (services/provenance)
 that the form's own POST reads. Nothing is stored. A file the intake refuses, or one
 that contradicts the reproduce form's locked matching set, is named beside the upload
 field with a 4xx, and the form keeps what was typed.
 
-The body cap: these views take a file of up to intake.MAX_BYTES, more than the app's
-MAX_CONTENT_LENGTH. Their cap (config INTAKE_MAX_CONTENT_LENGTH) is set on the request
-before any hook reads the form (CSRF and security.py read it in app-level hooks).
+The body cap: the import views take a file of up to intake.MAX_BYTES, more than the
+app's MAX_CONTENT_LENGTH. Their cap (config INTAKE_MAX_CONTENT_LENGTH) is set on the
+request before any hook reads the form (CSRF and security.py read it in app-level hooks).
 """
 
 from __future__ import annotations
@@ -19,16 +19,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from flask import Blueprint, current_app, request
+from flask import Flask, current_app, request
 
-from webapp.blueprints.reproduce import _hub
-from webapp.blueprints.reproduce import _render as render_reproduce
-from webapp.blueprints.submit import _render_fresh as render_fresh
-from webapp.extensions import db, read_only
 from webapp.services import intake, pick_lists, provenance, runner_file
-from webapp.web.forms import RUN_KEY, field_labels, read_form
-
-bp = Blueprint("intake", __name__)
+from webapp.web.forms import RUN_KEY, field_labels
 
 CONFIG_KEY = "INTAKE_MAX_CONTENT_LENGTH"
 FORM_OVERHEAD = 64 * 1024  # the form's own fields around the file: a few KiB
@@ -36,7 +30,7 @@ UPLOAD_FIELD = "intake_file"
 PASTE_FIELD = "intake_text"
 PROVENANCE_FIELD = provenance.FIELD
 PASTE_KEPT_MAX = 32 * 1024  # a refused paste is shown again up to this size
-ENDPOINTS = frozenset({"intake.fresh", "intake.reproduce"})
+ENDPOINTS = frozenset({"submit.import_file", "reproduce.import_file"})
 # The reproduce form's locked dimensions: checked against the lock, never filled.
 LOCKED_FIELDS = frozenset({"model", "other_model", "hardware", "hardware_count",
                            "other_hardware", "cpu_family", "quant", "other_quant",
@@ -53,30 +47,27 @@ class Refusal(Exception):
         self.status = status
 
 
-@bp.record_once
-def _install(state) -> None:
-    app = state.app
-    app.config.setdefault(CONFIG_KEY, intake.MAX_BYTES + FORM_OVERHEAD)
-    # First of the app-level hooks: Flask-WTF's CSRF check and security.py read
-    # request.form before any view, and the cap must be raised before the body is read.
-    app.before_request_funcs.setdefault(None, []).insert(0, _raise_body_cap)
-
-
 @dataclass(frozen=True)
 class UploadHelp:
     limit: str
     accept: str
 
 
-# How the numbers got there (detail page, dashboard), the runner's two commands (guide,
-# detail page, reproduce form) and the upload field's limits (both forms).
-bp.add_app_template_global(provenance.of_row, "provenance_of")
-bp.add_app_template_global(runner_file.commands, "runner_commands")
-bp.add_app_template_global(
-    UploadHelp(limit=intake.safejson.size_mib(),
-               accept=".json,.jsonl,.txt,.log,application/json,text/plain"),
-    "intake_upload",
-)
+def install(app: Flask) -> None:
+    """The import views' body cap, and the template globals the forms and pages use."""
+    app.config.setdefault(CONFIG_KEY, intake.MAX_BYTES + FORM_OVERHEAD)
+    # First of the app-level hooks: Flask-WTF's CSRF check and security.py read
+    # request.form before any view, and the cap must be raised before the body is read.
+    app.before_request_funcs.setdefault(None, []).insert(0, _raise_body_cap)
+    # How the numbers got there (detail page, dashboard), the runner's two commands
+    # (guide, detail page, reproduce form) and the upload field's limits (both forms).
+    app.add_template_global(provenance.of_row, "provenance_of")
+    app.add_template_global(runner_file.commands, "runner_commands")
+    app.add_template_global(
+        UploadHelp(limit=intake.safejson.size_mib(),
+                   accept=".json,.jsonl,.txt,.log,application/json,text/plain"),
+        "intake_upload",
+    )
 
 
 def _raise_body_cap() -> None:
@@ -89,7 +80,7 @@ def _raise_body_cap() -> None:
 # --- reading the upload ------------------------------------------------------------------
 
 
-def _references(choices: pick_lists.Choices) -> intake.References:
+def references(choices: pick_lists.Choices) -> intake.References:
     tables = choices.by_slug
     return intake.References.from_rows(
         hardware=tables["hardware"].values(), models=tables["models"].values(),
@@ -97,7 +88,7 @@ def _references(choices: pick_lists.Choices) -> intake.References:
     )
 
 
-def _read_upload(refs: intake.References) -> tuple[intake.Intake, str | None]:
+def read_upload(refs: intake.References) -> tuple[intake.Intake, str | None]:
     upload = request.files.get(UPLOAD_FIELD)
     if upload is not None and upload.filename:
         raw, name = upload.read(), upload.filename
@@ -112,7 +103,7 @@ def _read_upload(refs: intake.References) -> tuple[intake.Intake, str | None]:
         raise Refusal(str(error), status) from None
 
 
-def _typed(form: Mapping[str, str]) -> dict[str, str]:
+def typed_values(form: Mapping[str, str]) -> dict[str, str]:
     """What the operator typed, to keep: the paste only when it is short."""
     values = {key: form.get(key, "") for key in form.keys()}  # noqa: SIM118 - MultiDict
     if len(values.get(PASTE_FIELD, "")) > PASTE_KEPT_MAX:
@@ -120,7 +111,7 @@ def _typed(form: Mapping[str, str]) -> dict[str, str]:
     return values
 
 
-def _filled(typed: Mapping[str, str], found: intake.Intake,
+def filled(typed: Mapping[str, str], found: intake.Intake,
             allowed: Callable[[str], bool]) -> tuple[dict[str, str], list[str]]:
     """The typed values with the file's on top. A file with runs replaces every typed
     run, so a row never mixes runs of two sources."""
@@ -184,7 +175,7 @@ def _shown(name: str, value: str, choices: pick_lists.Choices) -> str:
     return getattr(row, "label", None) or getattr(row, "name", None) or value
 
 
-def _summary(found: intake.Intake, name: str | None, applied: list[str],
+def summary(found: intake.Intake, name: str | None, applied: list[str],
              choices: pick_lists.Choices) -> Summary:
     def line(field: str) -> Line:
         value = _shown(field, found.values[field], choices)
@@ -212,54 +203,18 @@ def _summary(found: intake.Intake, name: str | None, applied: list[str],
     )
 
 
-def _refused(error: Refusal) -> dict[str, str]:
+def refused(error: Refusal) -> dict[str, str]:
     return {UPLOAD_FIELD: str(error)}
 
 
-# --- the two forms -----------------------------------------------------------------------
-
-
-@bp.post("/submit/benchmark/import")
-@read_only
-def fresh():
-    choices = pick_lists.reference_choices(db.session)
-    typed = _typed(request.form)
-    try:
-        found, name = _read_upload(_references(choices))
-    except Refusal as error:
-        return render_fresh(choices, read_form(typed), _refused(error),
-                            error.status)
-    values, applied = _filled(typed, found, lambda field: True)
-    return render_fresh(choices, read_form(values), {}, 200,
-                        imported=_summary(found, name, applied, choices))
-
-
-@bp.post("/benchmarks/<int:benchmark_id>/reproduce/import")
-@read_only
-def reproduce(benchmark_id: int):
-    hub = _hub(benchmark_id)
-    runtimes = pick_lists.family_runtimes(db.session, hub.runtime)
-    choices = pick_lists.reference_choices(db.session)
-    typed = _typed(request.form)
-    try:
-        found, name = _read_upload(refs := _references(choices))
-        problems = intake.conflicts(
-            found, model=hub.model.slug, hardware=hub.hardware.slug,
-            hardware_count=hub.hardware_count, quant=hub.quant.slug,
-            runtime=hub.runtime.slug, references=refs,
-        )
-        if problems:
-            raise Refusal("This file is a run of another configuration, so it cannot "
-                          "reproduce this benchmark: " + " ".join(problems), 409)
-    except Refusal as error:
-        return render_reproduce(hub, runtimes, read_form(typed), _refused(error),
-                                error.status)
-
-    def allowed(field: str) -> bool:
-        if field == "runtime":
-            return found.values[field] in runtimes
-        return field not in LOCKED_FIELDS
-
-    values, applied = _filled(typed, found, allowed)
-    return render_reproduce(hub, runtimes, read_form(values), {}, 200,
-                            imported=_summary(found, name, applied, choices))
+def refuse_other_configuration(found: intake.Intake, hub, refs: intake.References) -> None:
+    """Refusal (409) when the file's model, hardware, quant or engine contradicts the
+    reproduce form's locked matching set, naming what differs."""
+    problems = intake.conflicts(
+        found, model=hub.model.slug, hardware=hub.hardware.slug,
+        hardware_count=hub.hardware_count, quant=hub.quant.slug,
+        runtime=hub.runtime.slug, references=refs,
+    )
+    if problems:
+        raise Refusal("This file is a run of another configuration, so it cannot "
+                      "reproduce this benchmark: " + " ".join(problems), 409)
