@@ -129,6 +129,16 @@ def test_pasted_text_fills_the_form_like_a_file(client):
     assert "Ollama reports no time to first token" in response.text
 
 
+def test_a_paste_with_terminal_colour_codes_is_the_parsers_to_judge(client):
+    """A terminal copy carries escape codes: the form, not the edge's 400, answers."""
+    text = fixture_bytes("ollama_mistral_issue1806.txt").decode()
+    coloured = "\x1b[1m" + text.replace("eval rate:", "\x1b[32meval rate:\x1b[0m", 1)
+    response = upload(client, "/submit/benchmark/import", paste=coloured, typed=TYPED)
+    assert response.status_code in (200, 422), response.status_code
+    assert 'name="intake_file"' in response.text  # the form came back
+    assert form_values(response.text)["handle"] == TYPED["handle"]
+
+
 def test_a_file_with_runs_replaces_every_typed_run(client):
     typed = {f"runs-{i}-decode_tps": "1" for i in range(6)}
     response = upload(client, "/submit/benchmark/import", fixture_bytes(RUNNER_FILE),
