@@ -614,19 +614,15 @@ def probe_runtime(endpoint: Endpoint, models: list) -> dict:
         if isinstance(model_path, str) and model_path:
             runtime["model_file"] = os.path.basename(model_path.replace("\\", "/"))
         return runtime
-    status, data = get("/api/version")
-    if status == 200 and isinstance(data, dict) and data.get("version"):
-        runtime.update(name="ollama", version=str(data["version"]), source="GET /api/version")
-        return runtime
-    status, data = get("/version")
-    if status == 200 and isinstance(data, dict) and data.get("version"):
-        name = hint if hint in ("sglang", "vllm") else "vllm"
-        runtime.update(name=name, version=str(data["version"]), source="GET /version")
-        return runtime
-    status, data = get("/get_server_info")
-    if status == 200 and isinstance(data, dict) and data.get("version"):
-        runtime.update(name="sglang", version=str(data["version"]), source="GET /get_server_info")
-        return runtime
+    # Engines that answer a version document: Ollama, then vLLM (or SGLang, which also
+    # serves /version: the hint tells them apart), then SGLang's own server info.
+    vllm_or_sglang = hint if hint in ("sglang", "vllm") else "vllm"
+    for path, engine in (("/api/version", "ollama"), ("/version", vllm_or_sglang),
+                         ("/get_server_info", "sglang")):
+        status, data = get(path)
+        if status == 200 and isinstance(data, dict) and data.get("version"):
+            runtime.update(name=engine, version=str(data["version"]), source=f"GET {path}")
+            return runtime
     status, data = get("/info")
     if status == 200 and isinstance(data, dict) and data.get("model_id") and data.get("version"):
         runtime.update(name="tgi", version=str(data["version"]), source="GET /info")

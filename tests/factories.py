@@ -88,3 +88,9 @@ class RowFactory:
 @pytest.fixture
 def make_row(app):
     return RowFactory()
+
+
+@pytest.fixture
+def no_csrf(app):
+    """Forms post without a CSRF token (tests of what the form decides, not of CSRF)."""
+    app.config["WTF_CSRF_ENABLED"] = False

@@ -11,11 +11,6 @@ from webapp.services.rules import FEEDBACK_KINDS, Kind, State
 
 
 @pytest.fixture
-def no_csrf(app):
-    app.config["WTF_CSRF_ENABLED"] = False
-
-
-@pytest.fixture
 def row(make_row, session):
     hub = make_row()
     session.commit()

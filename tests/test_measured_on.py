@@ -22,11 +22,6 @@ from webapp.services import evidence
 from webapp.services.rules import Kind, State
 
 
-@pytest.fixture
-def no_csrf(app):
-    app.config["WTF_CSRF_ENABLED"] = False
-
-
 def today():
     return datetime.now(UTC).date()
 

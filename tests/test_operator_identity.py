@@ -21,11 +21,6 @@ from webapp.services.rules import Kind, State
 
 
 @pytest.fixture
-def no_csrf(app):
-    app.config["WTF_CSRF_ENABLED"] = False
-
-
-@pytest.fixture
 def hub(make_row, session):
     row = make_row(handle="origin")
     session.commit()

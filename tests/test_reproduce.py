@@ -29,11 +29,6 @@ HUB_TTFT, HUB_DECODE = 250.0, 100.0
 
 
 @pytest.fixture
-def no_csrf(app):
-    app.config["WTF_CSRF_ENABLED"] = False
-
-
-@pytest.fixture
 def hub(make_row, session):
     row = make_row()
     session.commit()

@@ -23,11 +23,6 @@ from webapp.services import tokens
 from webapp.services.rules import MAX_RUNS, Kind, State
 
 
-@pytest.fixture
-def no_csrf(app):
-    app.config["WTF_CSRF_ENABLED"] = False
-
-
 def count(session, model=Submission) -> int:
     return session.scalar(select(func.count()).select_from(model))
 
