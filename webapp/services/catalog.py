@@ -19,7 +19,7 @@ from pydantic import (
     StringConstraints,
     ValidationError,
 )
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from webapp.models import Hardware, ModelVariant, Quant, Runtime, Submission
@@ -170,6 +170,18 @@ def filter_options(session: Session) -> FilterOptions:
 
 
 @dataclass(frozen=True)
+class Selection:
+    """The rows a catalog query selects, before any page is cut: the query as applied
+    (unknown slugs dropped), the SQL conditions, and the notices for what was dropped.
+    The catalog page, the API list, the exports and the feed all start from here."""
+
+    query: CatalogQuery
+    conditions: list[ColumnElement[bool]]
+    options: FilterOptions
+    notices: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class CatalogPage:
     query: CatalogQuery
     rows: ListingPage
@@ -181,15 +193,10 @@ class CatalogPage:
         return self.rows.demo_shown
 
 
-def catalog_page(
-    session: Session,
-    query: CatalogQuery,
-    notices: Iterable[str],
-    *,
-    now: datetime,
-    per_page: int,
-) -> CatalogPage:
-    """The catalog under `query`. An unknown slug is ignored (with a notice), like any
+def select_rows(
+    session: Session, query: CatalogQuery, notices: Iterable[str], *, now: datetime
+) -> Selection:
+    """The public rows under `query`. An unknown slug is ignored (with a notice), like any
     other bad value, so the form always shows the filters actually applied."""
     options = filter_options(session)
     messages = list(notices)
@@ -217,7 +224,21 @@ def catalog_page(
         conditions.append(effective_tier(now) == query.tier.value)
     if not query.include_stale:
         conditions.append(not_stale(now))
-    query = query.model_copy(update=effective)
-    rows = listing_page(session, conditions, query.sort, query.page, per_page, now)
-    query = query.model_copy(update={"page": rows.pagination.page})
-    return CatalogPage(query=query, rows=rows, options=options, notices=tuple(messages))
+    return Selection(query=query.model_copy(update=effective), conditions=conditions,
+                     options=options, notices=tuple(messages))
+
+
+def catalog_page(
+    session: Session,
+    query: CatalogQuery,
+    notices: Iterable[str],
+    *,
+    now: datetime,
+    per_page: int,
+) -> CatalogPage:
+    """One page of the catalog under `query` (see select_rows)."""
+    selection = select_rows(session, query, notices, now=now)
+    rows = listing_page(session, selection.conditions, selection.query.sort,
+                        selection.query.page, per_page, now)
+    return CatalogPage(query=selection.query.model_copy(update={"page": rows.pagination.page}),
+                       rows=rows, options=selection.options, notices=selection.notices)

@@ -196,8 +196,9 @@ def effective_tier(now: datetime) -> ColumnElement[str]:
 # --- one page of them ----------------------------------------------------------------------
 
 
-def _order(sort: Sort, *, reverse: bool = False) -> tuple[ColumnElement[Any], ...]:
-    # id breaks ties so that pages never repeat or skip a row
+def order(sort: Sort, *, reverse: bool = False) -> tuple[ColumnElement[Any], ...]:
+    """The ORDER BY of `sort` (catalog pages, the API's cursor, exports); id breaks ties
+    so that pages never repeat or skip a row."""
     column, descending = {
         Sort.DECODE: (Submission.decode_tps, True),
         Sort.TTFT: (Submission.ttft_ms, False),
@@ -226,7 +227,7 @@ def listing_page(
     page = clamped(page)
     offset = (page - 1) * per_page
     if offset <= COUNT_FREE_OFFSET:
-        rows = _fetch(session, conditions, _order(sort), offset, per_page + 1)
+        rows = _fetch(session, conditions, order(sort), offset, per_page + 1)
         if rows or page == 1:
             has_next = len(rows) > per_page
             return _assessed(session, rows[:per_page], page, per_page, has_next, now)
@@ -234,9 +235,9 @@ def listing_page(
     page = min(page, last_page(total, per_page))
     start, end = (page - 1) * per_page, min(page * per_page, total)
     if start <= total - end:
-        rows = _fetch(session, conditions, _order(sort), start, end - start)
+        rows = _fetch(session, conditions, order(sort), start, end - start)
     else:
-        rows = _fetch(session, conditions, _order(sort, reverse=True), total - end,
+        rows = _fetch(session, conditions, order(sort, reverse=True), total - end,
                       end - start)[::-1]
     return _assessed(session, rows, page, per_page, end < total, now)
 
