@@ -39,7 +39,12 @@ run: db
 dev: db
 	$(FLASK) run --debug --port $(PORT)
 
-test: test-venv
+# axe-core for the accessibility browser tests, pinned by tests/browser/package-lock.json;
+# without npm those tests skip and say why (CI, with TRUSTBENCH_REQUIRE_BROWSER=1, fails).
+tests/browser/node_modules/axe-core/axe.min.js: tests/browser/package-lock.json
+	if command -v npm >/dev/null 2>&1; then cd tests/browser && npm ci --silent && touch node_modules/axe-core/axe.min.js; fi
+
+test: test-venv tests/browser/node_modules/axe-core/axe.min.js
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: test-venv
