@@ -261,6 +261,8 @@ class Submission(db.Model):
         Index("ix_submissions_operator_repros", "kind", "state", "operator_key", "hub_id",
               "handle", "is_demo"),
         Index("ix_submissions_id_state", "id", "state"),
+        # The Atom feed: the newest rows to become public, read from the index's end.
+        Index("ix_submissions_state_decided", "state", "decided_at", "id"),
     )
 
     @property
@@ -301,6 +303,21 @@ class AuditEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     submission: Mapped[Submission] = relationship(back_populates="audit_events")
+
+
+class BadgeChange(db.Model):
+    """A public row's badge moved (up or down) when its evidence was recomputed, for the
+    Atom feed. Rows becoming public are read from Submission.decided_at, not from here."""
+
+    __tablename__ = "badge_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    old_badge: Mapped[str] = mapped_column(String(30))
+    new_badge: Mapped[str] = mapped_column(String(30))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    submission: Mapped[Submission] = relationship()
 
 
 class FeedbackNote(db.Model):

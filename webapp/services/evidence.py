@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from webapp.models import Submission
+from webapp.models import BadgeChange, Submission
 from webapp.services import confidence, trust
 from webapp.services.rules import AGE_LOWER_DAYS, EDITORIAL_FRESH_DAYS, Badge, Kind, Ring, State
 
@@ -169,7 +169,12 @@ def derived_values(hub: Any, reproductions: Sequence[Any]) -> dict[str, Any]:
 def refresh_derived(session: Session, hub: Submission) -> None:
     """Recompute the hub's filter/sort index from its evidence. Adds; never commits."""
     reproductions = load_reproductions(session, [hub.id]).get(hub.id, [])
-    for name, value in derived_values(hub, reproductions).items():
+    values = derived_values(hub, reproductions)
+    if hub.derived_badge is not None and hub.derived_badge != values["derived_badge"]:
+        # The feed's "badge changed" entries (a first badge is the row going public).
+        session.add(BadgeChange(submission_id=hub.id, old_badge=hub.derived_badge,
+                                new_badge=values["derived_badge"]))
+    for name, value in values.items():
         setattr(hub, name, value)
 
 
