@@ -1,24 +1,33 @@
 """Hardware and model pages: a reference entry's facts, its public rows and their ceilings.
 
 Both pages are one implementation. A Subject says what differs between them: which
-reference table, which column of a row points at it, which facts it shows, and which
-side of a configuration varies in the ceilings table.
+reference table, which column of a row points at it, which facts it shows, which side
+of a configuration varies in the ceilings table, and which chart it draws: the hardware
+page's decode-against-bytes scatter, the model page's decode by hardware.
+
+A chart covers every public row of the entry, not one page of them, so its query reads
+only the columns it needs (no row objects, no assessment): the badge is the stored index
+(services.evidence keeps it equal to what the pages show) and the reference numbers come
+from the small reference tables, each read once.
 """
 
 from __future__ import annotations
 
+import statistics
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from webapp.models import Hardware, ModelVariant, Submission
-from webapp.services import plausibility
+from webapp.models import Hardware, ModelVariant, Quant, Submission
+from webapp.services import charts, plausibility
 from webapp.services.labels import Fact, shown
 from webapp.services.listing import Listing, ListingPage, Sort, listing_page, public_conditions
+from webapp.services.rules import Badge, Kind
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,141 @@ def _ceilings(listings: Iterable[Listing], varies: Callable[[Submission], str]) 
     return sorted(seen.values(), key=lambda c: (c.label, c.quant, c.devices))
 
 
+# --- the charts ---------------------------------------------------------------------------
+
+
+def _badge_of(stored: str | None, kind: str) -> Badge:
+    """The stored badge; a row whose index was never refreshed reads as its kind's first rung."""
+    try:
+        return Badge(stored)
+    except ValueError:
+        return Badge.EDITORIAL if kind == Kind.EDITORIAL else Badge.COMMUNITY
+
+
+def _by_id(session: Session, entity: Any, ids: Iterable[int]) -> dict[int, Any]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    return {item.id: item for item in session.scalars(select(entity).where(entity.id.in_(wanted)))}
+
+
+def _devices(count: int, tensor_parallel: bool) -> str:
+    if plausibility.tensor_parallel_counts(count, tensor_parallel):
+        return f"{count}×, tensor parallel"
+    return f"{count}×" if count == 1 else f"{count}×, layer split"
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """One configuration of the hardware chart's data table."""
+
+    label: str
+    rows: int
+    gigabytes: float
+    ceiling_tps: float | None
+    median_tps: float
+    fastest_tps: float
+    above: int
+
+
+@dataclass(frozen=True)
+class HardwareChart:
+    scatter: charts.Scatter | None
+    configurations: list[Configuration]
+    undrawn: int  # public rows whose model or quant has no reference numbers
+    bandwidth_gb_s: float | None
+
+
+def hardware_chart(session: Session, hardware: Hardware) -> HardwareChart:
+    """Every public row of `hardware` as a dot: bytes per token against decode speed."""
+    found = session.execute(
+        select(Submission.model_id, Submission.quant_id, Submission.hardware_count,
+               Submission.tensor_parallel, Submission.decode_tps, Submission.derived_badge,
+               Submission.kind)
+        .where(*public_conditions(), Submission.hardware_id == hardware.id)
+    ).all()
+    models = _by_id(session, ModelVariant, (r.model_id for r in found))
+    quants = _by_id(session, Quant, (r.quant_id for r in found))
+    bandwidth = hardware.bandwidth_gb_s
+
+    # per configuration: (label, gigabytes, ceiling) or None when it cannot be placed
+    configs: dict[tuple[int, int, int, bool], tuple[str, float, float | None] | None] = {}
+    decodes: dict[tuple[int, int, int, bool], list[float]] = defaultdict(list)
+    above: Counter[tuple[int, int, int, bool]] = Counter()
+    points, undrawn = [], 0
+    for row in found:
+        key = (row.model_id, row.quant_id, row.hardware_count, bool(row.tensor_parallel))
+        if key not in configs:
+            model, quant = models[row.model_id], quants[row.quant_id]
+            if model.active_params_b is None or quant.bits_per_weight is None:
+                configs[key] = None
+            else:
+                gigabytes = plausibility.model_bytes(
+                    model.active_params_b, quant.bits_per_weight) / plausibility.BYTES_PER_GB
+                ceiling = None if bandwidth is None else plausibility.ceiling_tps(
+                    bandwidth, key[2], key[3], model.active_params_b, quant.bits_per_weight)
+                label = f"{model.name} · {quant.label} · {_devices(key[2], key[3])}"
+                configs[key] = (label, gigabytes, ceiling)
+        config = configs[key]
+        if config is None:
+            undrawn += 1
+            continue
+        label, gigabytes, ceiling = config
+        is_above = ceiling is not None and row.decode_tps > ceiling
+        decodes[key].append(row.decode_tps)
+        above[key] += is_above
+        points.append(charts.Point(gigabytes, row.decode_tps,
+                                   _badge_of(row.derived_badge, row.kind), is_above, label))
+
+    table = []
+    for key, values in decodes.items():
+        label, gigabytes, ceiling = configs[key]  # type: ignore[misc]
+        table.append(Configuration(label, len(values), gigabytes, ceiling,
+                                   statistics.median(values), max(values), above[key]))
+    table.sort(key=lambda c: (c.gigabytes, c.label))
+    drawn = charts.scatter(points, bandwidth, (key[2] for key in decodes))
+    return HardwareChart(drawn, table, undrawn, bandwidth)
+
+
+@dataclass(frozen=True)
+class ModelChart:
+    bars: charts.Bars | None
+
+
+def model_chart(session: Session, model: ModelVariant) -> ModelChart:
+    """One bar per hardware and device count: the median decode of its public rows, and the
+    ceiling of the quant most of them use, split as most of them split."""
+    found = session.execute(
+        select(Submission.hardware_id, Submission.hardware_count, Submission.tensor_parallel,
+               Submission.quant_id, Submission.decode_tps)
+        .where(*public_conditions(), Submission.model_id == model.id)
+        .order_by(Submission.id)
+    ).all()
+    hardware = _by_id(session, Hardware, (r.hardware_id for r in found))
+    quants = _by_id(session, Quant, (r.quant_id for r in found))
+    groups: dict[tuple[int, int], list[Any]] = defaultdict(list)
+    for row in found:
+        groups[(row.hardware_id, row.hardware_count)].append(row)
+
+    items = []
+    for (hardware_id, count), rows in groups.items():
+        entry = hardware[hardware_id]
+        quant = quants[Counter(r.quant_id for r in rows).most_common(1)[0][0]]
+        parallel = plausibility.tensor_parallel_counts(
+            count, sum(bool(r.tensor_parallel) for r in rows) * 2 > len(rows))
+        ceiling = None
+        if None not in (entry.bandwidth_gb_s, model.active_params_b, quant.bits_per_weight):
+            ceiling = plausibility.ceiling_tps(entry.bandwidth_gb_s, count, parallel,
+                                               model.active_params_b, quant.bits_per_weight)
+        split = "" if count == 1 else (", tensor parallel" if parallel else ", layer split")
+        items.append(charts.BarInput(
+            label=f"{count}× {entry.name}",
+            median_tps=statistics.median(r.decode_tps for r in rows),
+            rows=len(rows), ceiling_tps=ceiling, ceiling_label=f"{quant.label}{split}",
+        ))
+    return ModelChart(charts.bars(items))
+
+
 class FactSpec(NamedTuple):
     """One reference fact: its label, the entity's attribute, and the unit of an amount
     (None for text)."""
@@ -87,6 +231,7 @@ class Subject:
     column: InstrumentedAttribute[int]  # the row's column that points at the entity
     facts: tuple[FactSpec, ...]
     varies: Callable[[Submission], str]  # the other side's name, in the ceilings table
+    chart: Callable[[Session, Any], HardwareChart | ModelChart]
 
 
 HARDWARE = Subject(
@@ -96,6 +241,7 @@ HARDWARE = Subject(
            FactSpec("Memory", "memory_gib", "GiB"),
            FactSpec("Memory bandwidth", "bandwidth_gb_s", "GB/s"), FactSpec("Note", "note")),
     varies=lambda row: row.model.name,
+    chart=hardware_chart,
 )
 MODEL = Subject(
     entity=ModelVariant,
@@ -104,6 +250,7 @@ MODEL = Subject(
            FactSpec("Parameters", "params_b", "billion"),
            FactSpec("Active parameters per token", "active_params_b", "billion")),
     varies=lambda row: row.hardware.name,
+    chart=model_chart,
 )
 
 
@@ -115,6 +262,7 @@ class ReferencePage:
     facts: tuple[Fact, ...]
     rows: ListingPage
     ceilings: list[Ceiling]
+    chart: HardwareChart | ModelChart
 
     @property
     def demo_shown(self) -> bool:
@@ -132,4 +280,5 @@ def reference_page(
     conditions: list[ColumnElement[bool]] = [*public_conditions(), subject.column == found.id]
     rows = listing_page(session, conditions, Sort.DECODE, page, per_page, now)
     facts = tuple(spec.of(found) for spec in subject.facts)
-    return ReferencePage(found, facts, rows, _ceilings(rows.listings, subject.varies))
+    return ReferencePage(found, facts, rows, _ceilings(rows.listings, subject.varies),
+                         subject.chart(session, found))

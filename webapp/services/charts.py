@@ -1,0 +1,505 @@
+"""Chart geometry in Python: scales, ticks, points and shapes; the templates only draw.
+
+Three charts, each from plain values (no Flask, no session):
+
+- `scatter`: decode speed against the bytes each token must read, one dot per row (dots
+  on the same spot merged), with the bandwidth-ceiling line of each device count;
+- `bars`: decode by hardware, the median of each group, the ceiling marked on each bar;
+- `strip`: the divergence strip of a row's accepted reproductions (TTFT and decode).
+
+Every coordinate is in the SVG's own units (its viewBox); CSS scales the picture to the
+page. Shapes tell badges and rings apart as well as colours do, so no chart relies on
+colour alone.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from webapp.services.rules import (
+    CEILING_MARGIN,
+    NOTED_LABEL,
+    RELATED_LIMIT,
+    TOLERANCE,
+    Badge,
+    Ring,
+)
+
+# --- shapes ------------------------------------------------------------------------------
+
+# A shape per badge and per ring: told apart without colour.
+BADGE_SHAPES = {
+    Badge.COMMUNITY: "circle",
+    Badge.EDITORIAL: "square",
+    Badge.REPRODUCED: "triangle",
+    Badge.INDEPENDENT: "diamond",
+}
+RING_SHAPES = {Ring.INNER: "circle", Ring.OUTER: "square", None: "triangle"}
+
+
+def shape_path(shape: str, x: float, y: float, r: float) -> str:
+    """An SVG path of `shape` centred on (x, y), about 2r across."""
+    if shape == "square":
+        s = r * 0.9
+        return f"M{x - s:.1f} {y - s:.1f}h{2 * s:.1f}v{2 * s:.1f}h{-2 * s:.1f}z"
+    if shape == "triangle":
+        h = r * 1.15
+        return f"M{x:.1f} {y - h:.1f}L{x + h:.1f} {y + h * 0.8:.1f}L{x - h:.1f} {y + h * 0.8:.1f}z"
+    if shape == "diamond":
+        d = r * 1.25
+        return f"M{x:.1f} {y - d:.1f}L{x + d:.1f} {y:.1f}L{x:.1f} {y + d:.1f}L{x - d:.1f} {y:.1f}z"
+    # circle, as two arcs
+    return (f"M{x - r:.1f} {y:.1f}a{r:.1f} {r:.1f} 0 1 0 {2 * r:.1f} 0"
+            f"a{r:.1f} {r:.1f} 0 1 0 {-2 * r:.1f} 0z")
+
+
+# Legend swatches: each shape in a 16-unit square.
+LEGEND = {shape: shape_path(shape, 8, 8, 5) for shape in ("circle", "square", "triangle",
+                                                          "diamond")}
+
+
+# --- scales and ticks ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tick:
+    pos: float
+    label: str
+
+
+def _short(value: float) -> str:
+    """A tick label: 0.5, 2, 40, 1.2k, 15k."""
+    if value >= 10_000:
+        return f"{value / 1000:,.0f}k"
+    if value >= 1000:
+        return f"{value / 1000:.1f}".removesuffix(".0") + "k"
+    if value >= 10:
+        return f"{value:.0f}"
+    if value >= 1:
+        return f"{value:.1f}".removesuffix(".0")
+    return f"{value:.2g}"
+
+
+@dataclass(frozen=True)
+class LogScale:
+    lo: float
+    hi: float
+    start: float  # pixel of lo
+    end: float  # pixel of hi
+
+    def __call__(self, value: float) -> float:
+        a, b = math.log10(self.lo), math.log10(self.hi)
+        return self.start + (math.log10(value) - a) / (b - a) * (self.end - self.start)
+
+    def ticks(self) -> list[Tick]:
+        low, high = math.floor(math.log10(self.lo)), math.ceil(math.log10(self.hi))
+        for steps in ((1,), (1, 3), (1, 2, 5)):
+            values = [m * 10.0**e for e in range(low, high + 1) for m in steps
+                      if self.lo <= m * 10.0**e <= self.hi]
+            if len(values) >= 3:
+                break
+        return [Tick(round(self(v), 1), _short(v)) for v in values]
+
+
+def _nice_step(span: float, count: int) -> float:
+    raw = span / max(count, 1)
+    power = 10.0 ** math.floor(math.log10(raw))
+    for multiple in (1, 2, 2.5, 5, 10):
+        if multiple * power >= raw:
+            return multiple * power
+    return 10 * power
+
+
+@dataclass(frozen=True)
+class LinearScale:
+    lo: float
+    hi: float
+    start: float
+    end: float
+
+    def __call__(self, value: float) -> float:
+        return self.start + (value - self.lo) / (self.hi - self.lo) * (self.end - self.start)
+
+    def tick_values(self, count: int = 5) -> list[float]:
+        step = _nice_step(self.hi - self.lo, count)
+        first = math.ceil(self.lo / step - 1e-9) * step
+        values, value = [], first
+        while value <= self.hi + 1e-9:
+            values.append(round(value, 10))
+            value += step
+        return values
+
+    def ticks(self, count: int = 5) -> list[Tick]:
+        return [Tick(round(self(v), 1), _short(v)) for v in self.tick_values(count)]
+
+
+# --- the hardware page's scatter ------------------------------------------------------------
+
+SCATTER_WIDTH, SCATTER_HEIGHT = 560, 340
+SCATTER_PAD = (14, 18, 46, 58)  # top, right, bottom, left
+MERGE_CELL = 4.0  # dots whose centres fall in one 4-unit cell are drawn as one
+
+
+@dataclass(frozen=True)
+class Point:
+    """One public row on the scatter: bytes each token reads (GB), its decode speed, its
+    badge, and whether it sits above the ceiling that applies to it."""
+
+    gigabytes: float
+    decode_tps: float
+    badge: Badge
+    above: bool
+    group: str = ""  # a configuration's name, for the merged dot's tooltip
+
+
+@dataclass(frozen=True)
+class Dot:
+    x: float
+    y: float
+    r: float
+    path: str
+    badge: Badge
+    shape: str
+    above: bool
+    count: int
+    title: str
+
+
+@dataclass(frozen=True)
+class Line:
+    """A ceiling line, already clipped to the plot; label placed at its right end."""
+
+    devices: int
+    label: str
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    label_x: float
+    label_y: float
+
+
+@dataclass(frozen=True)
+class Scatter:
+    width: int
+    height: int
+    left: float
+    right: float
+    top: float
+    bottom: float
+    x_ticks: list[Tick]
+    y_ticks: list[Tick]
+    dots: list[Dot]
+    lines: list[Line]
+    rows: int
+    above: int
+
+    @property
+    def summary(self) -> str:
+        rows, dots = self.rows, len(self.dots)
+        drawn = (f"{rows:,} row{'s' if rows != 1 else ''} drawn as {dots:,} "
+                 f"dot{'s' if dots != 1 else ''}")
+        if dots < rows:
+            drawn += " (rows that fall on the same spot share one dot)"
+        return f"{drawn}; {self.above:,} above the ceiling that applies to them."
+
+    @property
+    def badges(self) -> list[tuple[Badge, str]]:
+        """The badges present, with their legend swatch, lowest rung first."""
+        present = {dot.badge for dot in self.dots}
+        return [(badge, LEGEND[BADGE_SHAPES[badge]]) for badge in Badge if badge in present]
+
+
+def _merge_title(points: list[Point], above: bool) -> str:
+    first = points[0]
+    count = len(points)
+    head = (f"{first.group}: " if first.group and all(p.group == first.group for p in points)
+            else "")
+    speed = (f"{first.decode_tps:,.1f} tok/s" if count == 1 else
+             f"{count} rows, {min(p.decode_tps for p in points):,.1f}–"
+             f"{max(p.decode_tps for p in points):,.1f} tok/s")
+    mark = ", above its ceiling" if above else ""
+    return f"{head}{speed} at {first.gigabytes:,.2f} GB per token, {first.badge.label}{mark}"
+
+
+def scatter(points: Sequence[Point], bandwidth_gb_s: float | None,
+            device_counts: Iterable[int]) -> Scatter | None:
+    """The decode-against-bytes scatter of `points`, with the ceiling line of each count in
+    `device_counts` (bandwidth × count ÷ bytes, bandwidths summed); None without points."""
+    if not points:
+        return None
+    top, right, bottom, left = SCATTER_PAD
+    x_end, y_end = SCATTER_WIDTH - right, SCATTER_HEIGHT - bottom
+    counts = sorted({max(1, int(c)) for c in device_counts} | {1}) if bandwidth_gb_s else []
+
+    gb = [p.gigabytes for p in points]
+    tps = [p.decode_tps for p in points]
+    x_lo, x_hi = min(gb) / 1.6, max(gb) * 1.6
+    y_lo, y_hi = min(tps) / 1.6, max(tps) * 1.4
+    if counts:
+        y_hi = max(y_hi, bandwidth_gb_s * counts[-1] / x_hi * 1.4)  # the lines show
+    xs = LogScale(x_lo, x_hi, left, x_end)
+    ys = LogScale(y_lo, y_hi, y_end, top)
+
+    cells: dict[tuple[int, int, Badge, bool], list[Point]] = {}
+    for point in points:
+        key = (int(xs(point.gigabytes) // MERGE_CELL), int(ys(point.decode_tps) // MERGE_CELL),
+               point.badge, point.above)
+        cells.setdefault(key, []).append(point)
+    dots = []
+    for (_cx, _cy, badge, above), members in cells.items():
+        x = sum(xs(p.gigabytes) for p in members) / len(members)
+        y = sum(ys(p.decode_tps) for p in members) / len(members)
+        r = 3.5 + min(3.0, math.log2(len(members)))
+        shape = BADGE_SHAPES[badge]
+        dots.append(Dot(round(x, 1), round(y, 1), round(r, 1), shape_path(shape, x, y, r),
+                        badge, shape, above, len(members), _merge_title(members, above)))
+    dots.sort(key=lambda d: (d.above, d.badge.rank))  # flagged dots drawn last, on top
+
+    lines = []
+    for devices in counts:
+        line = _ceiling_line(bandwidth_gb_s * devices, xs, ys, devices)
+        if line is not None:
+            lines.append(line)
+    return Scatter(SCATTER_WIDTH, SCATTER_HEIGHT, left, x_end, top, y_end, xs.ticks(),
+                   ys.ticks(), dots, lines, len(points), sum(p.above for p in points))
+
+
+def _ceiling_line(bandwidth: float, xs: LogScale, ys: LogScale, devices: int) -> Line | None:
+    """y = bandwidth ÷ x is straight on log–log axes: clip it to the plot exactly."""
+    x_from = max(xs.lo, bandwidth / ys.hi)
+    x_to = min(xs.hi, bandwidth / ys.lo)
+    if x_from >= x_to:
+        return None
+    x1, y1 = xs(x_from), ys(bandwidth / x_from)
+    x2, y2 = xs(x_to), ys(bandwidth / x_to)
+    label = "1 device" if devices == 1 else f"{devices} devices, tensor parallel"
+    # the label sits near the line's upper end, inside the plot
+    return Line(devices, label, round(x1, 1), round(y1, 1), round(x2, 1), round(y2, 1),
+                round(min(x1 + 6, xs.end - 150), 1), round(max(y1 + 14, ys.end + 12), 1))
+
+
+def line_y_at(line: Line, x: float) -> float:
+    """The line's y at `x` (for tests and for telling above from below)."""
+    if line.x2 == line.x1:
+        return line.y1
+    return line.y1 + (x - line.x1) * (line.y2 - line.y1) / (line.x2 - line.x1)
+
+
+# --- the model page's bars ------------------------------------------------------------------
+
+BAR_WIDTH = 560
+BAR_ROW = 40
+BAR_PAD = (8, 16, 34, 8)  # top, right, bottom, left
+BAR_HEIGHT = 14
+
+
+@dataclass(frozen=True)
+class BarInput:
+    label: str  # "2× RTX 4090"
+    median_tps: float
+    rows: int
+    ceiling_tps: float | None
+    ceiling_label: str  # how the ceiling was chosen ("GGUF Q4_K_M, layer split")
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    label_y: float
+    y: float
+    width: float
+    value_x: float
+    value_y: float
+    median_tps: float
+    rows: int
+    ceiling_x: float | None
+    ceiling_tps: float | None
+    ceiling_label: str
+    share: float | None
+    above: bool
+
+
+@dataclass(frozen=True)
+class Bars:
+    width: int
+    height: int
+    left: float
+    right: float
+    axis_y: float
+    ticks: list[Tick]
+    bars: list[Bar]
+
+    @property
+    def above(self) -> int:
+        return sum(bar.above for bar in self.bars)
+
+
+def bars(items: Sequence[BarInput]) -> Bars | None:
+    """One horizontal bar per item (fastest first), with its ceiling marked; None when
+    there is nothing to draw."""
+    if not items:
+        return None
+    top, right, bottom, left = BAR_PAD
+    x_end = BAR_WIDTH - right
+    highest = max(max(i.median_tps, i.ceiling_tps or 0.0) for i in items)
+    xs = LinearScale(0.0, highest * 1.08, left, x_end)
+    drawn = []
+    for index, item in enumerate(sorted(items, key=lambda i: (-i.median_tps, i.label))):
+        row_top = top + index * BAR_ROW
+        bar_y = row_top + 18
+        width = xs(item.median_tps) - left
+        ceiling_x = None if item.ceiling_tps is None else round(xs(item.ceiling_tps), 1)
+        share = None if not item.ceiling_tps else item.median_tps / item.ceiling_tps
+        value_x = left + width + 4
+        drawn.append(Bar(
+            label=item.label, label_y=row_top + 13, y=bar_y, width=round(max(width, 1.0), 1),
+            value_x=round(min(value_x, x_end - 70), 1), value_y=bar_y + 11,
+            median_tps=item.median_tps, rows=item.rows, ceiling_x=ceiling_x,
+            ceiling_tps=item.ceiling_tps, ceiling_label=item.ceiling_label, share=share,
+            above=share is not None and share > CEILING_MARGIN,
+        ))
+    axis_y = top + len(items) * BAR_ROW + 4
+    return Bars(BAR_WIDTH, int(axis_y + bottom), left, x_end, axis_y, xs.ticks(), drawn)
+
+
+# --- the detail page's divergence strip ------------------------------------------------------
+
+STRIP_WIDTH = 560
+STRIP_PAD = (10, 20, 10, 20)  # top, right, bottom, left
+STRIP_AXIS = 86  # height of one metric's band: lanes of dots, the axis and its labels
+STRIP_R = 6.0
+STRIP_LANES = 3
+
+
+@dataclass(frozen=True)
+class StripInput:
+    repro_id: int
+    operator: str
+    ring: Ring | None  # None: accepted with a note (outside tolerance)
+    ttft: float  # signed divergence from the hub: (repro - hub) / hub
+    decode: float
+
+
+@dataclass(frozen=True)
+class StripDot:
+    repro_id: int
+    x: float
+    y: float
+    path: str
+    ring: Ring | None
+    shape: str
+    value: float
+    title: str
+
+    @property
+    def css(self) -> str:
+        return ring_css(self.ring)
+
+
+@dataclass(frozen=True)
+class StripBand:
+    x: float
+    width: float
+    css: str
+
+
+@dataclass(frozen=True)
+class StripAxis:
+    metric: str  # "Time to first token"
+    hint_low: str  # what a negative divergence means
+    hint_high: str
+    top: float
+    axis_y: float
+    dots: list[StripDot]
+    bands: list[StripBand] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Strip:
+    width: int
+    height: int
+    left: float
+    right: float
+    zero_x: float
+    ticks: list[Tick]
+    axes: list[StripAxis]
+    extent: float  # the axis runs from -extent to +extent (fractions)
+    rows: list[StripInput]
+
+    @property
+    def legend(self) -> list[tuple[str, str, str]]:
+        """(label, css class, swatch) of each kind of reproduction present."""
+        present = {row.ring for row in self.rows}
+        return [(ring_label(ring), ring_css(ring), LEGEND[RING_SHAPES[ring]])
+                for ring in (Ring.INNER, Ring.OUTER, None) if ring in present]
+
+
+def ring_label(ring: Ring | None) -> str:
+    return ring.label if ring is not None else NOTED_LABEL
+
+
+def ring_css(ring: Ring | None) -> str:
+    return ring.css if ring is not None else "ring-noted"
+
+
+def _percent_label(value: float) -> str:
+    text = f"{abs(value) * 100:.0f}%"
+    return "0" if abs(value) < 1e-9 else (f"+{text}" if value > 0 else f"−{text}")
+
+
+def _lanes(xs: list[float], gap: float) -> list[int]:
+    """A lane per dot so that dots closer than `gap` stack rather than hide each other."""
+    placed: list[tuple[float, int]] = []
+    lanes = []
+    for x in xs:
+        taken = {lane for other, lane in placed if abs(other - x) < gap}
+        lane = next((n for n in range(STRIP_LANES) if n not in taken), len(lanes) % STRIP_LANES)
+        placed.append((x, lane))
+        lanes.append(lane)
+    return lanes
+
+
+def strip(rows: Sequence[StripInput]) -> Strip | None:
+    """Both metrics' divergence from the hub on one axis each, the bands shaded."""
+    if not rows:
+        return None
+    top, right, bottom, left = STRIP_PAD
+    x_end = STRIP_WIDTH - right
+    widest = max(max(abs(r.ttft), abs(r.decode)) for r in rows)
+    extent = max(0.3, math.ceil(widest * 1.1 * 10) / 10)
+    xs = LinearScale(-extent, extent, left, x_end)
+    bands = [
+        StripBand(round(xs(-RELATED_LIMIT), 1), round(xs(RELATED_LIMIT) - xs(-RELATED_LIMIT), 1),
+                  "strip-band-related"),
+        StripBand(round(xs(-TOLERANCE), 1), round(xs(TOLERANCE) - xs(-TOLERANCE), 1),
+                  "strip-band-within"),
+    ]
+    axes = []
+    for index, (metric, attr, low, high) in enumerate((
+        ("Time to first token", "ttft", "quicker first token", "slower first token"),
+        ("Decode speed", "decode", "slower decode", "faster decode"),
+    )):
+        axis_top = top + index * STRIP_AXIS
+        axis_y = axis_top + 14 + STRIP_LANES * (STRIP_R * 2 + 2) + 4
+        values = [getattr(r, attr) for r in rows]
+        lanes = _lanes([xs(v) for v in values], STRIP_R * 2 + 1)
+        dots = []
+        for row, value, lane in zip(rows, values, lanes, strict=True):
+            x = xs(value)
+            y = axis_y - STRIP_R - 3 - lane * (STRIP_R * 2 + 2)
+            shape = RING_SHAPES[row.ring]
+            where = ring_label(row.ring)
+            dots.append(StripDot(
+                row.repro_id, round(x, 1), round(y, 1), shape_path(shape, x, y, STRIP_R),
+                row.ring, shape, value,
+                f"Reproduction #{row.repro_id} by {row.operator} ({where}): {metric.lower()} "
+                f"{_percent_label(value)} against the original",
+            ))
+        axes.append(StripAxis(metric, low, high, axis_top, round(axis_y, 1), dots, bands))
+    height = int(top + len(axes) * STRIP_AXIS + bottom)
+    ticks = [Tick(round(xs(v), 1), _percent_label(v)) for v in xs.tick_values(6)]
+    return Strip(STRIP_WIDTH, height, left, x_end, round(xs(0.0), 1), ticks, axes, extent,
+                 list(rows))
