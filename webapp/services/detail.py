@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from webapp.models import RunSample, Submission
-from webapp.services import divergence, evidence, plausibility
+from webapp.services import charts, divergence, evidence, plausibility
 from webapp.services.labels import Fact, build_context, operator_label, safe_url
 from webapp.services.listing import Listing
-from webapp.services.rules import Ring, State
+from webapp.services.rules import Ring, State, percent
 
 MAX_ID = 2**31 - 1  # ids are INTEGER: 32-bit on PostgreSQL
 
@@ -40,10 +40,41 @@ class _Measured:
 
 
 @dataclass(frozen=True)
+class Difference:
+    """One metric of a reproduction against the original, in words: how far and which way
+    ("8.2% faster", "3.1% slower"), so a reader never has to tell it by colour."""
+
+    metric: str
+    change: float  # signed, as a share of the original: above 0 the reproduction is faster
+
+    @property
+    def word(self) -> str:
+        if self.change > 0:
+            return "faster"
+        return "slower" if self.change < 0 else "same"
+
+    @property
+    def label(self) -> str:
+        if self.word == "same":
+            return "same as the original"
+        return f"{percent(abs(self.change))} {self.word}"
+
+
+def differences(original: Submission, repro: Submission) -> tuple[Difference, Difference]:
+    """Decode and TTFT of `repro` against `original`: more tokens per second is faster,
+    fewer milliseconds to the first token is faster. The size is the divergence itself
+    (|repro − original| ÷ original), rounded as the band decision rounds it."""
+    decode = divergence.ratio((repro.decode_tps - original.decode_tps) / original.decode_tps)
+    ttft = divergence.ratio((original.ttft_ms - repro.ttft_ms) / original.ttft_ms)
+    return Difference("Decode", decode), Difference("TTFT", ttft)
+
+
+@dataclass(frozen=True)
 class ReproductionView(_Measured):
     row: Submission
     ring: Ring | None  # None: outside tolerance, accepted with a note (no ring)
     comparison: divergence.Comparison
+    differences: tuple[Difference, ...] = ()
 
     @property
     def environment(self) -> str:
@@ -134,6 +165,17 @@ class Detail(_Measured):
         return tuple(view for view in self.reproductions if view.ring is None)
 
     @property
+    def strip(self) -> charts.Strip | None:
+        """The divergence strip: every accepted reproduction (rings and accepted with a note)
+        against this row's medians, signed; None when there is none."""
+        return charts.strip([
+            charts.StripInput(view.row.id, view.operator, view.ring,
+                              charts.signed(view.row.ttft_ms, self.row.ttft_ms),
+                              charts.signed(view.row.decode_tps, self.row.decode_tps))
+            for view in self.reproductions
+        ])
+
+    @property
     def spread_flagged(self) -> bool:
         return any(spread.flagged for spread in self.spreads)
 
@@ -180,6 +222,7 @@ def detail(session: Session, benchmark_id: int, *, now: datetime) -> Detail | No
             ring=assessment.rings.get(repro.id),
             comparison=divergence.compare(row.ttft_ms, row.decode_tps,
                                           repro.ttft_ms, repro.decode_tps),
+            differences=differences(row, repro),
         )
         for repro in evidence_rows
         if repro.state == State.REPRODUCED
