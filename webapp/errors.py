@@ -13,6 +13,7 @@ from sqlalchemy.exc import DataError, DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from webapp.extensions import database_problem_of, db
+from webapp.services.api.models import Problem
 from webapp.web.htmx import wants_fragment
 
 MESSAGES = {
@@ -40,7 +41,24 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(Exception, _unexpected)
 
 
+def wants_problem() -> bool:
+    """Under /api/ every error is application/problem+json (RFC 9457), never a page."""
+    return request.path.startswith("/api/")
+
+
+def problem_response(status: int, title: str, detail: str, *, parameter: str | None = None,
+                     headers: dict[str, str] | None = None):
+    body = Problem(title=title, status=status, detail=detail, instance=request.path[:200],
+                   parameter=parameter)
+    response = current_app.response_class(body.model_dump_json(exclude_none=True),
+                                          status=status, mimetype="application/problem+json")
+    response.headers.update(headers or {})
+    return response
+
+
 def render_error(status: int, title: str, message: str):
+    if wants_problem():
+        return problem_response(status, title, message)
     g.shared_page = True  # no per-visitor CSRF token, so no session for an error
     g.error_page = True
     template = "errors/_fragment.html" if wants_fragment() else "errors/error.html"
@@ -62,6 +80,10 @@ def _http_error(error: HTTPException):
     # Werkzeug's stock description gives way to ours; a view's own abort() text stays.
     if not description or description == type(error).description:
         description = MESSAGES.get(status, "")
+    if wants_problem():  # keep what the client needs to act on (Allow, Retry-After)
+        kept = {name: value for name, value in error.get_headers()
+                if name in ("Allow", "Retry-After")}
+        return problem_response(status, error.name, description, headers=kept)
     return render_error(status, error.name, description)
 
 
@@ -94,6 +116,8 @@ def _unavailable():
     """The 503 page; a form's values come back in a form that sends them again."""
     g.error_page = True
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if wants_problem():
+        return problem_response(503, "Service Unavailable", MESSAGES[503], headers=headers)
     if wants_fragment():
         g.shared_page = True
         return render_template("errors/_fragment.html", status=503,

@@ -57,6 +57,7 @@ def init_app(app: Flask) -> None:
     app.before_request(_refuse_control_characters)
     app.before_request(_refuse_other_origins)
     app.after_request(_headers)
+    app.after_request(_api_cors)
     app.wsgi_app = TrustedProxies(app, app.wsgi_app)
 
 
@@ -197,6 +198,15 @@ def _origin_of(url: str) -> tuple[str, str, int | None] | None:
     if not parts.scheme or not parts.hostname:
         return None
     return parts.scheme.lower(), parts.hostname.lower(), port
+
+
+def _api_cors(response):
+    """Any site's scripts may read the API's GET answers: public data, no credentials
+    taken. Never on pages or POSTs (a cross-origin read of those could leak a session)."""
+    if request.method == "GET" and request.path.startswith("/api/"):
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Expose-Headers"] = "ETag"
+    return response
 
 
 def _headers(response):

@@ -1,0 +1,227 @@
+"""The read-only JSON API under /api/v1/, and /api, its page for people.
+
+Each view is declared with `endpoint(...)`, which routes it and describes it for the
+OpenAPI document in the same breath: the document (and the /api page rendered from it)
+can only list what is routed. Views parse strictly (services/api/query), call the
+catalog's own services through services/api/build, and serialise the response models.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, g, render_template, request, url_for
+from pydantic import BaseModel
+
+from webapp.errors import problem_response
+from webapp.extensions import db
+from webapp.models import utcnow
+from webapp.services.api import build, cursor, models, openapi
+from webapp.services.api.query import ParameterError, check_known, parse_list, parse_paged
+from webapp.services.catalog import filter_options, select_rows
+from webapp.services.detail import MAX_ID
+
+bp = Blueprint("api", __name__)
+
+PREFIX = "/api/v1"
+JSON = "application/json; charset=utf-8"
+OPERATIONS: list[openapi.Operation] = []
+_CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
+
+
+def endpoint(rule: str, *, summary: str, description: str,
+             response: type[BaseModel] | None,
+             parameters: openapi.Parameters = openapi.no_parameters,
+             examples: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Route a GET view under PREFIX and describe it in the OpenAPI document."""
+
+    def register(view: Callable[..., Any]) -> Callable[..., Any]:
+        OPERATIONS.append(openapi.Operation(
+            path=PREFIX + _CONVERTER.sub(r"{\1}", rule), operation_id=view.__name__,
+            summary=summary, description=description, response=response,
+            parameters=parameters, examples=examples))
+        return bp.get(PREFIX + rule)(view)
+
+    return register
+
+
+class _Links:
+    """Absolute URLs for the response models."""
+
+    def benchmark(self, benchmark_id: int) -> models.Urls:
+        return models.Urls(
+            html=url_for("public.detail", benchmark_id=benchmark_id, _external=True),
+            api=url_for("api.benchmark", benchmark_id=benchmark_id, _external=True))
+
+    def hardware(self, slug: str) -> models.Urls:
+        return models.Urls(html=url_for("public.hardware", slug=slug, _external=True),
+                           api=url_for("api.benchmarks", hardware=slug, _external=True))
+
+    def model(self, slug: str) -> models.Urls:
+        return models.Urls(html=url_for("public.model", slug=slug, _external=True),
+                           api=url_for("api.benchmarks", model=slug, _external=True))
+
+    def next_page(self, token: str) -> str:
+        args = {**request.args.to_dict(), "cursor": token}
+        return url_for(request.endpoint or "api.benchmarks", **(request.view_args or {}),
+                       **args, _external=True)
+
+
+def _json(model: BaseModel | dict[str, Any]) -> Response:
+    body = (model.model_dump_json() if isinstance(model, BaseModel)
+            else current_app.json.dumps(model))
+    return Response(body, content_type=JSON)
+
+
+def _secret() -> str:
+    return str(current_app.config["SECRET_KEY"])
+
+
+def _refused(error: ParameterError) -> Response:
+    return problem_response(400, "Bad Request", error.detail, parameter=error.parameter)
+
+
+def _bad_cursor() -> Response:
+    return _refused(ParameterError(
+        "cursor", "“cursor” is not one this site gave out for this sort; follow the “next” "
+                  "link of the previous page."))
+
+
+@bp.after_app_request
+def _validators(response: Response) -> Response:
+    """An ETag on every API response (a hash of its body), and 304 for a matching
+    If-None-Match. Weak, because the same body may be sent compressed."""
+    if not request.path.startswith("/api/") or response.direct_passthrough:
+        return response
+    response.set_etag(hashlib.sha256(response.get_data()).hexdigest()[:32], weak=True)
+    response.cache_control.public = True
+    response.cache_control.no_cache = True
+    if response.status_code == 200:
+        return response.make_conditional(request)
+    return response
+
+
+@endpoint("/benchmarks", response=models.BenchmarkList,
+          summary="Public benchmark rows, filtered and sorted as the catalog does",
+          description=(
+              "The catalog's filters and sorts, by the same names as the catalog's query "
+              "string. Pages are cut by a cursor: follow `next` until it is null. Unlike "
+              "the HTML catalog, which drops a bad value with a notice, the API refuses "
+              "it: 400 with a problem naming the parameter."),
+          parameters=openapi.list_parameters,
+          examples=(f"{PREFIX}/benchmarks?hardware=rtx-4090&sort=ttft&limit=10",
+                    f"{PREFIX}/benchmarks?badge=independently-reproduced&stale=true"))
+def benchmarks() -> Response:
+    try:
+        asked = parse_list(dict(request.args.lists()))
+        selection = select_rows(db.session, asked.query, (), now=utcnow())
+        check_known(asked.query, selection.query)
+        found = build.benchmark_list(db.session, selection, asked, now=utcnow(),
+                                     secret=_secret(), links=_Links())
+    except ParameterError as error:
+        return _refused(error)
+    except cursor.InvalidCursor:
+        return _bad_cursor()
+    return _json(found)
+
+
+@endpoint("/benchmarks/<int:benchmark_id>", response=models.BenchmarkDetail,
+          summary="One public row: numbers, evidence and how they were derived",
+          description=(
+              "Build context, timed runs, medians and spread, badge and tier with the "
+              "reasons they were derived from, the bandwidth ceiling and the share of it, "
+              "clean reproductions with ring, band and signed divergence, related rows, "
+              "and how the numbers got there. 404 when the row is not public."),
+          parameters=openapi.path_id("benchmark_id", MAX_ID),
+          examples=(f"{PREFIX}/benchmarks/1",))
+def benchmark(benchmark_id: int) -> Response:
+    found = build.benchmark_detail(db.session, benchmark_id, now=utcnow(), links=_Links())
+    if found is None:
+        abort(404)
+    return _json(found)
+
+
+@endpoint("/hardware", response=models.HardwareList,
+          summary="The hardware list, with each entry's count of public rows",
+          description="Every hardware entry of the reference list (it is short: one page).",
+          examples=(f"{PREFIX}/hardware",))
+def hardware() -> Response:
+    try:
+        _no_parameters()
+    except ParameterError as error:
+        return _refused(error)
+    return _json(build.hardware_list(db.session, _Links()))
+
+
+@endpoint("/models", response=models.ModelList,
+          summary="The model list, with each model's count of public rows",
+          description="Every model of the reference list (it is short: one page).",
+          examples=(f"{PREFIX}/models",))
+def model_list() -> Response:
+    try:
+        _no_parameters()
+    except ParameterError as error:
+        return _refused(error)
+    return _json(build.model_list(db.session, _Links()))
+
+
+@endpoint("/operators", response=models.OperatorList,
+          summary="Operators who gave a handle, with the public rows they reproduced",
+          description=("Ranked as the operators page ranks them: by public rows reproduced. "
+                       "Anonymous operators are never listed."),
+          parameters=openapi.paged_parameters,
+          examples=(f"{PREFIX}/operators?limit=50",))
+def operators() -> Response:
+    try:
+        asked = parse_paged(dict(request.args.lists()))
+        found = build.operator_list(db.session, asked, secret=_secret(), links=_Links())
+    except ParameterError as error:
+        return _refused(error)
+    except cursor.InvalidCursor:
+        return _bad_cursor()
+    return _json(found)
+
+
+@endpoint("/rules", response=models.Rules,
+          summary="The rule set: its version and every threshold",
+          description="From the same constants the site decides with (services/rules.py).",
+          examples=(f"{PREFIX}/rules",))
+def rules() -> Response:
+    try:
+        _no_parameters()
+    except ParameterError as error:
+        return _refused(error)
+    return _json(build.rule_set())
+
+
+@endpoint("/openapi.json", response=None,
+          summary="This document: OpenAPI 3.1",
+          description="Generated from the response models the views serialise with.",
+          examples=(f"{PREFIX}/openapi.json",))
+def openapi_document() -> Response:
+    try:
+        _no_parameters()
+    except ParameterError as error:
+        return _refused(error)
+    return _json(_document())
+
+
+def _no_parameters() -> None:
+    for name in request.args:
+        raise ParameterError(name[:40], f"This address takes no parameters (“{name[:40]}”).")
+
+
+def _document() -> dict[str, Any]:
+    return openapi.document(OPERATIONS, filter_options(db.session),
+                            server=request.script_root)
+
+
+@bp.get("/api")
+def docs() -> str:
+    """The API described for people, rendered on the server from the OpenAPI document."""
+    g.shared_page = True  # no form, so no per-visitor CSRF token and no session
+    return render_template("api/index.html", document=_document(), operations=OPERATIONS,
+                           base=request.host_url.rstrip("/"))
