@@ -161,6 +161,43 @@ def test_refusal_offers_prefilled_fresh_form_and_feedback(client, session, hub, 
     assert "refusal-links" in fragment and f"/submit/feedback?benchmark={hub.id}" in fragment
 
 
+def test_over_the_outer_band_is_a_decision_not_a_form_error(client, session, hub, no_csrf):
+    """Issue 13: "This is not a reproduction of benchmark #N" with the two ways forward
+    first, no error count and no error summary, and the typed numbers kept."""
+    form = repro_form(lock_token_of(client, hub.id), runs=same_runs(250, 131.5),
+                      notes="a faster driver")
+    response = client.post(f"/benchmarks/{hub.id}/reproduce", data=form)
+    assert response.status_code == 422  # refused: nothing was stored
+    html = response.text
+    assert f"This is not a reproduction of benchmark #{hub.id}" in html
+    assert "to fix" not in html and 'id="error-summary"' not in html
+    assert 'class="field-error"' not in html  # nothing marked wrong: it is a decision
+    # the two ways forward come first, before the form
+    decision = html.index('id="decision"')
+    fresh, feedback = html.index('id="decision-fresh"'), html.index('id="decision-feedback"')
+    assert decision < fresh < feedback < html.index('class="submission-form"')
+    assert f'href="/submit/feedback?benchmark={hub.id}" id="decision-feedback"' in html \
+        or re.search(rf'id="decision-feedback" href="/submit/feedback\?benchmark={hub.id}"',
+                     html)
+    link = re.search(r'id="decision-fresh" href="([^"]+)"', html).group(1).replace("&amp;", "&")
+    values = form_values(client.get(link).text)
+    assert values["runs-0-decode_tps"] == "131.5" and values["notes"] == "a faster driver"
+    assert "Decode 31.5% faster" in html and "TTFT same as the original" in html
+    assert_values_kept(html, form)
+    assert reproductions(session) == []
+
+
+def test_a_refusal_with_other_mistakes_marks_them_without_a_count(client, session, hub,
+                                                                  no_csrf):
+    form = repro_form(lock_token_of(client, hub.id), runs=same_runs(400, 100),
+                      prompt_tokens="lots")
+    html = client.post(f"/benchmarks/{hub.id}/reproduce", data=form).text
+    assert "This is not a reproduction" in html and "TTFT 60% slower" in html
+    assert "to fix" not in html and 'id="error-summary"' not in html
+    assert field_error(html, "prompt_tokens")  # still beside its field
+    assert "also need attention" in html
+
+
 def test_a_wide_spread_needs_a_note_even_within_tolerance(client, session, hub, no_csrf):
     runs = ((250, 512, 100), (250, 512, 100), (250, 512, 89))
     form = repro_form(lock_token_of(client, hub.id), runs=runs)

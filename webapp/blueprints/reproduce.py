@@ -11,6 +11,7 @@ from webapp import schemas
 from webapp.extensions import db, read_only
 from webapp.models import Submission, utcnow
 from webapp.services import (
+    detail,
     labels,
     live_check,
     pick_lists,
@@ -79,11 +80,16 @@ def _locked(hub: Submission) -> list[tuple[str, str]]:
 
 def _live(hub: Submission, posted: schemas.FormInput) -> dict:
     check = live_check.check_reproduction(hub, posted, today=utcnow().date())
+    refused = check.refused and check.summary is not None
     return {
         "check": check,
         "hub": hub,
         # only a refused run links to the pre-filled fresh form
         "prefill": fresh_prefill(hub, posted) if check.refused else {},
+        # a refused run is told which way it differs ("31% faster"), not only how far
+        "differences": detail.differences(hub.ttft_ms, hub.decode_tps,
+                                          check.summary.ttft_median,
+                                          check.summary.decode_median) if refused else (),
     }
 
 
@@ -128,7 +134,13 @@ def reproduce(benchmark_id: int):
         schemas.ReproductionSubmission, request.form,
         submissions.form_context(db.session, {"runtimes": runtimes}, now=now, hub=hub),
     )
-    errors.update(live_check.check_reproduction(hub, posted).blocking())
+    verdict = live_check.check_reproduction(hub, posted)
+    errors.update(verdict.blocking())
+    if verdict.refused:
+        # Over the outer band is a decision, not a mistake to fix (SPEC §3): the page
+        # leads with the two ways forward, and the form keeps the numbers. Still a 422:
+        # the flow refused the submission and nothing was stored.
+        return _render(hub, runtimes, posted, errors, 422, decision=errors.pop("band"))
     if errors or data is None:
         return _render(hub, runtimes, posted, errors, 422)
 

@@ -60,12 +60,13 @@ class Difference:
         return f"{percent(abs(self.change))} {self.word}"
 
 
-def differences(original: Submission, repro: Submission) -> tuple[Difference, Difference]:
-    """Decode and TTFT of `repro` against `original`: more tokens per second is faster,
-    fewer milliseconds to the first token is faster. The size is the divergence itself
-    (|repro − original| ÷ original), rounded as the band decision rounds it."""
-    decode = divergence.ratio((repro.decode_tps - original.decode_tps) / original.decode_tps)
-    ttft = divergence.ratio((original.ttft_ms - repro.ttft_ms) / original.ttft_ms)
+def differences(original_ttft_ms: float, original_decode_tps: float, ttft_ms: float,
+                decode_tps: float) -> tuple[Difference, Difference]:
+    """Decode and TTFT of a run against the original's medians: more tokens per second is
+    faster, fewer milliseconds to the first token is faster. The size is the divergence
+    itself (|run − original| ÷ original), rounded as the band decision rounds it."""
+    decode = divergence.ratio((decode_tps - original_decode_tps) / original_decode_tps)
+    ttft = divergence.ratio((original_ttft_ms - ttft_ms) / original_ttft_ms)
     return Difference("Decode", decode), Difference("TTFT", ttft)
 
 
@@ -222,7 +223,8 @@ def detail(session: Session, benchmark_id: int, *, now: datetime) -> Detail | No
             ring=assessment.rings.get(repro.id),
             comparison=divergence.compare(row.ttft_ms, row.decode_tps,
                                           repro.ttft_ms, repro.decode_tps),
-            differences=differences(row, repro),
+            differences=differences(row.ttft_ms, row.decode_tps,
+                                    repro.ttft_ms, repro.decode_tps),
         )
         for repro in evidence_rows
         if repro.state == State.REPRODUCED
