@@ -41,6 +41,25 @@ class Defaults:
     # to public data, and after this many seconds at most (ages move with the clock).
     PAGE_CACHE_SECONDS = 60
     PAGE_CACHE_ENTRIES = 256
+    # A shared page's ETag changes with the data version and with this slice of time,
+    # because the ages (and the 12- and 18-month tier edges) it shows move with the clock.
+    PAGE_ETAG_SECONDS = 60
+    # Compression (Flask-Compress): brotli, else gzip, for text bodies worth it. Streamed
+    # exports are compressed chunk by chunk and keep streaming (COMPRESS_STREAMS).
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_ALGORITHM_STREAMING = ["br", "gzip", "deflate"]
+    COMPRESS_MIMETYPES = [
+        "text/html", "text/css", "text/plain", "text/csv", "text/javascript",
+        "application/javascript", "application/json", "application/x-ndjson",
+        "application/jsonl", "application/problem+json", "application/vnd.oai.openapi+json",
+        "application/atom+xml", "application/xml", "image/svg+xml", "text/x-python",
+    ]
+    COMPRESS_MIN_SIZE = 1024
+    COMPRESS_LEVEL = 6
+    COMPRESS_BR_LEVEL = 4
+    COMPRESS_STREAMS = True
+    # Static files: content-hashed URLs (web/static_files) are cached for a year.
+    STATIC_HASHED_MAX_AGE = 31536000
 
 
 def _secret_key(instance_path: Path) -> str:

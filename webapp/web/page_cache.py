@@ -12,10 +12,25 @@ Time also changes what a page says (ages, the 12- and 18-month edges), so an ent
 lives at most PAGE_CACHE_SECONDS (60 by default; 0 switches the cache off). Only
 anonymous views without pending flash messages are shared, and shared pages carry no
 per-visitor CSRF token (they have no forms that POST).
+
+Keys are canonical: each view declares the query parameters its page depends on
+(`@shared_page(params=("page",))`; default none). A request is stored under its known
+parameters in the declared order, empty ones dropped; a request carrying anything else
+(an unknown parameter, one given twice, an over-long or malformed value) is served
+rendered anew and never stored, so a client flooding junk query strings cannot evict
+the pages real visitors ask for.
+
+Every shared page also carries a weak ETag derived, before anything is rendered, from
+the data version, the canonical URL, the fragment flag and the time bucket its ages
+belong to; a matching If-None-Match is answered 304 at the cost of one version read.
+The ETag is weak because the same page is sent gzip- or brotli-encoded (Flask-Compress
+leaves weak validators alone). Shared pages say `no-cache` (keep it, ask again); a
+visitor's own page (flashes, a signed-in reviewer) says `private, no-store`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections import OrderedDict
@@ -23,6 +38,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Flask, Response, current_app, g, request, session
 
@@ -92,38 +108,105 @@ def recall(name: str, key: Hashable, version: int) -> Any | None:
 
 # --- shared pages ------------------------------------------------------------------------
 
+# Values a stored key may hold: short, and a page number made of digits.
+MAX_VALUE_LENGTH = 100
+_DIGITS = frozenset("0123456789")
+SHARED_CACHE_CONTROL = "no-cache"
+PRIVATE_CACHE_CONTROL = "private, no-store"
+
 
 def _shareable() -> bool:
     """An anonymous GET whose page holds nothing of the visitor's own."""
     return (
         request.method == "GET"
-        and enabled()
         and "_flashes" not in session
         and "_user_id" not in session
     )
 
 
-def _key() -> tuple:
-    return (request.host, request.full_path, wants_fragment())
+def canonical_query(params: tuple[str, ...]) -> str | None:
+    """The query string as the store keys it, or None when the request carries anything
+    the view did not declare (or a value no page of it could hold)."""
+    args = request.args
+    parts = []
+    for name in args:
+        if name not in params:
+            return None
+    for name in params:
+        values = args.getlist(name)
+        if len(values) > 1:
+            return None
+        value = values[0] if values else ""
+        if not value:
+            continue  # an empty parameter is the same page as none
+        if len(value) > MAX_VALUE_LENGTH or (name == "page" and not set(value) <= _DIGITS):
+            return None
+        parts.append(urlencode({name: value}))
+    return "&".join(parts)
 
 
-def shared_page(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Serve the view's page from this worker's store while the data version holds."""
+def _time_bucket() -> int:
+    """Which slice of time the page's ages belong to: a page's ETag changes with it."""
+    seconds = max(1, int(current_app.config["PAGE_ETAG_SECONDS"]))
+    return int(time.time()) // seconds
 
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not _shareable():
-            return view(*args, **kwargs)
-        g.shared_page = True  # base.html leaves the per-visitor CSRF token out
-        key = _key()
-        version = data_version.current(db.session)
-        stored = recall("page_cache", key, version)
-        if stored is not None:
-            body, mimetype = stored
-            return Response(body, mimetype=mimetype)
-        response = current_app.make_response(view(*args, **kwargs))
-        if response.status_code == 200 and not response.direct_passthrough:
-            remember("page_cache", key, version, (response.get_data(), response.mimetype))
-        return response
 
-    return wrapper
+def page_etag(version: int, key: tuple) -> str:
+    digest = hashlib.blake2b(repr((version, _time_bucket(), key)).encode(), digest_size=12)
+    return digest.hexdigest()
+
+
+def _conditional_headers(response: Response, etag: str) -> Response:
+    response.set_etag(etag, weak=True)
+    response.headers["Cache-Control"] = SHARED_CACHE_CONTROL
+    response.vary.update(("HX-Request", "Cookie"))
+    return response
+
+
+def _not_modified(etag: str) -> bool:
+    # Weak comparison, as RFC 9110 asks for If-None-Match.
+    return request.if_none_match.contains_weak(etag)
+
+
+def shared_page(view: Callable[..., Any] | None = None, *,
+                params: tuple[str, ...] = ()) -> Any:
+    """Serve the view's page from this worker's store while the data version holds, and
+    answer a matching If-None-Match with 304 before rendering.
+
+    `params` names the query parameters the page depends on; a request with any other
+    is rendered and served but never stored (and gets no ETag of the canonical page).
+    """
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not _shareable():
+                response = current_app.make_response(view(*args, **kwargs))
+                response.headers["Cache-Control"] = PRIVATE_CACHE_CONTROL
+                return response
+            g.shared_page = True  # base.html leaves the per-visitor CSRF token out
+            query = canonical_query(params)
+            version = data_version.current(db.session)
+            if query is None:
+                return view(*args, **kwargs)
+            key = (request.host, request.path, query, wants_fragment())
+            etag = page_etag(version, key)
+            if _not_modified(etag):
+                return _conditional_headers(Response(status=304), etag)
+            stored = recall("page_cache", key, version) if enabled() else None
+            if stored is not None:
+                body, mimetype = stored
+                return _conditional_headers(Response(body, mimetype=mimetype), etag)
+            response = current_app.make_response(view(*args, **kwargs))
+            if response.status_code != 200 or response.direct_passthrough:
+                return response
+            if enabled():
+                remember("page_cache", key, version, (response.get_data(), response.mimetype))
+            return _conditional_headers(response, etag)
+
+        wrapper.shared_params = params  # type: ignore[attr-defined]
+        return wrapper
+
+    if view is not None:
+        return decorate(view)
+    return decorate
