@@ -4,12 +4,15 @@ every page that shows them."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import html5lib
 import pytest
 
 from tests.test_submit_support import NS
+from webapp.extensions import db
+from webapp.services import accounts, moderation
 from webapp.services.rules import Badge, Band, Kind, State, Tier
 
 
@@ -90,3 +93,70 @@ def test_badge_tier_and_band_meanings_are_readable_without_hovering(client, sess
 def test_a_row_without_reproductions_has_no_table_key(client, hub):
     html = client.get(f"/benchmarks/{hub.id}").text
     assert 'id="repro-key"' not in html and 'id="marker-meanings"' in html
+
+
+# --- 6. demo rows are labelled on every page that shows them --------------------------------
+
+DEMO_MARKER = '<span class="marker marker-demo"'
+PASSWORD = "correct horse battery"
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+@pytest.fixture
+def demo_hub(make_row, session):
+    row = make_row(is_demo=True)
+    session.commit()
+    return row
+
+
+def _demo_labelled(html: str) -> bool:
+    return DEMO_MARKER in html and 'class="demo-banner"' in html
+
+
+def test_the_reproduce_and_feedback_forms_label_a_demo_row(client, session, hub, demo_hub):
+    for path in (f"/benchmarks/{demo_hub.id}/reproduce", f"/submit/feedback?benchmark={demo_hub.id}"):
+        assert _demo_labelled(client.get(path).text), path
+    for path in (f"/benchmarks/{hub.id}/reproduce", f"/submit/feedback?benchmark={hub.id}"):
+        html = client.get(path).text
+        assert DEMO_MARKER not in html and "demo-banner" not in html, path
+
+
+def test_the_feedback_thanks_labels_a_demo_row(client, demo_hub):
+    assert DEMO_MARKER in client.get(f"/submit/feedback/sent?benchmark={demo_hub.id}").text
+
+
+@pytest.fixture
+def reviewer_client(app, client):
+    app.config.update(ARGON2_TIME_COST=1, ARGON2_MEMORY_COST=8, ARGON2_PARALLELISM=1)
+    accounts.add_reviewer(db.session, "vera", PASSWORD)
+    db.session.commit()
+    token = CSRF_META.search(client.get("/review/login").text).group(1)
+    response = client.post("/review/login",
+                           data={"csrf_token": token, "name": "vera", "password": PASSWORD})
+    assert response.status_code == 303
+    return client
+
+
+def _line_of(html: str, marker: str, end: str) -> str:
+    start = html.index(marker)
+    return html[start:html.index(end, start)]
+
+
+def test_the_review_queue_and_audit_log_label_demo_rows(reviewer_client, session, make_row):
+    demo = make_row(state=State.QUEUED, is_demo=True)
+    real = make_row(state=State.QUEUED)
+    for row in (demo, real):
+        moderation.transition(session, row, State.REJECTED, actor="reviewer:vera",
+                              now=datetime.now(UTC), reason="Duplicate")
+    still_queued_demo = make_row(state=State.QUEUED, is_demo=True)
+    queued_real = make_row(state=State.QUEUED)
+    session.commit()
+
+    queue = reviewer_client.get("/review/").text
+    assert DEMO_MARKER in _line_of(queue, f'id="queue-row-{still_queued_demo.id}"', "</tr>")
+    assert DEMO_MARKER not in _line_of(queue, f'id="queue-row-{queued_real.id}"', "</tr>")
+
+    audit = reviewer_client.get("/review/audit").text
+    demo_cells = _line_of(audit, f'>#{demo.id}</a>', "</td>")
+    real_cells = _line_of(audit, f'>#{real.id}</a>', "</td>")
+    assert DEMO_MARKER in demo_cells and DEMO_MARKER not in real_cells

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from tests.test_submit_support import assert_values_kept, field_error
+from tests.test_submit_support import assert_values_kept, field_error, form_values
 from webapp.models import FeedbackNote
 from webapp.services.rules import FEEDBACK_KINDS, Kind, State
 
@@ -64,8 +64,54 @@ def test_bad_benchmark_arguments_are_404(client, arg):
     assert client.get(f"/submit/feedback?benchmark={arg}").status_code == 404
 
 
-def test_missing_benchmark_argument_explains(client):
+def test_without_a_benchmark_a_page_helps_find_the_row(client):
+    """Issue 13: not a 400, a GET form that takes the row's address or number."""
     response = client.get("/submit/feedback")
+    assert response.status_code == 200
+    values = form_values(response.text)
+    assert "find" in values and "csrf_token" not in values
+    assert 'method="get" action="/submit/feedback"' in response.text
+    assert 'href="/"' in response.text and "Browse the catalog" in response.text
+
+
+@pytest.mark.parametrize("typed", ["{id}", " #{id} ", "/benchmarks/{id}",
+                                   "https://trustbench.example/benchmarks/{id}",
+                                   "http://localhost:5000/benchmarks/{id}/reproduce",
+                                   "trustbench.example/benchmarks/{id}?page=2"])
+def test_a_pasted_address_or_number_opens_that_rows_feedback_form(client, row, typed):
+    response = client.get("/submit/feedback", query_string={"find": typed.format(id=row.id)})
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/submit/feedback?benchmark={row.id}")
+    assert f"Feedback on benchmark #{row.id}" in client.get(response.headers["Location"]).text
+
+
+@pytest.mark.parametrize(("typed", "status", "message"), [
+    ("", 400, "neither a benchmark’s address nor its number"),
+    ("the fast one", 400, "neither a benchmark’s address nor its number"),
+    ("https://trustbench.example/hardware/rtx-4090", 400, "neither"),
+    ("1" * 13, 400, "neither"),
+    ("<b>12</b>", 400, "neither"),
+    ("999999", 404, "There is no public benchmark #999999"),
+    ("/benchmarks/0", 404, "There is no public benchmark #0"),
+])
+def test_a_bad_or_unknown_row_reshows_the_form_with_the_text_kept(client, row, typed, status,
+                                                                    message):
+    response = client.get("/submit/feedback", query_string={"find": typed})
+    assert response.status_code == status
+    assert message in response.text and 'id="e-find"' in response.text
+    assert form_values(response.text)["find"] == typed
+    assert "<b>" not in response.text.split('id="e-find"')[1]
+
+
+def test_a_hidden_row_cannot_be_found(client, session, make_row):
+    hidden = make_row(state=State.QUEUED)
+    session.commit()
+    response = client.get("/submit/feedback", query_string={"find": f"/benchmarks/{hidden.id}"})
+    assert response.status_code == 404 and f"no public benchmark #{hidden.id}" in response.text
+
+
+def test_posting_without_a_benchmark_is_still_refused(client, no_csrf):
+    response = client.post("/submit/feedback", data={"kind": "stale", "message": "x"})
     assert response.status_code == 400 and "Send feedback" in response.text
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, g, render_template, request
 
 from webapp import schemas
 from webapp.extensions import db, read_only
@@ -95,6 +95,8 @@ def _live(hub: Submission, posted: schemas.FormInput) -> dict:
 
 def _render(hub: Submission, runtimes: Mapping, posted: schemas.FormInput,
             errors: Mapping[str, str], status: int, **extra) -> tuple[str, int]:
+    if hub.is_demo:
+        g.demo_data_shown = True  # base.html's banner: a generated row, not a measurement
     return render_template(
         "reproduce/reproduce.html",
         values=posted.values,
