@@ -114,7 +114,8 @@ def _demo_labelled(html: str) -> bool:
 
 
 def test_the_reproduce_and_feedback_forms_label_a_demo_row(client, session, hub, demo_hub):
-    for path in (f"/benchmarks/{demo_hub.id}/reproduce", f"/submit/feedback?benchmark={demo_hub.id}"):
+    for path in (f"/benchmarks/{demo_hub.id}/reproduce",
+                 f"/submit/feedback?benchmark={demo_hub.id}"):
         assert _demo_labelled(client.get(path).text), path
     for path in (f"/benchmarks/{hub.id}/reproduce", f"/submit/feedback?benchmark={hub.id}"):
         html = client.get(path).text
