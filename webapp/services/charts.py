@@ -430,11 +430,13 @@ class Strip:
     rows: list[StripInput]
 
     @property
-    def legend(self) -> list[tuple[str, str, str]]:
-        """(label, css class, swatch) of each kind of reproduction present."""
-        present = {row.ring for row in self.rows}
-        return [(ring_label(ring), ring_css(ring), LEGEND[RING_SHAPES[ring]])
-                for ring in (Ring.INNER, Ring.OUTER, None) if ring in present]
+    def legend(self) -> list[tuple[str, str, str, int]]:
+        """(label, css class, swatch, how many) of each kind of reproduction present."""
+        counts: dict[Ring | None, int] = {}
+        for row in self.rows:
+            counts[row.ring] = counts.get(row.ring, 0) + 1
+        return [(ring_label(ring), ring_css(ring), LEGEND[RING_SHAPES[ring]], counts[ring])
+                for ring in (Ring.INNER, Ring.OUTER, None) if ring in counts]
 
 
 def ring_label(ring: Ring | None) -> str:
@@ -443,6 +445,11 @@ def ring_label(ring: Ring | None) -> str:
 
 def ring_css(ring: Ring | None) -> str:
     return ring.css if ring is not None else "ring-noted"
+
+
+def signed(value: float, original: float) -> float:
+    """(value − original) ÷ original: the divergence with its direction kept."""
+    return (value - original) / original
 
 
 def _percent_label(value: float) -> str:
