@@ -3,16 +3,23 @@
 Error pages carry no CSRF token (base.html leaves it out, as on shared pages): they have no
 form that posts, and a 404 must not open a session. The one exception is the 503 page of
 a database that cannot be written, whose form carries what the visitor sent back to them.
+
+A form refused by a rate limit (429) is its own form again, filled with what was typed and
+headed by errors/_rate_limited.html: `rate_limited` gives that notice its words (when the
+next attempt fits) and the response its Retry-After header.
 """
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, render_template, request
+from datetime import datetime
+
+from flask import Flask, Response, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from webapp.extensions import database_problem_of, db
+from webapp.services import privacy, waiting
 from webapp.services.api.models import Problem
 from webapp.web.htmx import wants_fragment
 
@@ -39,6 +46,23 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DBAPIError, _database_error)
     app.register_error_handler(Exception, _unexpected)
+    app.after_request(_retry_after)
+
+
+def rate_limited(action: str, ip_hash: str, now: datetime) -> dict:
+    """The context of a form's 429 page: the limit, and when the next attempt fits (in
+    words and as a UTC time). The response gets the same wait as its Retry-After header."""
+    wait = waiting.next_attempt(db.session, action, ip_hash, now)
+    g.retry_after_seconds = wait.seconds
+    return {"rate_limited": True, "rate_limit_label": privacy.limit_label(action),
+            "retry": wait}
+
+
+def _retry_after(response: Response) -> Response:
+    seconds = g.get("retry_after_seconds")
+    if seconds is not None and response.status_code == 429:
+        response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 def wants_problem() -> bool:

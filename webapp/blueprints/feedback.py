@@ -9,9 +9,10 @@ from collections.abc import Mapping
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
 from webapp import schemas
+from webapp.errors import rate_limited
 from webapp.extensions import db
 from webapp.models import Submission, utcnow
-from webapp.services import labels, privacy, submissions
+from webapp.services import labels, submissions
 from webapp.services.rules import FEEDBACK_KINDS, State
 from webapp.web import replies
 from webapp.web.forms import parse_form
@@ -121,8 +122,7 @@ def new():
     ip_hash, limited = replies.over_limit("feedback", now)
     if limited:
         db.session.commit()
-        return _render(row, posted.values, {}, 429, rate_limited=True,
-                       rate_limit_label=privacy.limit_label("feedback"))
+        return _render(row, posted.values, {}, 429, **rate_limited("feedback", ip_hash, now))
     submissions.create_feedback(db.session, row, data, ip_hash=ip_hash, now=now)
     db.session.commit()
     return redirect(url_for("feedback.sent", benchmark=row.id), 303)
