@@ -20,7 +20,7 @@ from flask import (
 
 from webapp.extensions import database_problem, db
 from webapp.models import utcnow
-from webapp.services import labels, reference_pages, rules, runner_file
+from webapp.services import labels, network, reference_pages, rules, runner_file
 from webapp.services.catalog import catalog_page, parse_catalog_query
 from webapp.services.detail import detail as benchmark_detail
 from webapp.services.listing import page_number
@@ -38,6 +38,8 @@ RESOURCES = {
                             "Verification policy"),
     "confidence-methodology": ("public/resources/confidence_methodology.html",
                                "Confidence methodology"),
+    "reproduction-network": ("public/resources/reproduction_network.html",
+                             "Reproduction network"),
 }
 
 bp.add_app_template_filter(labels.number, "number")
@@ -115,8 +117,12 @@ def resource(name: str) -> str:
     if name not in RESOURCES:
         abort(404)
     template, title = RESOURCES[name]
+    live = {}
+    if name == "reproduction-network":  # the one resource drawn from live data
+        live["network"] = network.network_page(db.session, now=utcnow())
+        _show_demo_banner(live["network"].demo_shown)
     return render_template(template, title=title, rules=rules, resources=RESOURCES,
-                           runner=runner_file.served())
+                           runner=runner_file.served(), **live)
 
 
 @bp.get("/measure.py")

@@ -5,7 +5,8 @@ Three charts, each from plain values (no Flask, no session):
 - `scatter`: decode speed against the bytes each token must read, one dot per row (dots
   on the same spot merged), with the bandwidth-ceiling line of each device count;
 - `bars`: decode by hardware, the median of each group, the ceiling marked on each bar;
-- `strip`: the divergence strip of a row's accepted reproductions (TTFT and decode).
+- `strip`: the divergence strip of a row's accepted reproductions (TTFT and decode);
+- `ladder`: the confidence tier's reproduction rungs, for the reproduction network page.
 
 Every coordinate is in the SVG's own units (its viewBox); CSS scales the picture to the
 page. Shapes tell badges and rings apart as well as colours do, so no chart relies on
@@ -20,11 +21,15 @@ from dataclasses import dataclass, field
 
 from webapp.services.rules import (
     CEILING_MARGIN,
+    HIGH_OPERATORS,
+    MODERATE_OPERATORS,
     NOTED_LABEL,
     RELATED_LIMIT,
     TOLERANCE,
+    VERY_HIGH_OPERATORS,
     Badge,
     Ring,
+    Tier,
 )
 
 # --- shapes ------------------------------------------------------------------------------
@@ -510,3 +515,68 @@ def strip(rows: Sequence[StripInput]) -> Strip | None:
     ticks = [Tick(round(xs(v), 1), _percent_label(v)) for v in xs.tick_values(6)]
     return Strip(STRIP_WIDTH, height, left, x_end, round(xs(0.0), 1), ticks, axes, extent,
                  list(rows))
+
+
+# --- the network page's tier ladder -----------------------------------------------------------
+
+LADDER_WIDTH, LADDER_HEIGHT = 560, 150
+LADDER_STEP_WIDTH = 118
+LADDER_STEP_HEIGHT = 46
+
+
+@dataclass(frozen=True)
+class LadderStep:
+    tier: Tier
+    operators: int  # independent operators that start a row here
+    x: float
+    y: float
+    reached: bool  # the hub's operators reach this step
+    current: bool  # the highest step reached
+
+    @property
+    def centre(self) -> float:
+        return round(self.x + LADDER_STEP_WIDTH / 2, 1)
+
+
+@dataclass(frozen=True)
+class Ladder:
+    width: int
+    height: int
+    step_width: int
+    step_height: int
+    steps: list[LadderStep]
+    arrow: str  # the upgrade path: a path rising through the steps, ending in an arrowhead
+    arrow_head: str
+    operators: int | None  # the hub's independent operators; None without a hub
+
+    @property
+    def current(self) -> LadderStep | None:
+        return next((step for step in self.steps if step.current), None)
+
+
+def ladder(operators: int | None) -> Ladder:
+    """The reproduction rungs of the confidence tier, rising left to right, the hub's place
+    marked when there is a hub (`operators` is how many independent operators it has)."""
+    thresholds = ((Tier.LOW, 0), (Tier.MODERATE, MODERATE_OPERATORS),
+                  (Tier.HIGH, HIGH_OPERATORS), (Tier.VERY_HIGH, VERY_HIGH_OPERATORS))
+    gap = (LADDER_WIDTH - 16 - LADDER_STEP_WIDTH * len(thresholds)) / (len(thresholds) - 1)
+    reached = [operators is not None and operators >= need for _tier, need in thresholds]
+    highest = max((i for i, ok in enumerate(reached) if ok), default=None)
+    steps = []
+    for index, (tier, need) in enumerate(thresholds):
+        x = 8 + index * (LADDER_STEP_WIDTH + gap)
+        y = 70 - index * 18  # each rung a little higher
+        steps.append(LadderStep(tier, need, round(x, 1), float(y), reached[index],
+                                index == highest))
+    points = [(step.centre, step.y + LADDER_STEP_HEIGHT + 14) for step in steps]
+    # the path runs under the steps, rising with them, and ends in an arrowhead
+    start_x, start_y = points[0]
+    arrow = f"M{start_x - 40:.1f} {start_y:.1f}" + "".join(
+        f"L{x:.1f} {y:.1f}" for x, y in points)
+    end_x, end_y = points[-1]
+    end_x += 30
+    arrow += f"L{end_x:.1f} {end_y - 6:.1f}"
+    head = f"M{end_x + 8:.1f} {end_y - 9:.1f}L{end_x - 4:.1f} {end_y - 12:.1f}" \
+           f"L{end_x - 1:.1f} {end_y:.1f}z"
+    return Ladder(LADDER_WIDTH, LADDER_HEIGHT, LADDER_STEP_WIDTH, LADDER_STEP_HEIGHT, steps,
+                  arrow, head, operators)
