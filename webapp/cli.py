@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.models import Submission, utcnow
-from webapp.services import accounts, backups, data_version, demo, evidence, privacy
+from webapp.services import accounts, backups, data_version, demo, evidence, privacy, summaries
 from webapp.services.reference import load_reference
 from webapp.services.rules import State
 
@@ -46,6 +46,8 @@ def seed_demo(rows: int, if_empty: bool, random_seed: int) -> None:
         db.session.commit()
         return
     report = demo.seed(db.session, rows=rows, random_seed=random_seed)
+    summaries.rebuild_all(db.session)  # the bulk load bypasses the decisions that keep them
+    db.session.commit()
     data_version.bump(db.engine)  # bulk inserts bypass the ORM: running workers re-render
     click.echo(report)
 
@@ -127,5 +129,7 @@ def refresh(if_needed: bool) -> None:
             click.echo("catalog index: up to date")
             return
     count = evidence.refresh_all(db.session)
+    operators, entries = summaries.rebuild_all(db.session)
     db.session.commit()
     click.echo(f"catalog index: {count} public rows refreshed")
+    click.echo(f"summaries: {operators} operators listed, {entries} hardware and model counts")

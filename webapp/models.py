@@ -393,6 +393,42 @@ class RateCounter(db.Model):
     count: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class OperatorSummary(db.Model):
+    """One operator with a handle, as the operators page lists them: what they cleanly
+    reproduced on public rows. Kept by services.summaries whenever a decision changes it
+    (so the page reads a page of these, never every reproduction); `flask refresh`
+    rebuilds it. An operator with nothing to list has no row."""
+
+    __tablename__ = "operator_summaries"
+
+    operator_key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    handle: Mapped[str] = mapped_column(String(40))  # the first of their handles, as typed
+    reproductions: Mapped[int] = mapped_column(Integer)
+    hubs: Mapped[int] = mapped_column(Integer)  # distinct public rows reproduced
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The newest public rows reproduced (highest ids first), comma-separated, at most
+    # summaries.LATEST_HUBS of them.
+    latest_hub_ids: Mapped[str] = mapped_column(String(120), default="")
+
+
+# The operators page's order, so a page is read from the index's start.
+Index("ix_operator_summaries_rank", OperatorSummary.hubs.desc(), OperatorSummary.handle,
+      OperatorSummary.operator_key)
+
+
+class PublicRowCount(db.Model):
+    """How many public rows one hardware entry or model has (the /hardware and /models
+    index pages), kept by services.summaries with every decision; `flask refresh` rebuilds
+    it. An entry without a row here has none."""
+
+    __tablename__ = "public_row_counts"
+
+    subject: Mapped[str] = mapped_column(String(16), primary_key=True)  # hardware | model
+    reference_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    demo_rows: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class SiteState(db.Model):
     """One row: the version of everything public pages show.
 

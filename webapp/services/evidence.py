@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from webapp.models import BadgeChange, Submission
-from webapp.services import confidence, trust
+from webapp.services import confidence, summaries, trust
 from webapp.services.rules import AGE_LOWER_DAYS, EDITORIAL_FRESH_DAYS, Badge, Kind, Ring, State
 
 # Reproductions that speak about their hub: clean ones (evidence) and fragments
@@ -176,6 +176,8 @@ def refresh_derived(session: Session, hub: Submission) -> None:
                                 new_badge=values["derived_badge"]))
     for name, value in values.items():
         setattr(hub, name, value)
+    # The operators page and the /hardware and /models counts follow the same decisions.
+    summaries.refresh_for(session, hub)
 
 
 # What hub_facts and repro_facts read, selected as columns so refresh_all holds no rows.

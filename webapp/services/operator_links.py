@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp.models import AuditEvent, Submission
-from webapp.services import evidence, trust
+from webapp.services import evidence, summaries, trust
 from webapp.services.moderation import AUDIT_REASON_MAX, TransitionError, one_line
 from webapp.services.rules import State
 
@@ -62,5 +62,6 @@ def link_operators(
     session.flush()
     for hub in session.scalars(select(Submission).where(Submission.id.in_(hubs))):
         evidence.refresh_derived(session, hub)
+    summaries.refresh_operators(session, keys)  # the keys merged away list nothing now
     session.flush()
     return target

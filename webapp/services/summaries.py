@@ -1,0 +1,191 @@
+"""Summaries kept for public index pages, so that reading them never walks every row: one
+row per operator with a handle (the operators page) and each hardware entry's and model's
+public row count (the /hardware and /models pages).
+
+They are kept where decisions land: evidence.refresh_derived calls refresh_for for every
+row a decision touches (moderation's transitions, editorial publishing, operator links
+all end there), and operator_links calls refresh_operators for the keys a re-keying
+empties. rebuild_all recomputes everything: `flask refresh`, seed-demo's bulk load and
+the migration that created the tables.
+
+Each refresh locks its summary row before it counts (PostgreSQL; a no-op on SQLite, whose
+writers take turns), so two decisions committed at once cannot each store a count that
+misses the other: the second waits for the first to commit, then counts afresh (read
+committed). Adds and flushes; never commits.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import bindparam, case, delete, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, aliased
+
+from webapp.models import OperatorSummary, PublicRowCount, Submission
+from webapp.services.rules import Kind, State
+
+LATEST_HUBS = 5  # public rows linked beside each operator, newest first
+HARDWARE, MODEL = "hardware", "model"
+COUNTED_BY = {HARDWARE: Submission.hardware_id, MODEL: Submission.model_id}
+
+# A clean reproduction credited to its operator: marked reproduced, on a public row,
+# under a handle (anonymous operators are never listed, so their keys never reach a page).
+_REPRO, _HUB = aliased(Submission, name="repro"), aliased(Submission, name="hub")
+CREDITED = (
+    _REPRO.kind == Kind.REPRODUCTION,
+    _REPRO.state == State.REPRODUCED,
+    _HUB.state == State.APPROVED,
+    _REPRO.handle.is_not(None),
+    func.trim(_REPRO.handle) != "",
+)
+_DEMO = func.max(case((_REPRO.is_demo, 1), else_=0))
+# Read from ix_submissions_operator_repros, and each hub's state from ix_submissions_id_state.
+_TOTALS = (
+    select(_REPRO.operator_key, func.min(_REPRO.handle), func.count(_REPRO.id),
+           func.count(_REPRO.hub_id.distinct()), _DEMO)
+    .join(_HUB, _REPRO.hub_id == _HUB.id)
+    .where(*CREDITED)
+)
+_ONE_OPERATOR = _TOTALS.where(_REPRO.operator_key == bindparam("key")).group_by(
+    _REPRO.operator_key)
+_HUB_PAIRS = (
+    select(_REPRO.operator_key, _REPRO.hub_id).join(_HUB, _REPRO.hub_id == _HUB.id)
+    .where(*CREDITED).distinct()
+)
+_LATEST = (
+    select(_REPRO.hub_id).join(_HUB, _REPRO.hub_id == _HUB.id)
+    .where(*CREDITED, _REPRO.operator_key == bindparam("key"))
+    .distinct().order_by(_REPRO.hub_id.desc()).limit(LATEST_HUBS)
+)
+_PUBLIC = Submission.state == State.APPROVED
+_DEMO_ROWS = func.coalesce(func.sum(case((Submission.is_demo, 1), else_=0)), 0)
+
+
+def hub_ids(stored: str) -> list[int]:
+    """OperatorSummary.latest_hub_ids as ids, newest first."""
+    return [int(part) for part in stored.split(",") if part]
+
+
+# --- kept by decisions -----------------------------------------------------------------------
+
+
+def refresh_for(session: Session, row: Submission) -> None:
+    """Bring up to date every summary that may count `row` or its reproductions: its
+    hardware's and its model's row counts, and the operators of its reproductions (a
+    hub that goes public or is hidden credits or uncredits them) and its own (a
+    reproduction decided, or a fragment of a row)."""
+    refresh_counts(session, [(HARDWARE, row.hardware_id), (MODEL, row.model_id)])
+    keys = set(session.scalars(
+        select(Submission.operator_key).where(
+            Submission.hub_id == row.id, Submission.kind == Kind.REPRODUCTION,
+            Submission.handle.is_not(None)).distinct()))
+    if row.kind == Kind.REPRODUCTION and row.handle:
+        keys.add(row.operator_key)
+    refresh_operators(session, keys)
+
+
+def refresh_operators(session: Session, keys: Iterable[str]) -> None:
+    """Recount these operators from their reproductions (an operator with nothing left
+    to list loses their row)."""
+    for key in sorted(set(keys)):  # one lock order for every writer
+        _refresh(session, OperatorSummary, {"operator_key": key},
+                 lambda key=key: _operator_values(session, key))
+
+
+def refresh_counts(session: Session, entries: Iterable[tuple[str, int]]) -> None:
+    """Recount the public rows of these (subject, reference id) entries."""
+    for subject, reference_id in sorted(set(entries)):
+        _refresh(session, PublicRowCount, {"subject": subject, "reference_id": reference_id},
+                 lambda s=subject, r=reference_id: _count_values(session, s, r))
+
+
+def _operator_values(session: Session, key: str) -> dict[str, Any] | None:
+    found = session.execute(_ONE_OPERATOR, {"key": key}).one_or_none()
+    if found is None:
+        return None
+    _key, handle, reproductions, hubs, demo = found
+    latest = session.scalars(_LATEST, {"key": key}).all()
+    return {"handle": handle, "reproductions": reproductions, "hubs": hubs,
+            "is_demo": bool(demo), "latest_hub_ids": ",".join(map(str, latest))}
+
+
+def _count_values(session: Session, subject: str, reference_id: int) -> dict[str, Any] | None:
+    rows, demo = session.execute(
+        select(func.count(), _DEMO_ROWS).where(_PUBLIC, COUNTED_BY[subject] == reference_id)
+    ).one()
+    return {"rows": rows, "demo_rows": demo} if rows else None
+
+
+def _refresh(session: Session, model: type, identity: dict[str, Any],
+             count: Callable[[], dict[str, Any] | None]) -> None:
+    """Lock the summary row, count, and store what was counted (None: no row)."""
+    key = tuple(identity.values())
+    stored = session.get(model, key, with_for_update=True, populate_existing=True)
+    values = count()  # after the lock: a concurrent writer's commit is counted too
+    if stored is None:
+        if values is None or _inserted(session, model, {**identity, **values}):
+            return
+        # Another transaction stored the row meanwhile and has committed: lock, recount.
+        stored = session.get(model, key, with_for_update=True, populate_existing=True)
+        values = count()
+    if values is None:
+        session.delete(stored)
+    else:
+        for name, value in values.items():
+            if getattr(stored, name) != value:
+                setattr(stored, name, value)
+    session.flush()
+
+
+def _inserted(session: Session, model: type, values: dict[str, Any]) -> bool:
+    """Insert the row unless one with its key exists (committed by a concurrent writer,
+    whose insert this one waited for); True when this one was inserted. No savepoint: a
+    savepoint's release would run the session's after-commit hooks early."""
+    dialect = session.get_bind().dialect.name
+    if dialect in _UPSERT:
+        statement = _UPSERT[dialect](model).values(**values).on_conflict_do_nothing()
+    else:  # another database: a plain insert, which a concurrent one makes fail
+        statement = insert(model).values(**values)
+    return session.execute(statement).rowcount == 1
+
+
+_UPSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+# --- rebuilt at once ----------------------------------------------------------------------------
+
+
+def rebuild_all(session: Session) -> tuple[int, int]:
+    """Recompute every summary from the rows; returns (operators listed, entries counted).
+
+    Core statements throughout, so a large catalog never sits in the session; the
+    migration that created the tables calls this on its own connection to backfill them.
+    """
+    session.execute(delete(OperatorSummary))
+    session.execute(delete(PublicRowCount))
+    latest: dict[str, list[int]] = defaultdict(list)
+    for key, hub_id in session.execute(
+            _HUB_PAIRS.order_by(_REPRO.operator_key, _REPRO.hub_id.desc())):
+        if len(latest[key]) < LATEST_HUBS:
+            latest[key].append(hub_id)
+    operators = [
+        {"operator_key": key, "handle": handle, "reproductions": count, "hubs": hubs,
+         "is_demo": bool(demo), "latest_hub_ids": ",".join(map(str, latest[key]))}
+        for key, handle, count, hubs, demo in session.execute(
+            _TOTALS.group_by(_REPRO.operator_key))
+    ]
+    counts = [
+        {"subject": subject, "reference_id": reference_id, "rows": rows, "demo_rows": demo}
+        for subject, column in COUNTED_BY.items()
+        for reference_id, rows, demo in session.execute(
+            select(column, func.count(), _DEMO_ROWS).where(_PUBLIC).group_by(column))
+    ]
+    if operators:
+        session.execute(insert(OperatorSummary), operators)
+    if counts:
+        session.execute(insert(PublicRowCount), counts)
+    session.flush()
+    return len(operators), len(counts)
