@@ -14,16 +14,23 @@ from flask import (
     g,
     jsonify,
     make_response,
+    redirect,
     render_template,
     request,
+    url_for,
 )
 
 from webapp.extensions import database_problem, db
 from webapp.models import utcnow
 from webapp.services import labels, network, reference_pages, rules, runner_file
-from webapp.services.catalog import catalog_page, parse_catalog_query
+from webapp.services.catalog import (
+    QUERY_ARGS,
+    catalog_page,
+    is_canonical,
+    parse_catalog_query,
+)
 from webapp.services.detail import detail as benchmark_detail
-from webapp.services.listing import page_number
+from webapp.services.listing import MemoStore, page_number
 from webapp.services.operators import operators_page
 from webapp.web.htmx import wants_fragment
 from webapp.web.page_cache import shared_page
@@ -70,10 +77,16 @@ def _paged(template: str, find: Callable[..., _Shown | None]) -> str:
 
 
 @bp.get("/")
-@shared_page
+@shared_page(params=QUERY_ARGS)
 def catalog() -> Response:
     query, notices = parse_catalog_query(request.args)
-    page = catalog_page(db.session, query, notices, now=utcnow(), per_page=_per_page())
+    if not notices and not is_canonical(query, request.args.items(multi=True)):
+        # One spelling per view: empty fields, defaults and unknown names dropped, in
+        # CatalogQuery.args() order (shared URLs and the page store's keys).
+        return redirect(url_for("public.catalog", **query.args()), 301)
+    memos = current_app.extensions.setdefault("catalog_memos", MemoStore())
+    page = catalog_page(db.session, query, notices, now=utcnow(), per_page=_per_page(),
+                        memos=memos)
     _show_demo_banner(page.demo_shown)
     template = "public/_catalog_table.html" if wants_fragment() else "public/catalog.html"
     response = make_response(render_template(template, page=page, rules=rules))
@@ -92,21 +105,21 @@ def detail(benchmark_id: int) -> str:
 
 
 @bp.get("/hardware/<slug>")
-@shared_page
+@shared_page(params=("page",))
 def hardware(slug: str) -> str:
     return _paged("public/hardware.html", partial(
         reference_pages.reference_page, db.session, reference_pages.HARDWARE, slug, now=utcnow()))
 
 
 @bp.get("/models/<slug>")
-@shared_page
+@shared_page(params=("page",))
 def model(slug: str) -> str:
     return _paged("public/model.html", partial(
         reference_pages.reference_page, db.session, reference_pages.MODEL, slug, now=utcnow()))
 
 
 @bp.get("/operators")
-@shared_page
+@shared_page(params=("page",))
 def operators() -> str:
     return _paged("public/operators.html", partial(operators_page, db.session))
 

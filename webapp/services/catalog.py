@@ -6,9 +6,11 @@ always shows the filters actually applied. The rows come from listing.listing_pa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import groupby
 from typing import Annotated, Any
 
 from pydantic import (
@@ -19,12 +21,14 @@ from pydantic import (
     StringConstraints,
     ValidationError,
 )
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from webapp.models import Hardware, ModelVariant, Quant, Runtime, Submission
+from webapp.services import data_version
 from webapp.services.listing import (
     ListingPage,
+    MemoStore,
     Sort,
     effective_tier,
     listing_page,
@@ -34,6 +38,10 @@ from webapp.services.listing import (
 from webapp.services.rules import Badge, Tier
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+# The text search: this many characters, this many words (each must match a model,
+# hardware or runtime name), so a pasted essay cannot build a huge query.
+SEARCH_MAX_LENGTH = 80
+SEARCH_MAX_WORDS = 5
 
 
 # --- the query string ---------------------------------------------------------------------
@@ -51,11 +59,18 @@ Slug = Annotated[
 ]
 
 
+def _search_text(value: Any) -> Any:
+    if isinstance(value, str):
+        return " ".join(value.split())[:SEARCH_MAX_LENGTH] or None
+    return value
+
+
 class CatalogQuery(BaseModel):
     """The catalog's query string. Invalid values are dropped (see parse_catalog_query)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
+    q: Annotated[str | None, BeforeValidator(_search_text)] = None
     model: Slug = None
     hardware: Slug = None
     quant: Slug = None
@@ -71,6 +86,7 @@ class CatalogQuery(BaseModel):
     def args(self, **changes: Any) -> dict[str, str]:
         """Query-string arguments reproducing this query, defaults left out (for links)."""
         values = {
+            "q": self.q,
             "model": self.model,
             "hardware": self.hardware,
             "quant": self.quant,
@@ -83,14 +99,26 @@ class CatalogQuery(BaseModel):
         }
         values.update({key: None if value is None else str(value)
                        for key, value in changes.items()})
-        return {key: value for key, value in values.items() if value is not None}
+        defaults = {"sort": Sort.DECODE.value, "page": "1"}
+        return {key: value for key, value in values.items()
+                if value is not None and defaults.get(key) != value}
 
 
-QUERY_ARGS = ("model", "hardware", "quant", "runtime", "badge", "tier", "sort", "stale", "page")
+QUERY_ARGS = (
+    "q", "model", "hardware", "quant", "runtime", "badge", "tier", "sort", "stale", "page",
+)
 _ARG_NAMES = {
+    "q": "search",
     "model": "model", "hardware": "hardware", "quant": "quant", "runtime": "runtime",
     "badge": "badge", "tier": "tier", "sort": "sort order",
 }
+
+
+def is_canonical(query: CatalogQuery, given: Iterable[tuple[str, str]]) -> bool:
+    """Whether the query string `given` (every name and value, in order) is the one
+    query.args() spells: only filters in use, defaults left out, in one order. A shared
+    URL, and the key a page is stored under, then has one spelling."""
+    return list(given) == list(query.args().items())
 
 
 def parse_catalog_query(args: Mapping[str, str]) -> tuple[CatalogQuery, tuple[str, ...]]:
@@ -129,6 +157,26 @@ class Choice:
     id: int
     slug: str
     label: str
+    group: str = ""  # the vendor (hardware) or family (models, quants) it is listed under
+
+
+@dataclass(frozen=True)
+class Group:
+    label: str
+    choices: list[Choice]
+
+
+def natural_key(text: str) -> tuple[tuple[int, float | str], ...]:
+    """Sort key reading numbers as numbers: "RTX 3060" before "RTX 4090", "7B" before
+    "13B", "Llama 3.1" before "Llama 3.10"."""
+    parts = re.split(r"(\d+(?:\.\d+)?)", text.casefold())
+    return tuple((0, float(part)) if index % 2 else (1, part)
+                 for index, part in enumerate(parts) if part)
+
+
+def _grouped(choices: list[Choice]) -> list[Group]:
+    return [Group(label, list(members))
+            for label, members in groupby(choices, key=lambda choice: choice.group)]
 
 
 @dataclass(frozen=True)
@@ -140,30 +188,67 @@ class FilterOptions:
     badges: tuple[Badge, ...] = tuple(Badge)
     tiers: tuple[Tier, ...] = tuple(Tier)
     sorts: tuple[Sort, ...] = tuple(Sort)
+    groups: dict[str, list[Group]] = field(default_factory=dict)
+
+    @property
+    def sort_named(self) -> dict[str, Sort]:
+        return {sort.value: sort for sort in self.sorts}
 
 
 # Columns, not entities: every catalog page lists every reference row, and loading them
 # as ORM objects cost more than the page's own rows.
-_MODEL_CHOICES = select(ModelVariant.id, ModelVariant.slug, ModelVariant.name).order_by(
-    ModelVariant.family, ModelVariant.name)
-_HARDWARE_CHOICES = select(Hardware.id, Hardware.slug, Hardware.name).order_by(
-    Hardware.vendor, Hardware.name)
-_QUANT_CHOICES = select(Quant.id, Quant.slug, Quant.family, Quant.name).order_by(
-    Quant.family, Quant.name)
-_RUNTIME_CHOICES = select(Runtime.id, Runtime.slug, Runtime.name).order_by(Runtime.name)
+_MODEL_CHOICES = select(ModelVariant.id, ModelVariant.slug, ModelVariant.name,
+                        ModelVariant.family)
+_HARDWARE_CHOICES = select(Hardware.id, Hardware.slug, Hardware.name, Hardware.vendor)
+_QUANT_CHOICES = select(Quant.id, Quant.slug, Quant.family, Quant.name)
+_RUNTIME_CHOICES = select(Runtime.id, Runtime.slug, Runtime.name)
+
+
+def _in_order(choices: Iterable[Choice]) -> list[Choice]:
+    return sorted(choices, key=lambda c: (natural_key(c.group), natural_key(c.label)))
 
 
 def filter_options(session: Session) -> FilterOptions:
-    return FilterOptions(
-        models=[Choice(*row) for row in session.execute(_MODEL_CHOICES)],
-        hardware=[Choice(*row) for row in session.execute(_HARDWARE_CHOICES)],
-        quants=[
-            # a transient Quant, so the label rule stays in one place (Quant.label)
-            Choice(id_, slug, Quant(family=family, name=name).label)
-            for id_, slug, family, name in session.execute(_QUANT_CHOICES)
-        ],
-        runtimes=[Choice(*row) for row in session.execute(_RUNTIME_CHOICES)],
+    """Every filter's choices, grouped (hardware by vendor, models and quants by family)
+    and in natural order within and across groups."""
+    models = _in_order(Choice(*row) for row in session.execute(_MODEL_CHOICES))
+    hardware = _in_order(Choice(*row) for row in session.execute(_HARDWARE_CHOICES))
+    quants = _in_order(
+        # a transient Quant, so the label rule stays in one place (Quant.label)
+        Choice(id_, slug, Quant(family=family, name=name).label, family)
+        for id_, slug, family, name in session.execute(_QUANT_CHOICES)
     )
+    runtimes = _in_order(Choice(*row) for row in session.execute(_RUNTIME_CHOICES))
+    return FilterOptions(
+        models=models, hardware=hardware, quants=quants, runtimes=runtimes,
+        groups={"model": _grouped(models), "hardware": _grouped(hardware),
+                "quant": _grouped(quants)},
+    )
+
+
+def _like_pattern(word: str) -> str:
+    escaped = word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search_condition(session: Session, text: str) -> ColumnElement[bool]:
+    """Rows whose model, hardware or runtime name holds every word of `text`
+    (case-insensitive; % and _ are matched as themselves). The names are looked up in
+    the small reference tables first, so the rows are filtered on indexed ids."""
+    words = text.split()[:SEARCH_MAX_WORDS]
+    conditions = []
+    for word in words:
+        pattern = _like_pattern(word)
+        either = []
+        for table, column in ((ModelVariant, Submission.model_id),
+                              (Hardware, Submission.hardware_id),
+                              (Runtime, Submission.runtime_id)):
+            ids = list(session.scalars(select(table.id).where(
+                func.lower(table.name).like(pattern, escape="\\"))))
+            if ids:
+                either.append(column.in_(ids))
+        conditions.append(or_(*either) if either else Submission.id.is_(None))
+    return and_(*conditions)
 
 
 # --- the catalog page ------------------------------------------------------------------
@@ -191,6 +276,10 @@ class CatalogPage:
     @property
     def demo_shown(self) -> bool:
         return self.rows.demo_shown
+
+    @property
+    def search_max(self) -> int:
+        return SEARCH_MAX_LENGTH
 
 
 def select_rows(
@@ -224,6 +313,8 @@ def select_rows(
         conditions.append(effective_tier(now) == query.tier.value)
     if not query.include_stale:
         conditions.append(not_stale(now))
+    if query.q is not None:
+        conditions.append(search_condition(session, query.q))
     return Selection(query=query.model_copy(update=effective), conditions=conditions,
                      options=options, notices=tuple(messages))
 
@@ -235,10 +326,21 @@ def catalog_page(
     *,
     now: datetime,
     per_page: int,
+    memos: MemoStore | None = None,
 ) -> CatalogPage:
-    """One page of the catalog under `query` (see select_rows)."""
+    """One page of the catalog under `query` (see select_rows), with its total.
+
+    `memos` (one per worker) keeps each selection's count and page starts for the data
+    version and the minute `now` falls in, so a deep page seeks like the first one. Within
+    that minute a row crossing the stale or tier edge may shift a page by one row."""
     selection = select_rows(session, query, notices, now=now)
+    memo = None
+    if memos is not None:
+        memo = memos.memo((
+            data_version.current(session), int(now.timestamp()) // 60, per_page,
+            tuple(selection.query.args(page=None).items()),
+        ))
     rows = listing_page(session, selection.conditions, selection.query.sort,
-                        selection.query.page, per_page, now)
+                        selection.query.page, per_page, now, memo=memo, counted=True)
     return CatalogPage(query=selection.query.model_copy(update={"page": rows.pagination.page}),
                        rows=rows, options=selection.options, notices=selection.notices)

@@ -8,14 +8,16 @@ evidence.assess_hubs. A page costs a fixed number of queries, whatever its size.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from webapp.models import Submission
@@ -34,16 +36,23 @@ COUNT_FREE_OFFSET = 1_000
 class Sort(StrEnum):
     DECODE = "decode"
     TTFT = "ttft"
+    VRAM = "vram"
     NEWEST = "newest"
 
     @property
     def label(self) -> str:
         return _SORT_LABELS[self]
 
+    @property
+    def descending(self) -> bool:
+        """Whether the sort puts the largest value first (a table header's aria-sort)."""
+        return _sort_terms(self)[0][1]
+
 
 _SORT_LABELS = {
     Sort.DECODE: "Fastest decode",
     Sort.TTFT: "Quickest first token",
+    Sort.VRAM: "Smallest memory peak",
     Sort.NEWEST: "Newest",
 }
 
@@ -62,14 +71,19 @@ def page_number(args: Mapping[str, str]) -> int:
 
 @dataclass(frozen=True)
 class Pagination:
-    """Where a page sits. There is no total: counting every match on a large catalog
-    costs more than the page itself, so the next page is detected by fetching one row
-    more than a page holds."""
+    """Where a page sits. `total`, when the page counted its matches (the catalog, from
+    a memo: see PageMemo), names the last page; without it the next page is detected by
+    fetching one row more than a page holds."""
 
     page: int
     per_page: int
     shown: int
     has_next: bool
+    total: int | None = None
+
+    @property
+    def last_page(self) -> int | None:
+        return None if self.total is None else last_page(self.total, self.per_page)
 
     @property
     def has_prev(self) -> bool:
@@ -85,10 +99,11 @@ class Pagination:
 
     @property
     def window(self) -> list[int | None]:
-        """Page numbers to link: the first, two before this one, and the next; None marks
-        a gap."""
+        """Page numbers to link: the first, two before this one, the next and (when the
+        total is known) the last; None marks a gap."""
         last = self.page + 1 if self.has_next else self.page
-        shown = sorted({1, *range(max(1, self.page - 2), last + 1)})
+        ends = {1} if self.last_page is None else {1, self.last_page}
+        shown = sorted({*ends, *range(max(1, self.page - 2), last + 1)})
         out: list[int | None] = []
         for number_ in shown:
             if out and number_ - (out[-1] or 0) > 1:
@@ -196,17 +211,81 @@ def effective_tier(now: datetime) -> ColumnElement[str]:
 # --- one page of them ----------------------------------------------------------------------
 
 
-def order(sort: Sort, *, reverse: bool = False) -> tuple[ColumnElement[Any], ...]:
-    """The ORDER BY of `sort` (catalog pages, the API's cursor, exports); id breaks ties
-    so that pages never repeat or skip a row."""
+def _sort_terms(sort: Sort) -> tuple[tuple[Any, bool], ...]:
+    """(column, descending) of each ORDER BY term of `sort`, id last."""
     column, descending = {
         Sort.DECODE: (Submission.decode_tps, True),
         Sort.TTFT: (Submission.ttft_ms, False),
+        Sort.VRAM: (Submission.vram_peak_mib, False),
         Sort.NEWEST: (Submission.created_at, True),
     }[sort]
-    if descending != reverse:
-        return (column.desc(), Submission.id.desc())
-    return (column.asc(), Submission.id.asc())
+    return ((column, descending), (Submission.id, descending))
+
+
+def order(sort: Sort, *, reverse: bool = False) -> tuple[ColumnElement[Any], ...]:
+    """The ORDER BY of `sort` (catalog pages, the API's cursor, exports); id breaks ties
+    so that pages never repeat or skip a row."""
+    return tuple(column.desc() if descending != reverse else column.asc()
+                 for column, descending in _sort_terms(sort))
+
+
+def _at_or_after(sort: Sort, key: tuple[Any, ...]) -> ColumnElement[bool]:
+    """Rows at or after the row whose ORDER BY values are `key`, in `sort`'s order. The
+    plain bound on the first column is what lets SQLite and PostgreSQL seek the index."""
+    terms = _sort_terms(sort)
+    branches = [and_(*(column == value for (column, _), value in zip(terms, key, strict=True)))]
+    for index, ((column, descending), value) in enumerate(zip(terms, key, strict=True)):
+        equal = [earlier == earlier_value
+                 for (earlier, _), earlier_value in zip(terms[:index], key[:index], strict=True)]
+        branches.append(and_(*equal, column < value if descending else column > value))
+    first, first_descending = terms[0]
+    bound = first <= key[0] if first_descending else first >= key[0]
+    return and_(bound, or_(*branches))
+
+
+class PageMemo:
+    """What one worker learnt about one selection in one sort: how many rows match, and
+    the ORDER BY values of the first row at some positions. Counting 100,000 rows walks an
+    index once and OFFSET 50,000 walks half of it; with these, page 2,000 seeks the index
+    like page 1 does. A memo belongs to one data version and one minute (the stale and
+    tier edges move with the clock); MemoStore keys them so."""
+
+    MAX_STARTS = 4096
+
+    def __init__(self) -> None:
+        self.total: int | None = None
+        self.starts: dict[int, tuple[Any, ...]] = {}
+
+    def nearest(self, position: int) -> tuple[int, tuple[Any, ...] | None]:
+        """The known position at or before `position` closest to it (0: the start)."""
+        known = [p for p in self.starts if p <= position]
+        if not known:
+            return 0, None
+        best = max(known)
+        return best, self.starts[best]
+
+    def learn(self, position: int, key: tuple[Any, ...]) -> None:
+        if len(self.starts) < self.MAX_STARTS:
+            self.starts[position] = key
+
+
+class MemoStore:
+    """A bounded, least-recently-used set of PageMemos for one worker (the catalog's)."""
+
+    def __init__(self, max_entries: int = 512):
+        self.max_entries = max_entries
+        self._entries: OrderedDict[Hashable, PageMemo] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def memo(self, key: Hashable) -> PageMemo:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                found = self._entries[key] = PageMemo()
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+            return found
 
 
 def listing_page(
@@ -216,30 +295,47 @@ def listing_page(
     page: int,
     per_page: int,
     now: datetime,
+    *,
+    memo: PageMemo | None = None,
+    counted: bool = False,
 ) -> ListingPage:
     """One page of public rows and their assessments.
 
-    Early pages fetch one row more than a page holds to learn whether a next page
-    exists, and never count. Deep pages (and pages past the end) count first: a count
-    walks an index once, where a large OFFSET walks it and looks up every row it skips;
-    knowing the total also lets a page near the end be read from the other end.
+    Without a memo, early pages fetch one row more than a page holds to learn whether a
+    next page exists, and never count; deep pages (and pages past the end) count first.
+    A `counted` page (the catalog) always knows its total; with a memo it is counted once
+    per memo, and a
+    page starts from the nearest row position the memo knows, seeking the index there.
+    A page near the end is read from the other end.
     """
     page = clamped(page)
     offset = (page - 1) * per_page
-    if offset <= COUNT_FREE_OFFSET:
-        rows = _fetch(session, conditions, order(sort), offset, per_page + 1)
+    if not counted and memo is None and offset <= COUNT_FREE_OFFSET:
+        rows = _fetch(session, conditions, sort, offset, per_page + 1)
         if rows or page == 1:
             has_next = len(rows) > per_page
             return _assessed(session, rows[:per_page], page, per_page, has_next, now)
-    total = session.scalar(select(func.count()).select_from(Submission).where(*conditions)) or 0
+    total = memo.total if memo is not None else None
+    if total is None:
+        total = session.scalar(
+            select(func.count()).select_from(Submission).where(*conditions)) or 0
+        if memo is not None:
+            memo.total = total
     page = min(page, last_page(total, per_page))
     start, end = (page - 1) * per_page, min(page * per_page, total)
     if start <= total - end:
-        rows = _fetch(session, conditions, order(sort), start, end - start)
+        rows = _fetch(session, conditions, sort, start, end - start + 1, memo=memo)[
+            :end - start]
     else:
-        rows = _fetch(session, conditions, order(sort, reverse=True), total - end,
-                      end - start)[::-1]
-    return _assessed(session, rows, page, per_page, end < total, now)
+        rows = _fetch(session, conditions, sort, total - end, end - start,
+                      reverse=True)[::-1]
+        if memo is not None and rows:
+            memo.learn(start, _key_of(sort, rows[0]))
+    return _assessed(session, rows, page, per_page, end < total, now, total=total)
+
+
+def _key_of(sort: Sort, row: Submission) -> tuple[Any, ...]:
+    return tuple(getattr(row, column.key) for column, _ in _sort_terms(sort))
 
 
 def _assessed(
@@ -249,31 +345,51 @@ def _assessed(
     per_page: int,
     has_next: bool,
     now: datetime,
+    total: int | None = None,
 ) -> ListingPage:
     assessments = evidence.assess_hubs(session, rows, now)
     return ListingPage(
         listings=[Listing(row, assessments[row.id]) for row in rows],
         pagination=Pagination(page=page, per_page=per_page, shown=len(rows),
-                              has_next=has_next),
+                              has_next=has_next, total=total),
     )
 
 
 def _fetch(
     session: Session,
     conditions: Sequence[ColumnElement[bool]],
-    order: Sequence[ColumnElement[Any]],
+    sort: Sort,
     offset: int,
     limit: int,
+    *,
+    reverse: bool = False,
+    memo: PageMemo | None = None,
 ) -> list[Submission]:
-    """Rows in order, in two steps: the ids alone, so that OFFSET skips index entries
-    rather than joined rows, then the rows with their reference data."""
+    """Rows in order, in two steps: the ids (and sort values) alone, so that OFFSET skips
+    index entries rather than joined rows, then the rows with their reference data.
+
+    With a memo, the read starts at the nearest row position it knows (a seek) and
+    skips only the rest; the positions read are remembered for the next request."""
     if limit <= 0:
         return []
-    ids = list(session.scalars(
-        select(Submission.id).where(*conditions).order_by(*order).limit(limit).offset(offset)
-    ))
-    if not ids:
+    terms = _sort_terms(sort)
+    where = list(conditions)
+    anchor = 0
+    if memo is not None:
+        anchor, key = memo.nearest(offset)
+        if key is not None:
+            where.append(_at_or_after(sort, key))
+    keyed = session.execute(
+        select(*(column for column, _ in terms)).where(*where)
+        .order_by(*order(sort, reverse=reverse)).limit(limit).offset(offset - anchor)
+    ).all()
+    if not keyed:
         return []
+    if memo is not None:
+        memo.learn(offset, tuple(keyed[0]))
+        if len(keyed) == limit:
+            memo.learn(offset + limit - 1, tuple(keyed[-1]))
+    ids = [entry[-1] for entry in keyed]
     rows = {row.id: row for row in session.scalars(
         select(Submission).where(Submission.id.in_(ids))).unique()}
     return [rows[row_id] for row_id in ids]

@@ -7,5 +7,89 @@
     if (meta) {
       event.detail.headers["X-CSRFToken"] = meta.getAttribute("content");
     }
+    var form = event.detail.elt;
+    if (form && form.matches && form.matches("form[data-catalog-filters]")) {
+      dropUnusedFilters(form, event.detail.formData);
+    }
+  });
+
+  // The catalog's address carries only the filters in use (the server redirects any
+  // other spelling): empty fields and a select's default value are left out.
+  function dropUnusedFilters(form, data) {
+    if (!data) {
+      return;
+    }
+    Array.prototype.forEach.call(form.elements, function (field) {
+      if (!field.name) {
+        return;
+      }
+      var value = data.get(field.name);
+      if (value === null) {
+        return;
+      }
+      if (value === "" || (field.dataset.default && value === field.dataset.default)) {
+        data.delete(field.name);
+      }
+    });
+  }
+
+  // Catalog filters apply on change, but a select stepped through with the keyboard
+  // (each arrow key is a change in Chromium) applies only on Enter or when focus leaves
+  // it: one request and one history entry, not one per option passed. Text search
+  // applies on Enter (the form's submit).
+  function catalogFilters(form) {
+    var pending = null;
+    function apply() {
+      pending = null;
+      if (window.htmx) {
+        window.htmx.trigger(form, "catalog-change");
+      } else {
+        form.requestSubmit();
+      }
+    }
+    form.addEventListener("keydown", function (event) {
+      var field = event.target;
+      if (field.tagName !== "SELECT") {
+        return;
+      }
+      if (event.key === "Enter") {
+        event.preventDefault();
+        if (pending === field) {
+          apply();
+        }
+      } else if (event.key !== "Tab" && event.key !== "Shift") {
+        field.dataset.keyboard = "1";
+      }
+    });
+    form.addEventListener("mousedown", function (event) {
+      if (event.target.dataset) {
+        delete event.target.dataset.keyboard;
+      }
+    });
+    form.addEventListener("change", function (event) {
+      var field = event.target;
+      if (field.type === "search" || field.type === "text") {
+        return;
+      }
+      if (field.tagName === "SELECT" && field.dataset.keyboard === "1") {
+        pending = field;
+        return;
+      }
+      apply();
+    });
+    form.addEventListener("focusout", function (event) {
+      var field = event.target;
+      if (field.dataset) {
+        delete field.dataset.keyboard;
+      }
+      if (pending === field) {
+        apply();
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var forms = document.querySelectorAll("form[data-catalog-filters]");
+    Array.prototype.forEach.call(forms, catalogFilters);
   });
 })();
