@@ -55,8 +55,8 @@ def test_differing_build_context_is_marked_in_words(client, three):
     assert "Runtime version differs" in rows
     assert "Hardware differs" in rows
     assert "Seed" in rows and "Seed differs" not in rows  # the same everywhere: unmarked
-    caption = text_of(next(document.iter("caption")))
-    assert "differs" in caption
+    note = text_of(next(p for p in document.iter("p") if "compare-note" in p.get("class", "")))
+    assert "differs" in note
     table = next(t for t in document.iter("table") if "compare-table" in t.get("class", ""))
     marked = [tr for tr in table.iter("tr") if tr.get("class") == "is-different"]
     assert {text_of(tr.find("th")).split(" differs")[0] for tr in marked} == {

@@ -105,6 +105,9 @@ class LogScale:
                       if self.lo <= m * 10.0**e <= self.hi]
             if len(values) >= 3:
                 break
+        else:  # a narrow range (less than a decade): evenly spaced round numbers instead
+            linear = LinearScale(self.lo, self.hi, self.start, self.end)
+            values = [v for v in linear.tick_values(5) if v > 0]
         return [Tick(round(self(v), 1), _short(v)) for v in values]
 
 
