@@ -8,13 +8,26 @@ catalog's own rules (services.catalog): a bad value is dropped, never an error.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from datetime import UTC, datetime
+from urllib.parse import urlencode, urlsplit
 
-from flask import Blueprint, Response, request, stream_with_context
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
 
 from webapp.extensions import db
 from webapp.models import utcnow
-from webapp.services import data_version, exports
+from webapp.services import badge_svg, data_version, exports, feed, snapshot
 from webapp.services.catalog import parse_catalog_query, select_rows
 
 bp = Blueprint("open_data", __name__)
@@ -61,3 +74,86 @@ def benchmarks_csv() -> Response:
 def benchmarks_jsonl() -> Response:
     """Every public row of the filtered catalog view, one JSON object per line."""
     return _export(exports.JSONL)
+
+
+# --- the feed ----------------------------------------------------------------------------
+
+# An empty feed's <updated>: fixed, so that its ETag holds.
+EMPTY_FEED_UPDATED = datetime(feed.TAG_YEAR, 1, 1, tzinfo=UTC)
+
+
+def _authority() -> str:
+    """The tag: URIs' authority: the site's host name, without a port."""
+    return urlsplit(f"//{request.host}").hostname or "localhost"
+
+
+@bp.app_template_filter("atom_time")
+def atom_time(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@bp.get("/feed.atom")
+def feed_atom() -> Response:
+    """Rows that became public and badges that moved, newest first, under catalog filters."""
+    query, notices = parse_catalog_query(request.args)
+    selection = select_rows(db.session, query, notices, now=utcnow())
+    args = selection.query.args(page=None, sort=None)
+    found = feed.entries(db.session, selection)
+    described = ", ".join(f"{name} {value}" for name, value in args.items())
+    body = render_template(
+        "open_data/feed.xml", entries=found, limit=feed.LIMIT, described=described,
+        updated=feed.updated(found, EMPTY_FEED_UPDATED), authority=_authority(),
+        year=feed.TAG_YEAR,
+        feed_id=f"tag:{_authority()},{feed.TAG_YEAR}:feed" + (f"?{urlencode(args)}" if args
+                                                             else ""),
+        self_url=url_for("open_data.feed_atom", _external=True, **args),
+        catalog_url=url_for("public.catalog", _external=True, **args),
+        licence_url=snapshot.LICENCE_URL,
+    )
+    return _conditional(Response(body, mimetype="application/atom+xml"))
+
+
+def _conditional(response: Response, max_age: int = MAX_AGE) -> Response:
+    """ETag from the body itself; 304 when the client has it already."""
+    etag = hashlib.sha256(response.get_data()).hexdigest()[:32]
+    _public(response, etag, max_age)
+    return response.make_conditional(request)
+
+
+# --- badges ------------------------------------------------------------------------------
+
+
+@bp.get("/benchmarks/<int:benchmark_id>/badge.svg")
+def badge(benchmark_id: int) -> Response:
+    """A public row's badge, tier and decode speed as a small SVG to embed elsewhere."""
+    image = badge_svg.badge_for(db.session, benchmark_id, now=utcnow())
+    if image is None:
+        abort(404)
+    body = render_template("open_data/badge.svg", image=image)
+    return _conditional(Response(body, mimetype="image/svg+xml"))
+
+
+# --- the data page and the snapshot ------------------------------------------------------
+
+
+@bp.get("/data")
+def data() -> str:
+    """What can be downloaded, in which shape, under which licence."""
+    return render_template("public/data.html", fields=exports.FIELDS, snapshot=snapshot,
+                           feed_limit=feed.LIMIT)
+
+
+@bp.get("/data/trustbench-public.sqlite3")
+def snapshot_file() -> Response:
+    """The public SQLite snapshot, rebuilt on the first request after public data changed."""
+    now = utcnow()
+    path = snapshot.served(
+        db.session, current_app.instance_path, now=now,
+        source_url=url_for("public.catalog", _external=True),
+        version=data_version.current(db.session),
+    )
+    response = send_file(path, mimetype="application/vnd.sqlite3", as_attachment=True,
+                         download_name=f"trustbench-public-{now:%Y-%m-%d}.sqlite3",
+                         etag=path.name, conditional=True, max_age=MAX_AGE)
+    response.cache_control.public = True
+    return response

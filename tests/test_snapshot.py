@@ -1,0 +1,155 @@
+"""The public SQLite snapshot: `flask export-public PATH` and the site's download."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+import pytest
+
+from webapp.models import utcnow
+from webapp.services import evidence, moderation, snapshot
+from webapp.services.rules import Kind, State
+
+# Words of private things: no table or column name of the snapshot may hold one.
+PRIVATE_WORDS = {"ip", "hash", "address", "nonce", "token", "reviewer", "reviewers", "rate",
+                 "counter", "counters", "daily", "key", "keys", "audit", "feedback",
+                 "rejection", "password", "session", "actor", "status"}
+
+
+def publish(session, make_row, **columns):
+    row = make_row(**columns)
+    evidence.refresh_derived(session, row)
+    session.commit()
+    return row
+
+
+@pytest.fixture
+def world(session, make_row):
+    hub = publish(session, make_row, handle="hub-owner", notes="quiet room")
+    hidden = {state: make_row(state=state, handle=f"hidden-{state}")
+              for state in (State.QUEUED, State.REJECTED, State.WITHDRAWN)}
+    repro = make_row(kind=Kind.REPRODUCTION, state=State.QUEUED, hub=hub, handle="second")
+    moderation.mark_reproduced(session, repro, actor="reviewer:1", now=utcnow())
+    refused = make_row(kind=Kind.REPRODUCTION, state=State.REJECTED, hub=hub, handle="refused")
+    session.commit()
+    return {"hub": hub, "repro": repro, "hidden": hidden, "refused": refused}
+
+
+def open_snapshot(path):
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    connection.row_factory = sqlite3.Row
+    return connection
+
+
+def schema(connection) -> dict[str, list[str]]:
+    tables = [row[0] for row in connection.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return {table: [column[1] for column in connection.execute(f"PRAGMA table_info({table})")]
+            for table in tables}
+
+
+def test_cli_writes_only_public_data(app, world, tmp_path):
+    path = tmp_path / "public.sqlite3"
+    result = app.test_cli_runner().invoke(
+        args=["export-public", str(path), "--source-url", "https://bench.example.org/"])
+    assert result.exit_code == 0, result.output
+    assert "1 benchmarks, 1 reproductions" in result.output
+    with open_snapshot(path) as connection:
+        found = schema(connection)
+        assert set(found) == {"about", "hardware", "models", "quants", "runtimes",
+                              "benchmarks", "reproductions", "runs", "badge_changes"}
+        for table, columns in found.items():
+            for name in (table, *columns):
+                assert not set(name.split("_")) & PRIVATE_WORDS, (table, name)
+        about = dict(connection.execute("SELECT name, value FROM about").fetchall())
+        assert about["licence"] == "CC-BY-4.0"
+        assert about["licence_url"] == snapshot.LICENCE_URL
+        assert about["source_url"] == "https://bench.example.org/"
+        assert about["exported_at"].endswith("Z")
+        ids = [row["id"] for row in connection.execute("SELECT id FROM benchmarks")]
+        assert ids == [world["hub"].id]
+        repros = connection.execute("SELECT * FROM reproductions").fetchall()
+        assert [(r["id"], r["benchmark_id"], r["operator"]) for r in repros] == [
+            (world["repro"].id, world["hub"].id, "second")]
+        run_owners = {row[0] for row in connection.execute("SELECT row_id FROM runs")}
+        assert run_owners == {world["hub"].id, world["repro"].id}
+        changes = connection.execute(
+            "SELECT benchmark_id, old_badge, new_badge FROM badge_changes").fetchall()
+        assert [tuple(c) for c in changes] == [
+            (world["hub"].id, "community-submitted", "reproduced")]
+        assert connection.execute("SELECT COUNT(*) FROM hardware").fetchone()[0] > 10
+        dumped = "\n".join(connection.iterdump())
+    for row in (*world["hidden"].values(), world["refused"]):
+        assert row.status_nonce not in dumped
+        assert (row.handle or "") not in dumped
+    assert world["hub"].operator_key not in dumped or world["hub"].operator_key == "hub-owner"
+
+
+def test_cli_refuses_a_missing_folder(app, tmp_path):
+    result = app.test_cli_runner().invoke(
+        args=["export-public", str(tmp_path / "no-such" / "x.sqlite3")])
+    assert result.exit_code != 0
+    assert "does not exist" in result.output
+
+
+def test_download_is_rebuilt_when_public_data_changes(client, session, make_row, world):
+    first = client.get("/data/trustbench-public.sqlite3")
+    assert first.status_code == 200
+    assert first.mimetype == "application/vnd.sqlite3"
+    assert "attachment" in first.headers["Content-Disposition"]
+    assert ".sqlite3" in first.headers["Content-Disposition"]
+    assert first.cache_control.public
+    etag = first.headers["ETag"]
+    first.close()
+    again = client.get("/data/trustbench-public.sqlite3", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    again.close()
+
+    added = publish(session, make_row, hardware="rtx-3090")
+    second = client.get("/data/trustbench-public.sqlite3", headers={"If-None-Match": etag})
+    assert second.status_code == 200
+    path = client.application.instance_path
+    (served,) = list((__import__("pathlib").Path(path) / snapshot.FOLDER).glob("*.sqlite3"))
+    second.close()
+    with open_snapshot(served) as connection:
+        ids = {row[0] for row in connection.execute("SELECT id FROM benchmarks")}
+    assert ids == {world["hub"].id, added.id}
+
+
+def test_concurrent_builds_leave_one_whole_file(app, world, tmp_path):
+    from webapp.extensions import db
+
+    folder = tmp_path / "instance"
+    errors = []
+
+    def build():
+        with app.app_context():
+            try:
+                snapshot.served(db.session, folder, now=utcnow(), source_url="", version=7)
+            except Exception as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=build) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    files = sorted(p.name for p in (folder / snapshot.FOLDER).iterdir() if p.name != ".lock")
+    assert files == [snapshot.served_name(7, utcnow())]
+    with open_snapshot(folder / snapshot.FOLDER / files[0]) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_data_page_states_the_licence_and_links_the_downloads(client):
+    page = client.get("/data")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "CC-BY-4.0" in text and snapshot.LICENCE_URL in text
+    for link in ("/benchmarks.csv", "/benchmarks.jsonl", "/feed.atom",
+                 "/data/trustbench-public.sqlite3"):
+        assert f'href="{link}"' in text
+    assert 'href="/data"' in client.get("/").get_data(as_text=True)
