@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask
 
 from webapp import cli, config, errors, security
-from webapp.blueprints import api, compare, feedback, public, reproduce, review, submit
+from webapp.blueprints import api, compare, feedback, open_data, public, reproduce, review, submit
 from webapp.extensions import csrf, db, login_manager, migrate
 from webapp.services import privacy
 from webapp.web import intake, page_cache
@@ -33,6 +33,7 @@ def create_app(overrides: dict | None = None, instance_path: str | None = None) 
 
     for blueprint in (public.bp, submit.bp, reproduce.bp, feedback.bp, review.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(open_data.bp)  # exports, snapshot, feed, badges (issue 12)
     app.register_blueprint(api.bp)  # the read-only JSON API and its /api page (issue 12)
     app.register_blueprint(compare.bp)  # /compare: rows side by side (issue 13)
 

@@ -11,7 +11,16 @@ from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.models import Submission, utcnow
-from webapp.services import accounts, backups, data_version, demo, evidence, privacy, summaries
+from webapp.services import (
+    accounts,
+    backups,
+    data_version,
+    demo,
+    evidence,
+    privacy,
+    snapshot,
+    summaries,
+)
 from webapp.services.reference import load_reference
 from webapp.services.rules import State
 
@@ -23,6 +32,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(backup)
     app.cli.add_command(purge)
     app.cli.add_command(refresh)
+    app.cli.add_command(export_public)
 
 
 @click.command("seed-reference")
@@ -133,3 +143,25 @@ def refresh(if_needed: bool) -> None:
     db.session.commit()
     click.echo(f"catalog index: {count} public rows refreshed")
     click.echo(f"summaries: {operators} operators listed, {entries} hardware and model counts")
+
+
+@click.command("export-public")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@click.option("--source-url", default="", help="The site's address, stated in the file's "
+              "about table (e.g. https://bench.example.org/).")
+def export_public(path: str, source_url: str) -> None:
+    """Write the public data (CC-BY-4.0) to a SQLite file at PATH, replacing it atomically.
+
+    Only public rows, their runs and clean reproductions, badge changes and the reference
+    tables; the site serves the same file at /data/trustbench-public.sqlite3.
+    """
+    try:
+        written = snapshot.write(db.session, path, now=utcnow(), source_url=source_url,
+                                 version=data_version.current(db.session))
+    except snapshot.SnapshotError as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        db.session.rollback()
+    click.echo(f"public data written to {written.path}: {written.benchmarks} benchmarks, "
+               f"{written.reproductions} reproductions, {written.runs} runs "
+               f"({written.size} bytes)")
