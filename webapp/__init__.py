@@ -5,14 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from flask_compress import Compress
 
 from webapp import cli, config, errors, security
 from webapp.blueprints import api, compare, feedback, open_data, public, reproduce, review, submit
 from webapp.extensions import csrf, db, login_manager, migrate
 from webapp.services import privacy
-from webapp.web import intake, page_cache
+from webapp.web import intake, live_get, page_cache, static_files
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+# gzip/brotli for text bodies (config.py's COMPRESS_*), streamed exports chunk by chunk.
+compress = Compress()
 
 
 def create_app(overrides: dict | None = None, instance_path: str | None = None) -> Flask:
@@ -29,6 +32,9 @@ def create_app(overrides: dict | None = None, instance_path: str | None = None) 
     security.init_app(app)
     privacy.install_log_filter(app)
     page_cache.init_app(app)
+    static_files.init_app(app)  # content-hashed static URLs, cached for a year
+    compress.init_app(app)
+    live_get.init_app(app)  # the live warning's GET parameters, for the forms' hx-get
     intake.install(app)  # the import views' body cap: before every hook that reads a form
 
     for blueprint in (public.bp, submit.bp, reproduce.bp, feedback.bp, review.bp):

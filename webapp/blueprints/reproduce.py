@@ -22,7 +22,7 @@ from webapp.services import (
 )
 from webapp.services.rules import MIN_RUNS, RELATED_LIMIT, SPREAD_LIMIT, TOLERANCE, Band
 from webapp.web import intake as importing
-from webapp.web import page_cache, replies
+from webapp.web import live_get, page_cache, replies
 from webapp.web.forms import fresh_prefill, parse_form, read_form
 from webapp.web.htmx import wants_fragment
 
@@ -158,17 +158,21 @@ def reproduce(benchmark_id: int):
     return replies.status_redirect(submission)
 
 
-@bp.post("/benchmarks/<int:benchmark_id>/reproduce/check")
+@bp.route("/benchmarks/<int:benchmark_id>/reproduce/check", methods=["GET", "POST"])
 @read_only
 def check(benchmark_id: int):
-    """The live divergence warning: the fragment for htmx, the whole form otherwise."""
-    posted = read_form(request.form)
+    """The live divergence warning: the fragment for htmx, the whole form otherwise. The
+    form asks by GET with the typed numbers only (web/live_get: no session, no token,
+    cacheable); the POST stays for pages rendered before."""
+    is_get = request.method == "GET"
+    posted = read_form(live_get.typed() if is_get else request.form)
     if wants_fragment():
         hub = _hub_snapshot(benchmark_id)
         if hub is None:
             abort(404)
-        return replies.fragment("reproduce/_live.html", **_live(hub, posted),
-                                spread_limit=SPREAD_LIMIT)
+        response = replies.fragment("reproduce/_live.html", **_live(hub, posted),
+                                    spread_limit=SPREAD_LIMIT)
+        return live_get.cacheable(response) if is_get else response
     hub = _hub(benchmark_id)
     return _render(hub, pick_lists.family_runtimes(db.session, hub.runtime), posted, {}, 200)
 

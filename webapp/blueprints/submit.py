@@ -32,7 +32,7 @@ from webapp.services import (
 )
 from webapp.services.rules import SPREAD_LIMIT, Band, Kind, State
 from webapp.web import intake as importing
-from webapp.web import replies
+from webapp.web import live_get, replies
 from webapp.web.forms import parse_form, read_form
 from webapp.web.htmx import wants_fragment
 
@@ -107,15 +107,19 @@ def benchmark():
     return replies.status_redirect(submission)
 
 
-@bp.post("/submit/benchmark/check")
+@bp.route("/submit/benchmark/check", methods=["GET", "POST"])
 @read_only
 def check():
-    """The live warning: the fragment for htmx, the whole form otherwise."""
-    posted = read_form(request.form)
+    """The live warning: the fragment for htmx, the whole form otherwise. The form asks
+    by GET with the typed numbers only (web/live_get: no session, no token, cacheable);
+    the POST stays for pages rendered before."""
+    is_get = request.method == "GET"
+    posted = read_form(live_get.typed() if is_get else request.form)
     if wants_fragment():
         refs = pick_lists.picked_references(db.session, posted.values)
-        return replies.fragment("submit/_live.html", **_live(refs, posted),
-                                spread_limit=SPREAD_LIMIT)
+        response = replies.fragment("submit/_live.html", **_live(refs, posted),
+                                    spread_limit=SPREAD_LIMIT)
+        return live_get.cacheable(response) if is_get else response
     return _render_fresh(pick_lists.reference_choices(db.session), posted, {}, 200)
 
 

@@ -1,0 +1,230 @@
+"""HTTP done right (issue 14): compression, ETags and 304s on shared pages, canonical
+page-store keys, content-hashed static files, and HEAD as GET without the body."""
+
+from __future__ import annotations
+
+import gzip
+import re
+
+import brotli
+import pytest
+from sqlalchemy import update
+
+from webapp.blueprints import public
+from webapp.models import Submission, utcnow
+from webapp.services import moderation
+from webapp.services.rules import State
+from webapp.web import page_cache
+
+
+@pytest.fixture
+def hub(make_row, session):
+    row = make_row(os_label="Ubuntu 24.04 before")
+    session.commit()
+    return row
+
+
+def behind_the_apps_back(session, row_id: int, os_label: str) -> None:
+    session.execute(update(Submission).where(Submission.id == row_id).values(os_label=os_label))
+    session.commit()
+
+
+# --- compression ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("accept", "encoding"), [("gzip", "gzip"), ("gzip, br", "br")])
+def test_pages_are_compressed_for_clients_that_ask(client, hub, accept, encoding):
+    plain = client.get("/")
+    packed = client.get("/", headers={"Accept-Encoding": accept})
+    assert packed.headers["Content-Encoding"] == encoding
+    assert "Accept-Encoding" in packed.headers["Vary"]
+    raw = packed.get_data()
+    body = gzip.decompress(raw) if encoding == "gzip" else brotli.decompress(raw)
+    assert body == plain.get_data()
+    assert int(packed.headers["Content-Length"]) == len(raw) < len(body) / 3
+    assert "Content-Encoding" not in plain.headers
+
+
+def test_tiny_bodies_are_sent_as_they_are(client):
+    response = client.get("/healthz", headers={"Accept-Encoding": "gzip, br"})
+    assert response.status_code == 200
+    assert "Content-Encoding" not in response.headers
+    assert response.get_json()["status"] == "ok"
+
+
+# --- ETag and 304 --------------------------------------------------------------------
+
+
+def test_a_shared_page_revalidates_with_a_weak_etag_and_a_304_renders_nothing(
+    client, hub, monkeypatch
+):
+    url = f"/benchmarks/{hub.id}"
+    first = client.get(url, headers={"Accept-Encoding": "br"})
+    etag = first.headers["ETag"]
+    assert etag.startswith('W/"'), "weak: the gzip and brotli bodies share it"
+    assert first.headers["Cache-Control"] == "no-cache"
+    assert client.get(url, headers={"Accept-Encoding": "gzip"}).headers["ETag"] == etag
+
+    def no_render(*args, **kwargs):
+        raise AssertionError("a 304 must not render the page")
+
+    monkeypatch.setattr(public, "benchmark_detail", no_render)
+    again = client.get(url, headers={"If-None-Match": etag, "Accept-Encoding": "gzip"})
+    assert again.status_code == 304
+    assert again.get_data() == b""
+    assert again.headers["ETag"] == etag
+
+
+def test_a_decision_changes_the_etag(client, session, hub, make_row):
+    url = f"/benchmarks/{hub.id}"
+    etag = client.get(url).headers["ETag"]
+    queued = make_row(state=State.QUEUED)
+    session.commit()
+    moderation.approve_public(session, queued, actor="reviewer:test", now=utcnow())
+    session.commit()
+    response = client.get(url, headers={"If-None-Match": etag})
+    assert response.status_code == 200
+    assert response.headers["ETag"] != etag
+
+
+def test_the_etag_moves_with_the_clock_that_ages_follow(client, hub, monkeypatch):
+    url = f"/benchmarks/{hub.id}"
+    etag = client.get(url).headers["ETag"]
+    later = page_cache.time.time() + 3600
+    monkeypatch.setattr(page_cache.time, "time", lambda: later)
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 200
+
+
+def test_page_and_fragment_have_their_own_etags(client, hub):
+    page = client.get("/")
+    fragment = client.get("/", headers={"HX-Request": "true"})
+    assert page.headers["ETag"] != fragment.headers["ETag"]
+    assert "HX-Request" in fragment.headers["Vary"]
+    refetch = client.get("/", headers={"HX-Request": "true", "If-None-Match": page.headers["ETag"]})
+    assert refetch.status_code == 200 and "<html" not in refetch.text
+
+
+def test_the_etag_works_with_the_store_switched_off(app, client, hub):
+    app.config["PAGE_CACHE_SECONDS"] = 0
+    etag = client.get("/").headers["ETag"]
+    assert client.get("/", headers={"If-None-Match": etag}).status_code == 304
+
+
+def test_a_visitors_own_page_is_private_and_never_304(client, hub):
+    url = f"/benchmarks/{hub.id}"
+    etag = client.get(url).headers["ETag"]
+    with client.session_transaction() as visitor:
+        visitor["_flashes"] = [("success", "Your feedback was sent.")]
+    response = client.get(url, headers={"If-None-Match": etag})
+    assert response.status_code == 200
+    assert "Your feedback was sent." in response.text
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert "ETag" not in response.headers
+
+
+def test_form_pages_stay_private(client, hub):
+    for url in ("/submit/benchmark", f"/benchmarks/{hub.id}/reproduce"):
+        response = client.get(url)
+        assert response.headers["Cache-Control"] == "private, no-store", url
+        assert "ETag" not in response.headers
+
+
+# --- canonical store keys ------------------------------------------------------------
+
+
+def test_known_parameters_in_any_order_and_empty_ones_share_one_entry(client, session, hub):
+    first = "/?hardware=rtx-4090&quant=gguf-q4_k_m"
+    client.get(first)
+    behind_the_apps_back(session, hub.id, "Ubuntu 24.04 behind")
+    for same in ("/?quant=gguf-q4_k_m&hardware=rtx-4090",
+                 "/?hardware=rtx-4090&quant=gguf-q4_k_m&model=&badge="):
+        response = client.get(same)
+        assert response.status_code == 200
+        assert response.headers["ETag"] == client.get(first).headers["ETag"]
+
+
+def test_unknown_parameters_are_served_but_never_stored(app, client, session, hub):
+    url = f"/benchmarks/{hub.id}"
+    store = app.extensions["page_cache"]
+    client.get(url)
+    stored = len(store._entries)
+    for number in range(20):
+        response = client.get(f"{url}?junk={number}")
+        assert response.status_code == 200
+        assert "ETag" not in response.headers
+    assert len(store._entries) == stored, "junk query strings take no place in the store"
+    behind_the_apps_back(session, hub.id, "Ubuntu 24.04 fresh")
+    assert "Ubuntu 24.04 fresh" in client.get(f"{url}?junk=x").text, "rendered anew"
+    assert "Ubuntu 24.04 before" in client.get(url).text, "the real page is still stored"
+
+
+def test_a_flood_of_junk_cannot_evict_useful_pages(app, client, session, hub):
+    app.extensions["page_cache"].max_entries = 4
+    client.get("/")
+    behind_the_apps_back(session, hub.id, "Ubuntu 24.04 behind")
+    for number in range(30):
+        client.get(f"/?utm={number}")
+        client.get(f"/?page=x{number}")
+        client.get(f"/?hardware=rtx-4090&hardware={number}")
+    page = client.get("/").text
+    assert "Ubuntu 24.04 behind" not in page
+
+
+# --- static files --------------------------------------------------------------------
+
+
+def test_pages_link_static_files_by_content_hash_cached_for_a_year(client, hub):
+    page = client.get("/").text
+    links = re.findall(r'(?:href|src)="(/static/[^"]+)"', page)
+    assert any("/static/vendor/htmx-2.0.11.min." in link for link in links)
+    assert len(links) >= 4
+    for link in links:
+        assert re.search(r"\.[0-9a-f]{12}\.[a-z]+$", link), link
+        with client.get(link) as response:
+            assert response.status_code == 200, link
+            assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+
+
+def test_the_plain_name_keeps_working_and_revalidates(client):
+    with client.get("/static/site.css") as response:
+        assert response.status_code == 200
+        assert "no-cache" in response.headers["Cache-Control"]
+        assert "immutable" not in response.headers["Cache-Control"]
+
+
+def test_an_old_hash_goes_to_the_current_file_and_a_missing_file_is_404(client):
+    old = client.get("/static/site.0123456789ab.css")
+    assert old.status_code == 302
+    assert re.fullmatch(r"/static/site\.[0-9a-f]{12}\.css", old.headers["Location"].replace(
+        "http://localhost", ""))
+    assert client.get("/static/nothing.0123456789ab.css").status_code == 404
+    assert client.get("/static/../webapp/config.py").status_code == 404
+
+
+def test_static_css_is_compressed(client, hub):
+    link = re.search(r'href="(/static/site\.[^"]+)"', client.get("/").text).group(1)
+    with client.get(link, headers={"Accept-Encoding": "gzip"}) as packed, \
+            client.get(link) as plain:
+        assert packed.headers["Content-Encoding"] == "gzip"
+        assert packed.headers["ETag"] != plain.headers["ETag"]
+
+
+# --- HEAD -----------------------------------------------------------------------------
+
+
+def public_urls(hub) -> list[str]:
+    return ["/", "/?page=2", "/?hardware=rtx-4090&quant=gguf-q4_k_m", f"/benchmarks/{hub.id}",
+            "/hardware/rtx-4090", "/models/llama-3.1-8b-instruct", "/operators",
+            "/resources/verification-policy", "/static/site.css", "/healthz",
+            "/no-such-page", f"/benchmarks/{hub.id}?junk=1"]
+
+
+@pytest.mark.parametrize("encoding", ["", "gzip, br"])
+def test_head_answers_the_headers_and_length_of_get(client, hub, encoding):
+    for url in public_urls(hub):
+        headers = {"Accept-Encoding": encoding} if encoding else {}
+        with client.get(url, headers=headers) as got, client.head(url, headers=headers) as head:
+            assert head.status_code == got.status_code, url
+            assert head.get_data() == b"", url
+            assert dict(head.headers) == dict(got.headers), url
+            assert int(head.headers["Content-Length"]) == len(got.get_data()), url
