@@ -40,7 +40,9 @@ class Defaults:
     # Rendered public pages kept per worker (web/page_cache): dropped on any change
     # to public data, and after this many seconds at most (ages move with the clock).
     PAGE_CACHE_SECONDS = 60
-    PAGE_CACHE_ENTRIES = 256
+    # Pages are kept gzip-compressed (about 10 KiB each), so 2 048 of them cost a worker
+    # some 20 MiB: enough for the popular part of a large catalog's traffic.
+    PAGE_CACHE_ENTRIES = 2048
     # A shared page's ETag changes with the data version and with this slice of time,
     # because the ages (and the 12- and 18-month tier edges) it shows move with the clock.
     PAGE_ETAG_SECONDS = 60

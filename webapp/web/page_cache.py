@@ -30,6 +30,7 @@ visitor's own page (flashes, a signed-in reviewer) says `private, no-store`.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import threading
 import time
@@ -113,6 +114,7 @@ MAX_VALUE_LENGTH = 100
 _DIGITS = frozenset("0123456789")
 SHARED_CACHE_CONTROL = "no-cache"
 PRIVATE_CACHE_CONTROL = "private, no-store"
+STORED_LEVEL = 6  # gzip level for stored pages: compressed once, on the render that stores
 
 
 def _shareable() -> bool:
@@ -163,6 +165,22 @@ def _conditional_headers(response: Response, etag: str) -> Response:
     return response
 
 
+def _from_store(packed: bytes, mimetype: str) -> Response:
+    """A stored page is kept gzip-compressed (a tenth of the memory, so a worker keeps
+    ten times the pages) and sent as it is to a client that takes gzip, which spares
+    compressing it again; Flask-Compress leaves a body with a Content-Encoding alone."""
+    if _takes_gzip():
+        response = Response(packed, mimetype=mimetype)
+        response.headers["Content-Encoding"] = "gzip"
+        response.vary.add("Accept-Encoding")
+        return response
+    return Response(gzip.decompress(packed), mimetype=mimetype)
+
+
+def _takes_gzip() -> bool:
+    return request.accept_encodings["gzip"] > 0
+
+
 def _not_modified(etag: str) -> bool:
     # Weak comparison, as RFC 9110 asks for If-None-Match.
     return request.if_none_match.contains_weak(etag)
@@ -195,13 +213,17 @@ def shared_page(view: Callable[..., Any] | None = None, *,
                 return _conditional_headers(Response(status=304), etag)
             stored = recall("page_cache", key, version) if enabled() else None
             if stored is not None:
-                body, mimetype = stored
-                return _conditional_headers(Response(body, mimetype=mimetype), etag)
+                return _conditional_headers(_from_store(*stored), etag)
             response = current_app.make_response(view(*args, **kwargs))
             if response.status_code != 200 or response.direct_passthrough:
                 return response
             if enabled():
-                remember("page_cache", key, version, (response.get_data(), response.mimetype))
+                packed = gzip.compress(response.get_data(), STORED_LEVEL)
+                remember("page_cache", key, version, (packed, response.mimetype))
+                if _takes_gzip():  # the same bytes the next visitor gets from the store
+                    response.set_data(packed)
+                    response.headers["Content-Encoding"] = "gzip"
+                    response.vary.add("Accept-Encoding")
             return _conditional_headers(response, etag)
 
         wrapper.shared_params = params  # type: ignore[attr-defined]
