@@ -32,6 +32,7 @@ from webapp.services.catalog import (
 from webapp.services.detail import detail as benchmark_detail
 from webapp.services.listing import MemoStore, page_number
 from webapp.services.operators import operators_page
+from webapp.services.reference_index import IndexPage, hardware_index_page, models_index_page
 from webapp.web.htmx import wants_fragment
 from webapp.web.page_cache import shared_page
 
@@ -102,6 +103,24 @@ def detail(benchmark_id: int) -> str:
         abort(404)
     _show_demo_banner(found.demo_shown)
     return render_template("public/detail.html", detail=found, rules=rules)
+
+
+@bp.get("/hardware")
+@shared_page
+def hardware_index() -> str:
+    return _index_page("public/hardware_index.html", hardware_index_page)
+
+
+@bp.get("/models")
+@shared_page
+def models_index() -> str:
+    return _index_page("public/models_index.html", models_index_page)
+
+
+def _index_page(template: str, find: Callable[..., IndexPage]) -> str:
+    found = find(db.session)
+    _show_demo_banner(found.demo_shown)
+    return render_template(template, page=found)
 
 
 @bp.get("/hardware/<slug>")
