@@ -10,9 +10,15 @@ from datetime import UTC, datetime, timedelta
 import html5lib
 import pytest
 
-from tests.test_submit_support import NS
+from tests.test_submit_support import (
+    NS,
+    assert_values_kept,
+    fresh_form,
+    lock_token_of,
+    repro_form,
+)
 from webapp.extensions import db
-from webapp.services import accounts, moderation
+from webapp.services import accounts, moderation, privacy, waiting
 from webapp.services.rules import Badge, Band, Kind, State, Tier
 
 
@@ -161,3 +167,85 @@ def test_the_review_queue_and_audit_log_label_demo_rows(reviewer_client, session
     demo_cells = _line_of(audit, f'>#{demo.id}</a>', "</td>")
     real_cells = _line_of(audit, f'>#{real.id}</a>', "</td>")
     assert DEMO_MARKER in demo_cells and DEMO_MARKER not in real_cells
+
+
+# --- 5. the rate-limit page says when -----------------------------------------------------
+
+
+@pytest.mark.parametrize(("seconds", "words"), [
+    (1, "in about a minute"), (60, "in about a minute"), (61, "in about 2 minutes"),
+    (9 * 60, "in about 9 minutes"), (38 * 60 + 5, "in about 40 minutes"),
+    (55 * 60, "in about 55 minutes"), (56 * 60, "in about an hour"),
+    (85 * 60, "in about an hour and 30 minutes"), (2 * 3600, "in about 2 hours"),
+])
+def test_waits_in_words_round_up(seconds, words):
+    assert waiting.in_words(seconds) == words
+
+
+@pytest.mark.parametrize(("earlier", "expected"), [
+    # three attempts now (two allowed, one refused) at 10:15 with 2 per hour: the count
+    # stays 3 until 11:00, then the hour 10:00-11:00 slides out; 1 left at 11:40
+    ((), 45 * 60 + 40 * 60),
+    # one attempt in the hour before as well: 11:00 then reads 1/4 of it + 3, ...
+    ((timedelta(minutes=-30),), None),
+])
+def test_the_next_attempt_is_the_first_moment_the_limit_lets_through(app, session, earlier,
+                                                                      expected):
+    app.config["RATE_LIMITS"] = {**app.config["RATE_LIMITS"], "submissions": (2, 3600)}
+    now = datetime(2026, 1, 1, 10, 15, tzinfo=UTC)
+    for offset in earlier:
+        privacy.hit(session, "submissions", "key", now + offset)
+    refused = [privacy.hit(session, "submissions", "key", now) for _ in range(3)]
+    assert refused[-1] is True
+    wait = waiting.next_attempt(session, "submissions", "key", now)
+    if expected is not None:
+        assert wait.seconds == expected
+    assert wait.at == now + timedelta(seconds=wait.seconds)
+    # a second sooner the next attempt would still be refused; at the moment it fits
+    before = now + timedelta(seconds=wait.seconds - 1)
+    assert privacy.attempts(session, "submissions", "key", before) > 1
+    assert privacy.attempts(session, "submissions", "key", wait.at) <= 1
+    assert privacy.hit(session, "submissions", "key", wait.at) is False
+
+
+def _over_the_limit(client, app, path, form, allowed=1):
+    app.config["RATE_LIMITS"] = {**app.config["RATE_LIMITS"], "submissions": (allowed, 3600),
+                                 "feedback": (allowed, 3600)}
+    for _ in range(allowed):
+        assert client.post(path, data=form).status_code == 303
+    return client.post(path, data=form)
+
+
+def _assert_says_when(response):
+    assert response.status_code == 429
+    seconds = int(response.headers["Retry-After"])
+    assert 0 < seconds <= 2 * 3600
+    html = response.text
+    notice = html[html.index('id="rate-limited"'):]
+    notice = notice[:notice.index("</div>")]
+    assert f"You can send it again {waiting.in_words(seconds)}" in notice
+    assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00">', notice)
+    assert "<title>" in html and 'class="site-footer"' in html  # a whole page
+
+
+def test_a_refused_fresh_submission_says_when_and_keeps_the_form(client, app, session,
+                                                                 no_csrf):
+    form = fresh_form(notes="third time lucky", handle="keeper")
+    response = _over_the_limit(client, app, "/submit/benchmark", form)
+    _assert_says_when(response)
+    assert_values_kept(response.text, form)
+
+
+def test_a_refused_reproduction_and_feedback_say_when(client, app, session, hub, no_csrf):
+    form = repro_form(lock_token_of(client, hub.id), notes="second try")
+    response = _over_the_limit(client, app, f"/benchmarks/{hub.id}/reproduce", form)
+    _assert_says_when(response)
+    assert_values_kept(response.text, form)
+    note = {"kind": "stale", "message": "The runtime is two years old."}
+    response = _over_the_limit(client, app, f"/submit/feedback?benchmark={hub.id}", note)
+    _assert_says_when(response)
+    assert_values_kept(response.text, note)
+
+
+def test_other_pages_send_no_retry_after(client, hub):
+    assert "Retry-After" not in client.get(f"/benchmarks/{hub.id}").headers

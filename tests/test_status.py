@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
@@ -25,7 +27,10 @@ def submitted(app, client, session):
 
 
 def withdraw(client, path):
-    token = csrf_of(client.get(path).text)
+    """As a person does it: the status page's button, then "Yes, withdraw it"."""
+    status_page = client.get(path).text
+    assert f'method="get" action="{path}/withdraw"' in status_page
+    token = csrf_of(client.get(f"{path}/withdraw").text)
     return client.post(f"{path}/withdraw", data={"csrf_token": token})
 
 
@@ -42,7 +47,12 @@ def test_status_page_is_private(client, submitted):
     assert '<meta name="robots" content="noindex, nofollow">' in response.text
     assert "Keep this link" in response.text and "http://localhost" + path in response.text
     assert "Queued" in response.text and "Withdraw" in response.text
-    assert "Keep this link" not in client.get(path).text
+    later = client.get(path).text
+    assert "Keep this link" not in later
+    # the link stays on the page, selectable without JavaScript, with a copy button for it
+    assert f'id="status-link" class="status-link" value="http://localhost{path}" readonly' in later
+    assert 'id="copy-status-link"' in later
+    assert re.search(r'<script src="/static/status[.\w]*\.js" defer>', later)
 
 
 def test_tampered_status_tokens_are_404(app, client, submitted):
@@ -82,9 +92,10 @@ def test_withdraw_while_queued(client, session, submitted):
                                                        ("submitter", "withdrawn")]
     page = client.get(path)
     assert "Withdrawn" in page.text and "Withdraw this submission" not in page.text
-    # a second withdraw is refused, calmly
+    # a second withdraw is refused, calmly, and so is asking again
     again = client.post(f"{path}/withdraw", data={"csrf_token": csrf_of(page.text)})
     assert again.status_code == 409
+    assert client.get(f"{path}/withdraw").status_code == 409
 
 
 @pytest.mark.parametrize("decision", [State.APPROVED, State.REJECTED])
@@ -110,3 +121,56 @@ def test_withdraw_needs_csrf(client, session, submitted):
     assert client.post(f"{path}/withdraw").status_code == 400
     session.expire_all()
     assert session.get(Submission, row.id).state == State.QUEUED
+
+
+# --- issue 13: asks before withdrawing, and shows back what was sent ---------------------
+
+
+def test_withdrawing_asks_first_on_a_page_of_its_own(client, session, submitted):
+    """The status page only asks; nothing changes until "Yes, withdraw it" is sent."""
+    row, path = submitted
+    status_page = client.get(path).text
+    assert f'method="post" action="{path}/withdraw"' not in status_page
+    question = client.get(f"{path}/withdraw")
+    assert question.status_code == 200
+    assert "This cannot be undone" in question.text and "Yes, withdraw it" in question.text
+    assert f'method="post" action="{path}/withdraw"' in question.text
+    assert f'href="{path}" id="keep-it"' in question.text
+    # as private as the status page itself
+    assert question.headers["Cache-Control"] == "private, no-store"
+    assert question.headers["Referrer-Policy"] == "strict-origin"
+    assert "noindex" in question.headers["X-Robots-Tag"]
+    session.expire_all()
+    assert session.get(Submission, row.id).state == State.QUEUED
+    assert withdraw(client, path).status_code == 303
+    session.expire_all()
+    assert session.get(Submission, row.id).state == State.WITHDRAWN
+
+
+def test_a_tampered_token_cannot_reach_the_question(client, submitted):
+    _row, path = submitted
+    assert client.get(f"{path[:-3]}xyz/withdraw").status_code == 404
+
+
+def test_the_status_page_shows_back_what_was_sent(app, client, session):
+    app.config["WTF_CSRF_ENABLED"] = False
+    runs = ((250.0, 512, 100.0), (262.5, 500, 97.25), (241.0, 512, 104.5))
+    response = client.post("/submit/benchmark", data=fresh_form(
+        runs=runs, notes="Fans at <b>full</b> speed; spread explained.", handle="quiet-fox",
+        url="https://example.org/quiet-fox", prefill_tps="1234.5", measured_on="2026-11-30"))
+    app.config["WTF_CSRF_ENABLED"] = True
+    assert response.status_code == 303
+    html = client.get(response.headers["Location"]).text
+    sent = html[html.index('id="what-you-sent"'):]
+    for ttft, generated, decode in runs:
+        assert f"<td class=\"num\">{ttft:g}</td><td class=\"num\">{generated}</td>" \
+               f"<td class=\"num\">{decode:g}</td>" in sent
+    assert "Your 3 timed runs" in sent
+    assert "Median time to first token</dt><dd>250 " in sent
+    assert "Median decode speed</dt><dd>100 " in sent
+    assert "Prefill speed</dt><dd>1234.5 " in sent
+    assert "Fans at &lt;b&gt;full&lt;/b&gt; speed; spread explained." in sent
+    assert "quiet-fox" in sent
+    assert ('<a href="https://example.org/quiet-fox" rel="nofollow noopener ugc">'
+            in sent)
+    assert "2026-11-30" in sent and "GeForce RTX 4090" in sent

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from flask import Blueprint, abort, current_app, g, render_template, request
 
 from webapp import schemas
+from webapp.errors import rate_limited
 from webapp.extensions import db, read_only
 from webapp.models import Submission, utcnow
 from webapp.services import (
@@ -15,7 +16,6 @@ from webapp.services import (
     labels,
     live_check,
     pick_lists,
-    privacy,
     provenance,
     submissions,
     tokens,
@@ -149,8 +149,8 @@ def reproduce(benchmark_id: int):
     ip_hash, limited = replies.over_limit("submissions", now)
     if limited:
         db.session.commit()
-        return _render(hub, runtimes, posted, {}, 429, rate_limited=True,
-                       rate_limit_label=privacy.limit_label("submissions"))
+        return _render(hub, runtimes, posted, {}, 429,
+                       **rate_limited("submissions", ip_hash, now))
     submission = submissions.create_reproduction(db.session, hub, data, runtimes[data.runtime],
                                                  ip_hash=ip_hash, now=now)
     provenance.record(submission, posted.values)

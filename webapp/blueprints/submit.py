@@ -17,6 +17,7 @@ from flask import (
 )
 
 from webapp import schemas
+from webapp.errors import rate_limited
 from webapp.extensions import db, read_only
 from webapp.models import Submission, utcnow
 from webapp.services import (
@@ -25,7 +26,6 @@ from webapp.services import (
     matching,
     moderation,
     pick_lists,
-    privacy,
     provenance,
     submissions,
     tokens,
@@ -98,8 +98,8 @@ def benchmark():
     ip_hash, limited = replies.over_limit("submissions", now)
     if limited:
         db.session.commit()
-        return _render_fresh(choices, posted, {}, 429, rate_limited=True,
-                             rate_limit_label=privacy.limit_label("submissions"))
+        return _render_fresh(choices, posted, {}, 429,
+                             **rate_limited("submissions", ip_hash, now))
     submission = submissions.create_fresh(db.session, data, choices.by_slug, ip_hash=ip_hash,
                                           now=now)
     provenance.record(submission, posted.values)
@@ -179,6 +179,7 @@ def _render_status(submission: Submission, token: str, status: int = 200,
         hub=hub if hub is not None and hub.state == State.APPROVED else None,
         band=Band(submission.band) if submission.band else None,
         facts=[fact for fact in labels.build_context(submission) if fact.value],
+        operator_url=labels.safe_url(submission.url),
         new=request.args.get("new") == "1",
         link=url_for("submit.status", token=token, _external=True),
         problem=problem,
@@ -189,6 +190,20 @@ def _render_status(submission: Submission, token: str, status: int = 200,
 @bp.get("/submissions/<token>")
 def status(token: str):
     return _render_status(_by_token(token), token)
+
+
+@bp.get("/submissions/<token>/withdraw")
+def confirm_withdraw(token: str):
+    """Withdrawing cannot be undone, so the status page's button asks here first: a page
+    of its own, so the question is asked with JavaScript off too."""
+    submission = _by_token(token)
+    if submission.state != State.QUEUED:
+        return _render_status(submission, token, 409, problem=(
+            "Only a queued submission can be withdrawn; this one is "
+            f"{State(submission.state).label.lower()}."))
+    html = render_template("submit/withdraw.html", submission=submission, token=token,
+                           kind=Kind(submission.kind))
+    return _private(make_response(html, 200))
 
 
 @bp.post("/submissions/<token>/withdraw")
