@@ -108,7 +108,7 @@ def _validators(response: Response) -> Response:
           summary="Public benchmark rows, filtered and sorted as the catalog does",
           description=(
               "The catalog's filters and sorts, by the same names as the catalog's query "
-              "string. Pages are cut by a cursor: follow `next` until it is null. Unlike "
+              "string. Pages are cut by a cursor: follow “next” until it is null. Unlike "
               "the HTML catalog, which drops a bad value with a notice, the API refuses "
               "it: 400 with a problem naming the parameter."),
           parameters=openapi.list_parameters,

@@ -28,7 +28,7 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 JSON_MEDIA_TYPE = "application/json"
 # Every operation may answer these; their bodies are Problems.
 ERROR_STATUSES = {
-    400: "A parameter's value was refused; `parameter` names it.",
+    400: "A parameter's value was refused; “parameter” names it.",
     404: "Nothing public at this address.",
     405: "Only GET (and HEAD) are answered here.",
     429: "Too many requests; wait and try again.",
@@ -89,7 +89,7 @@ def paged_parameters(_options: FilterOptions) -> tuple[Parameter, ...]:
                   f"Items per page, 1 to {LIMIT_MAX}."),
         Parameter("cursor", "query",
                   {"type": "string", "minLength": 1, "maxLength": CURSOR_MAX_LENGTH},
-                  "Opaque: copy it from the previous page's `next` link, never build it."),
+                  "Opaque: copy it from the previous page's “next” link, never build it."),
     )
 
 
