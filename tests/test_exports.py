@@ -99,7 +99,7 @@ def test_small_batches_still_give_every_row_once(session, make_row):
     selection = select_rows(session, query, notices, now=utcnow())
     batches = list(exports.batches(session, selection, now=utcnow(), batch=2))
     assert [len(batch) for batch in batches] == [2, 2, 1]
-    assert [r["id"] for batch in batches for r in batch] == [r.id for r in reversed(made)]
+    assert [r[0] for batch in batches for r in batch] == [r.id for r in reversed(made)]
 
 
 def test_bad_filter_values_are_dropped_like_the_catalog_drops_them(client, catalog):

@@ -89,89 +89,97 @@ JSONL = Format("jsonl", "jsonl", "application/jsonl")
 
 
 class _Reference:
-    """The four reference tables by id, loaded once per export (a few hundred rows)."""
+    """The four reference tables by id (a few hundred rows), and each label computed once
+    per distinct configuration: an export repeats a few hundred of them many times."""
 
     def __init__(self, session: Session):
         self.models = {row.id: row for row in session.scalars(select(ModelVariant))}
         self.hardware = {row.id: row for row in session.scalars(select(Hardware))}
         self.quants = {row.id: row for row in session.scalars(select(Quant))}
         self.runtimes = {row.id: row for row in session.scalars(select(Runtime))}
+        self._labels: dict[tuple[Any, ...], tuple[str, str, str, str, str, str, str, str]] = {}
+        self._urls: dict[str, str | None] = {}
+
+    def labels(self, key: tuple[Any, ...]) -> tuple[str, str, str, str, str, str, str, str]:
+        """(model, its label, hardware, its label, quant, its label, runtime, its label)."""
+        found = self._labels.get(key)
+        if found is None:
+            view = _RowView(self, *key)
+            found = self._labels[key] = (
+                view.model.slug, model_label(view), view.hardware.slug, hardware_label(view),
+                view.quant.slug, quant_label(view), view.runtime.slug, runtime_label(view))
+        return found
+
+    def url(self, url: str | None) -> str | None:
+        if not url:
+            return None
+        if url not in self._urls:
+            self._urls[url] = safe_url(url)
+        return self._urls[url]
 
 
 class _RowView:
-    """What labels.* read from a row, built from selected columns and the reference."""
+    """What labels.* read from a row: the configuration's columns and reference rows."""
 
     __slots__ = ("model", "hardware", "hardware_count", "quant", "runtime", "runtime_version",
                  "other_model", "other_hardware", "other_quant", "other_runtime", "cpu_family")
 
-    def __init__(self, row: Any, reference: _Reference):
-        self.model = reference.models[row.model_id]
-        self.hardware = reference.hardware[row.hardware_id]
-        self.quant = reference.quants[row.quant_id]
-        self.runtime = reference.runtimes[row.runtime_id]
-        for name in ("hardware_count", "runtime_version", "other_model", "other_hardware",
-                     "other_quant", "other_runtime", "cpu_family"):
-            setattr(self, name, getattr(row, name))
+    def __init__(self, reference: _Reference, model_id: int, hardware_id: int,
+                 hardware_count: int, quant_id: int, runtime_id: int, other_model: str | None,
+                 other_hardware: str | None, other_quant: str | None,
+                 other_runtime: str | None, cpu_family: str | None,
+                 runtime_version: str | None):
+        self.model = reference.models[model_id]
+        self.hardware = reference.hardware[hardware_id]
+        self.quant = reference.quants[quant_id]
+        self.runtime = reference.runtimes[runtime_id]
+        self.hardware_count, self.runtime_version = hardware_count, runtime_version
+        self.other_model, self.other_hardware = other_model, other_hardware
+        self.other_quant, self.other_runtime = other_quant, other_runtime
+        self.cpu_family = cpu_family
 
 
 def _time(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
-def _record(row: Any, reference: _Reference) -> dict[str, Any]:
-    view = _RowView(row, reference)
-    return {
-        "id": row.id,
-        "kind": row.kind,
-        "related_to": row.related_to,
-        "model": view.model.slug,
-        "model_label": model_label(view),
-        "hardware": view.hardware.slug,
-        "hardware_count": row.hardware_count,
-        "hardware_label": hardware_label(view),
-        "quant": view.quant.slug,
-        "quant_label": quant_label(view),
-        "runtime": view.runtime.slug,
-        "runtime_label": runtime_label(view),
-        "runtime_version": row.runtime_version,
-        "driver_version": row.driver_version,
-        "os_label": row.os_label,
-        "cpu_family": row.cpu_family,
-        "concurrent_users": row.concurrent_users,
-        "prompt_tokens": row.prompt_tokens,
-        "max_tokens": row.max_tokens,
-        "seed": row.seed,
-        "quant_provider": row.quant_provider,
-        "model_sha256_prefix": row.model_sha256_prefix,
-        "speculative": bool(row.speculative),
-        "batch_gt1": bool(row.batch_gt1),
-        "tensor_parallel": bool(row.tensor_parallel),
-        "ttft_ms": row.ttft_ms,
-        "decode_tps": row.decode_tps,
-        "tokens_generated": row.tokens_generated,
-        "ttft_spread": row.ttft_spread,
-        "decode_spread": row.decode_spread,
-        "vram_peak_mib": row.vram_peak_mib,
-        "prefill_tps": row.prefill_tps,
-        "badge": row.derived_badge,
-        "tier": row.tier,
-        "stale": not row.fresh,
-        "independent_reproductions": row.derived_repro_count,
-        "operator": (row.handle or "").strip() or None,
-        "operator_url": safe_url(row.url),
-        "notes": (row.notes or "").strip() or None,
-        "measured_at": _time(row.measured_at),
-        "published_at": _time(row.decided_at),
-        "source_format": row.source_format,
-        "source_version": row.source_version,
-        "demo": bool(row.is_demo),
-    }
+def _text(value: str | None) -> str | None:
+    return (value or "").strip() or None
+
+
+def _record(row: tuple[Any, ...], reference: _Reference) -> tuple[Any, ...]:
+    """One public row as a tuple in FIELDS order (positions follow _COLUMNS)."""
+    (id_, kind, related_to, model_id, hardware_id, hardware_count, quant_id, runtime_id,
+     other_model, other_hardware, other_quant, other_runtime, cpu_family,
+     runtime_version, driver_version, os_label, concurrent_users, prompt_tokens, max_tokens,
+     seed, quant_provider, sha256_prefix, speculative, batch_gt1, tensor_parallel,
+     ttft_ms, decode_tps, tokens_generated, ttft_spread, decode_spread, vram_peak_mib,
+     prefill_tps, badge, repro_count, handle, url, notes, measured_at, decided_at,
+     source_format, source_version, is_demo, tier, fresh) = row
+    model, model_text, hardware, hardware_text, quant, quant_text, runtime, runtime_text = (
+        reference.labels((model_id, hardware_id, hardware_count, quant_id, runtime_id,
+                          other_model, other_hardware, other_quant, other_runtime,
+                          cpu_family, runtime_version)))
+    return (
+        id_, kind, related_to,
+        model, model_text, hardware, hardware_count, hardware_text,
+        quant, quant_text, runtime, runtime_text,
+        runtime_version, driver_version, os_label, cpu_family, concurrent_users,
+        prompt_tokens, max_tokens, seed, quant_provider, sha256_prefix,
+        bool(speculative), bool(batch_gt1), bool(tensor_parallel),
+        ttft_ms, decode_tps, tokens_generated, ttft_spread, decode_spread,
+        vram_peak_mib, prefill_tps,
+        badge, tier, not fresh, repro_count,
+        _text(handle), reference.url(url), _text(notes),
+        _time(measured_at), _time(decided_at), source_format, source_version, bool(is_demo),
+    )
 
 
 def batches(
     session: Session, selection: Selection, *, now: datetime, batch: int = BATCH
-) -> Iterator[list[dict[str, Any]]]:
-    """The public records of `selection`, in the catalog's order, `batch` at a time."""
+) -> Iterator[list[tuple[Any, ...]]]:
+    """The public records of `selection` (tuples in FIELDS order), in the catalog's order,
+    `batch` at a time. Core rows, not ORM ones: an export reads every matching row."""
     reference = _Reference(session)
     statement = (
         select(*_COLUMNS, effective_tier(now).label("tier"), not_stale(now).label("fresh"))
@@ -180,9 +188,10 @@ def batches(
         .where(*selection.conditions)
         .order_by(*order(selection.query.sort))
     )
-    result = session.execute(statement, execution_options={"yield_per": batch})
+    result = session.connection().execute(statement, execution_options={
+        "stream_results": True, "max_row_buffer": batch})
     try:
-        for rows in result.partitions():
+        for rows in result.partitions(batch):
             yield [_record(row, reference) for row in rows]
     finally:
         result.close()
@@ -196,7 +205,7 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def csv_chunks(records: Iterable[list[dict[str, Any]]]) -> Iterator[str]:
+def csv_chunks(records: Iterable[list[tuple[Any, ...]]]) -> Iterator[str]:
     """A header line, then one chunk of CSV lines per batch."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -205,14 +214,16 @@ def csv_chunks(records: Iterable[list[dict[str, Any]]]) -> Iterator[str]:
     for batch in records:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerows([_cell(record[name]) for name in FIELDS] for record in batch)
+        writer.writerows([_cell(value) for value in record] for record in batch)
         yield buffer.getvalue()
 
 
-def jsonl_chunks(records: Iterable[list[dict[str, Any]]]) -> Iterator[str]:
+def jsonl_chunks(records: Iterable[list[tuple[Any, ...]]]) -> Iterator[str]:
     """One JSON object per line, one chunk per batch."""
+    encode = json.JSONEncoder(ensure_ascii=False).encode
     for batch in records:
-        yield "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in batch)
+        yield "".join(encode(dict(zip(FIELDS, record, strict=True))) + "\n"
+                      for record in batch)
 
 
 CHUNKS = {CSV: csv_chunks, JSONL: jsonl_chunks}

@@ -126,8 +126,7 @@ def _benchmarks(session: Session, connection: sqlite3.Connection, now: datetime)
     selection = select_rows(session, query, notices, now=now)
     count = 0
     for batch in exports.batches(session, selection, now=now, batch=BATCH):
-        count += _insert(connection, "benchmarks", exports.FIELDS,
-                         [tuple(record[name] for name in exports.FIELDS) for record in batch])
+        count += _insert(connection, "benchmarks", exports.FIELDS, batch)
     return count
 
 
