@@ -13,10 +13,10 @@ from sqlalchemy import insert, select
 
 from webapp.extensions import db
 from webapp.models import Hardware, ModelVariant, Quant, Runtime, Submission
-from webapp.services import catalog, evidence
+from webapp.services import catalog, evidence, plausibility
 from webapp.services.catalog import CatalogQuery, natural_key
 from webapp.services.listing import MemoStore, Sort
-from webapp.services.rules import Badge, State, Tier
+from webapp.services.rules import Badge, Kind, State, Tier
 
 
 def publish(session, make_row, **columns):
@@ -79,12 +79,15 @@ def expected_order(sort: Sort) -> list[int]:
     """Every public row's id in `sort`'s order, worked out in Python."""
     rows = db.session.execute(select(
         Submission.id, Submission.decode_tps, Submission.ttft_ms, Submission.vram_peak_mib,
-        Submission.created_at).where(Submission.state == State.APPROVED)).all()
+        Submission.created_at, Submission.derived_ceiling_share, Submission.derived_trust_rank,
+        Submission.derived_newest_at).where(Submission.state == State.APPROVED)).all()
     key = {
         Sort.DECODE: lambda r: (-r.decode_tps, -r.id),
         Sort.TTFT: lambda r: (r.ttft_ms, r.id),
         Sort.VRAM: lambda r: (r.vram_peak_mib, r.id),
         Sort.NEWEST: lambda r: (-r.created_at.timestamp(), -r.id),
+        Sort.SHARE: lambda r: (-r.derived_ceiling_share, -r.id),
+        Sort.TRUST: lambda r: (-r.derived_trust_rank, -r.derived_newest_at.timestamp(), -r.id),
     }[sort]
     return [r.id for r in sorted(rows, key=key)]
 
@@ -170,10 +173,18 @@ def test_memo_pages_equal_plain_pages_in_every_sort(session, make_row, sort):
 
 @pytest.mark.parametrize("sort", list(Sort))
 def test_each_sort_header_orders_rows_the_way_it_says(client, session, make_row, sort):
+    hardware = ("rtx-4090", "rtx-3090", "rtx-3060-12gb")
     for i in range(6):
-        publish(session, make_row, age_days=1 + (i * 5) % 7,
-                runs=((300.0 - (i * 41) % 97, 512, 50.0 + (i * 29) % 61),) * 3,
-                vram_peak_mib=5000.0 + (i * 300) % 1100)
+        hub = publish(session, make_row, age_days=1 + (i * 5) % 7, hardware=hardware[i % 3],
+                      handle=f"origin{i}",
+                      runs=((300.0 - (i * 41) % 97, 512, 50.0 + (i * 29) % 61),) * 3,
+                      vram_peak_mib=5000.0 + (i * 300) % 1100)
+        for j in range(i % 3):  # none, one or two other operators reproduced it
+            make_row(kind=Kind.REPRODUCTION, state=State.REPRODUCED, hub=hub,
+                     hardware=hardware[i % 3], handle=f"repro{i}-{j}",
+                     runs=((300.0 - (i * 41) % 97, 512, 50.0 + (i * 29) % 61),) * 3)
+        evidence.refresh_derived(session, hub)
+        session.commit()
     home = client.get("/").data
     document = parse(home)
     headers = {a.get("href"): th for th in document.iter("th") for a in th.iter("a")}
@@ -182,7 +193,16 @@ def test_each_sort_header_orders_rows_the_way_it_says(client, session, make_row,
 
     sorted_page = client.get(href)
     assert sorted_page.status_code == 200
-    assert listed_ids(sorted_page.data) == expected_order(sort)
+    listed = listed_ids(sorted_page.data)
+    assert listed == expected_order(sort)
+    rows = [session.get(Submission, row_id) for row_id in listed]
+    if sort is Sort.SHARE:  # the share the detail page shows, largest first
+        shares = [plausibility.of_row(row).share_of_ceiling for row in rows]
+        assert len(set(shares)) > 2 and shares == sorted(shares, reverse=True)
+    if sort is Sort.TRUST:  # the badge and tier the page shows, most trusted first
+        shown = evidence.assess_hubs(session, rows, datetime.now(UTC))
+        ranks = [(shown[row.id].badge.rank, shown[row.id].confidence.tier.rank) for row in rows]
+        assert len(set(ranks)) > 2 and ranks == sorted(ranks, reverse=True)
     active = [th for th in parse(sorted_page.data).iter("th") if th.get("aria-sort")]
     assert len(active) == 1
     assert active[0].get("aria-sort") == ("descending" if sort.descending else "ascending")

@@ -216,6 +216,11 @@ class Submission(db.Model):
     derived_tier_aged: Mapped[str | None] = mapped_column(String(12))  # after 12 months
     derived_newest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     derived_repro_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Catalog sorts: decode speed over the bandwidth ceiling (0 when no ceiling is known),
+    # and trust: Badge.rank * 4 + the tier's rank before time lowers it (the sort breaks
+    # ties by derived_newest_at, which puts aged rows after the rest of their rank).
+    derived_ceiling_share: Mapped[float | None] = mapped_column(Float, default=0.0)
+    derived_trust_rank: Mapped[int | None] = mapped_column(Integer, default=0)
 
     model: Mapped[ModelVariant] = relationship(lazy="joined", innerjoin=True)
     hardware: Mapped[Hardware] = relationship(lazy="joined", innerjoin=True)
@@ -263,6 +268,11 @@ class Submission(db.Model):
         Index("ix_submissions_id_state", "id", "state"),
         # The Atom feed: the newest rows to become public, read from the index's end.
         Index("ix_submissions_state_decided", "state", "decided_at", "id"),
+        # The catalog's share-of-ceiling and trust sorts (services.listing.order).
+        Index("ix_submissions_state_share", "state", "derived_ceiling_share", "id",
+              "derived_newest_at"),
+        Index("ix_submissions_state_trust", "state", "derived_trust_rank", "derived_newest_at",
+              "id"),
     )
 
     @property

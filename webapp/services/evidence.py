@@ -16,9 +16,17 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from webapp.models import BadgeChange, Submission
-from webapp.services import confidence, summaries, trust
-from webapp.services.rules import AGE_LOWER_DAYS, EDITORIAL_FRESH_DAYS, Badge, Kind, Ring, State
+from webapp.models import BadgeChange, Hardware, ModelVariant, Quant, Submission
+from webapp.services import confidence, plausibility, summaries, trust
+from webapp.services.rules import (
+    AGE_LOWER_DAYS,
+    EDITORIAL_FRESH_DAYS,
+    Badge,
+    Kind,
+    Ring,
+    State,
+    Tier,
+)
 
 # Reproductions that speak about their hub: clean ones (evidence) and fragments
 # (their own rows, still telling of drift).
@@ -163,7 +171,27 @@ def derived_values(hub: Any, reproductions: Sequence[Any]) -> dict[str, Any]:
         "derived_tier_aged": tier_at(aged_at),
         "derived_newest_at": newest,
         "derived_repro_count": len(trust.independent_operators(facts, repros)),
+        "derived_trust_rank": trust_rank(trust.badge(facts, repros), fresh),
+        # refresh_derived and refresh_all give the share (they hold the reference rows);
+        # a planned demo row starts at 0 until `flask refresh`.
+        "derived_ceiling_share": (ceiling_share(hub, hub.decode_tps)
+                                  if getattr(hub, "hardware", None) is not None else 0.0),
     }
+
+
+def trust_rank(badge: Badge, tier: str) -> int:
+    """The catalog's trust sort: the badge's rung first, then the tier it earned (before
+    time lowers it; listing.order breaks ties by the newest measurement, so rows whose
+    tier has aged follow the rest of their rank)."""
+    return badge.rank * 4 + Tier(tier).rank
+
+
+def ceiling_share(setup: Any, decode_tps: float) -> float:
+    """The catalog's share-of-ceiling sort: decode speed over the bandwidth ceiling of
+    `setup` (a row, or a plausibility.Setup), 0 when no ceiling is known."""
+    share = plausibility.assess(setup, decode_tps=decode_tps,
+                                vram_peak_mib=None).share_of_ceiling
+    return share or 0.0
 
 
 def refresh_derived(session: Session, hub: Submission) -> None:
@@ -188,6 +216,10 @@ _FACT_COLUMNS = (
     Submission.ttft_spread, Submission.decode_spread, Submission.notes,
     Submission.prompt_tokens, Submission.max_tokens, Submission.quant_provider,
     Submission.measured_at,
+    # and what the ceiling share reads (ceiling_share)
+    Submission.model_id, Submission.hardware_id, Submission.quant_id,
+    Submission.hardware_count, Submission.tensor_parallel, Submission.speculative,
+    Submission.batch_gt1, Submission.other_quant,
 )
 REFRESH_BATCH = 500
 
@@ -200,6 +232,17 @@ def refresh_all(session: Session, *, batch: int = REFRESH_BATCH) -> int:
     the session. Executes and flushes; never commits.
     """
     done, after = 0, 0
+    refs = {(kind, row.id): row for kind in (Hardware, ModelVariant, Quant)
+            for row in session.scalars(select(kind))}
+
+    def setup_of(hub: Any) -> plausibility.Setup:
+        return plausibility.Setup(
+            model=refs.get((ModelVariant, hub.model_id)),
+            hardware=refs.get((Hardware, hub.hardware_id)), hardware_count=hub.hardware_count,
+            quant=refs.get((Quant, hub.quant_id)), other_quant=hub.other_quant,
+            speculative=hub.speculative, batch_gt1=hub.batch_gt1,
+            tensor_parallel=hub.tensor_parallel)
+
     while True:
         hubs = session.execute(
             select(*_FACT_COLUMNS)
@@ -218,7 +261,8 @@ def refresh_all(session: Session, *, batch: int = REFRESH_BATCH) -> int:
         ):
             reproductions[row.hub_id].append(row)
         session.execute(update(Submission), [
-            {"id": hub.id, **derived_values(hub, reproductions.get(hub.id, []))}
+            {"id": hub.id, **derived_values(hub, reproductions.get(hub.id, [])),
+             "derived_ceiling_share": ceiling_share(setup_of(hub), hub.decode_tps)}
             for hub in hubs
         ])
         session.flush()

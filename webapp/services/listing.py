@@ -37,7 +37,9 @@ class Sort(StrEnum):
     DECODE = "decode"
     TTFT = "ttft"
     VRAM = "vram"
+    SHARE = "share"
     NEWEST = "newest"
+    TRUST = "trust"
 
     @property
     def label(self) -> str:
@@ -53,7 +55,9 @@ _SORT_LABELS = {
     Sort.DECODE: "Fastest decode",
     Sort.TTFT: "Quickest first token",
     Sort.VRAM: "Smallest memory peak",
+    Sort.SHARE: "Nearest the bandwidth ceiling",
     Sort.NEWEST: "Newest",
+    Sort.TRUST: "Most trusted",
 }
 
 
@@ -213,10 +217,16 @@ def effective_tier(now: datetime) -> ColumnElement[str]:
 
 def _sort_terms(sort: Sort) -> tuple[tuple[Any, bool], ...]:
     """(column, descending) of each ORDER BY term of `sort`, id last."""
+    if sort is Sort.TRUST:
+        # Badge, then tier (derived_trust_rank); within a rank the newest measurement
+        # first, which also puts rows whose tier has aged after the rest of the rank.
+        return ((Submission.derived_trust_rank, True), (Submission.derived_newest_at, True),
+                (Submission.id, True))
     column, descending = {
         Sort.DECODE: (Submission.decode_tps, True),
         Sort.TTFT: (Submission.ttft_ms, False),
         Sort.VRAM: (Submission.vram_peak_mib, False),
+        Sort.SHARE: (Submission.derived_ceiling_share, True),
         Sort.NEWEST: (Submission.created_at, True),
     }[sort]
     return ((column, descending), (Submission.id, descending))
@@ -265,7 +275,8 @@ class PageMemo:
         return best, self.starts[best]
 
     def learn(self, position: int, key: tuple[Any, ...]) -> None:
-        if len(self.starts) < self.MAX_STARTS:
+        # A NULL sort value (a row whose index was never refreshed) cannot be sought.
+        if len(self.starts) < self.MAX_STARTS and None not in key:
             self.starts[position] = key
 
 
