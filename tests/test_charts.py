@@ -300,3 +300,17 @@ def test_no_chart_from_no_points():
     assert charts.scatter([], 1000.0, [1]) is None
     assert charts.bars([]) is None
     assert charts.strip([]) is None
+
+
+def test_a_kept_chart_follows_every_public_change(client, session, make_row):
+    hub = publish(session, make_row, runs=runs(100.0))
+    assert "1 row drawn as 1 dot" in client.get("/hardware/rtx-4090").data.decode()
+    publish(session, make_row, runs=runs(40.0))
+    assert "2 rows drawn as 2 dots" in client.get("/hardware/rtx-4090").data.decode()
+    # a decision that only moves a badge is a public change too
+    reproduce(session, make_row, hub, handle="later-op", runs=runs(101.0))
+    body = client.get("/hardware/rtx-4090").data.decode()
+    assert 'class="chart-dot dot-reproduced' in body
+    make_row(state=State.QUEUED, runs=runs(70.0))  # not public: the kept chart stands
+    session.commit()
+    assert "2 rows drawn as 2 dots" in client.get("/hardware/rtx-4090").data.decode()

@@ -147,7 +147,9 @@ class LinearScale:
 
 SCATTER_WIDTH, SCATTER_HEIGHT = 560, 340
 SCATTER_PAD = (14, 18, 46, 58)  # top, right, bottom, left
-MERGE_CELL = 4.0  # dots whose centres fall in one 4-unit cell are drawn as one
+# Dots whose centres fall in one cell are drawn as one (a page of thousands of rows stays a
+# few hundred dots); the dot grows with the rows it holds.
+MERGE_CELL = 6.0
 
 
 @dataclass(frozen=True)

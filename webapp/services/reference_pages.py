@@ -8,23 +8,28 @@ page's decode-against-bytes scatter, the model page's decode by hardware.
 A chart covers every public row of the entry, not one page of them, so its query reads
 only the columns it needs (no row objects, no assessment): the badge is the stored index
 (services.evidence keeps it equal to what the pages show) and the reference numbers come
-from the small reference tables, each read once.
+from the small reference tables, each read once. Thousands of rows still cost a query
+and a loop, so each worker keeps the charts it drew for the data version they were drawn
+under (services.data_version moves on every public change; a chart does not change with
+time alone), one store per database engine.
 """
 
 from __future__ import annotations
 
 import statistics
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+import threading
+from collections import Counter, OrderedDict, defaultdict
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Engine, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from webapp.models import Hardware, ModelVariant, Quant, Submission
-from webapp.services import charts, plausibility
+from webapp.services import charts, data_version, plausibility
 from webapp.services.labels import Fact, shown
 from webapp.services.listing import Listing, ListingPage, Sort, listing_page, public_conditions
 from webapp.services.rules import Badge, Kind
@@ -254,6 +259,46 @@ MODEL = Subject(
 )
 
 
+class _ChartStore:
+    """Charts one worker drew, each kept with the data version it was drawn under."""
+
+    SIZE = 128
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
+        self._lock = threading.Lock()  # the development server is threaded
+
+    def get(self, key: Hashable, version: int, draw: Callable[[], Any]) -> Any:
+        with self._lock:
+            kept = self._entries.get(key)
+            if kept is not None and kept[0] == version:
+                self._entries.move_to_end(key)
+                return kept[1]
+        # Drawn outside the lock. Data committed after `version` was read only makes the
+        # chart newer than its tag, and the next version replaces it.
+        drawn = draw()
+        with self._lock:
+            self._entries[key] = (version, drawn)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.SIZE:
+                self._entries.popitem(last=False)
+        return drawn
+
+
+_STORES: WeakKeyDictionary[Engine, _ChartStore] = WeakKeyDictionary()
+_STORES_LOCK = threading.Lock()
+
+
+def _chart(session: Session, subject: Subject, found: Any) -> HardwareChart | ModelChart:
+    """`subject`'s chart of `found`, drawn once per data version in this worker."""
+    engine = session.get_bind()
+    with _STORES_LOCK:
+        store = _STORES.setdefault(engine, _ChartStore())  # type: ignore[arg-type]
+    version = data_version.current(session)
+    return store.get((subject.entity.__tablename__, found.id), version,
+                     lambda: subject.chart(session, found))
+
+
 @dataclass(frozen=True)
 class ReferencePage:
     """A hardware or model page: its reference facts and every public row of it."""
@@ -281,4 +326,4 @@ def reference_page(
     rows = listing_page(session, conditions, Sort.DECODE, page, per_page, now)
     facts = tuple(spec.of(found) for spec in subject.facts)
     return ReferencePage(found, facts, rows, _ceilings(rows.listings, subject.varies),
-                         subject.chart(session, found))
+                         _chart(session, subject, found))
