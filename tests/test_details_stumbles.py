@@ -19,7 +19,7 @@ from tests.test_submit_support import (
 )
 from webapp.extensions import db
 from webapp.services import accounts, moderation, privacy, waiting
-from webapp.services.rules import Badge, Band, Kind, State, Tier
+from webapp.services.rules import STALE_DAYS, Badge, Band, Kind, State, Tier
 
 
 @pytest.fixture
@@ -94,6 +94,14 @@ def test_badge_tier_and_band_meanings_are_readable_without_hovering(client, sess
     assert len(tiers) == 1
     for band in Band:
         assert f"{band.label} ({band.range_label}) {band.explanation}" in text
+
+
+def test_a_stale_demo_row_says_what_stale_and_demo_mean(client, session, make_row):
+    row = make_row(age_days=STALE_DAYS + 30, is_demo=True)
+    session.commit()
+    text = _visible_text(client.get(f"/benchmarks/{row.id}").text)
+    assert f"Stale The newest accepted measurement is more than {STALE_DAYS} days old" in text
+    assert "Demo Generated demo data, not a real measurement." in text
 
 
 def test_a_row_without_reproductions_has_no_table_key(client, hub):
