@@ -287,9 +287,9 @@ def test_log_scale_ticks_are_inside_and_ordered():
 
 
 def test_ceiling_line_is_clipped_to_the_plot():
-    points = [charts.Point(5.0, 100.0, Badge.COMMUNITY, False)]
-    drawn = charts.scatter(points, 1000.0, [1, 4])
-    assert drawn is not None
+    series = [charts.Series(5.0, Badge.COMMUNITY, 200.0, [100.0, 300.0])]
+    drawn = charts.scatter(series, 1000.0, [1, 4])
+    assert drawn is not None and drawn.rows == 2 and drawn.above == 1
     for line in drawn.lines:
         for x, y in ((line.x1, line.y1), (line.x2, line.y2)):
             assert drawn.left - 0.1 <= x <= drawn.right + 0.1

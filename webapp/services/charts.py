@@ -153,15 +153,15 @@ MERGE_CELL = 6.0
 
 
 @dataclass(frozen=True)
-class Point:
-    """One public row on the scatter: bytes each token reads (GB), its decode speed, its
-    badge, and whether it sits above the ceiling that applies to it."""
+class Series:
+    """The public rows of one configuration and badge on the scatter: the bytes each token
+    reads (GB), the ceiling that applies to them (None: unknown), their decode speeds."""
 
     gigabytes: float
-    decode_tps: float
     badge: Badge
-    above: bool
-    group: str = ""  # a configuration's name, for the merged dot's tooltip
+    ceiling_tps: float | None
+    decodes: Sequence[float]
+    group: str = ""  # the configuration's name, for a dot's tooltip
 
 
 @dataclass(frozen=True)
@@ -222,50 +222,83 @@ class Scatter:
         return [(badge, LEGEND[BADGE_SHAPES[badge]]) for badge in Badge if badge in present]
 
 
-def _merge_title(points: list[Point], above: bool) -> str:
-    first = points[0]
-    count = len(points)
-    head = (f"{first.group}: " if first.group and all(p.group == first.group for p in points)
-            else "")
-    speed = (f"{first.decode_tps:,.1f} tok/s" if count == 1 else
-             f"{count} rows, {min(p.decode_tps for p in points):,.1f}–"
-             f"{max(p.decode_tps for p in points):,.1f} tok/s")
-    mark = ", above its ceiling" if above else ""
-    return f"{head}{speed} at {first.gigabytes:,.2f} GB per token, {first.badge.label}{mark}"
+class _Cell:
+    """The rows that fall on one spot: how many, where on average, which speeds."""
+
+    __slots__ = ("count", "x", "y", "low", "high", "gigabytes", "group")
+
+    def __init__(self, x: float, y: float, decode: float, series: Series):
+        self.count, self.x, self.y = 1, x, y
+        self.low = self.high = decode
+        self.gigabytes, self.group = series.gigabytes, series.group
+
+    def add(self, x: float, y: float, decode: float, series: Series) -> None:
+        self.count += 1
+        self.x += x
+        self.y += y
+        self.low, self.high = min(self.low, decode), max(self.high, decode)
+        if series.group != self.group:
+            self.group = ""  # configurations mixed: the tooltip names none
+
+    def title(self, badge: Badge, above: bool) -> str:
+        head = f"{self.group}: " if self.group else ""
+        speed = (f"{self.low:,.1f} tok/s" if self.count == 1 else
+                 f"{self.count} rows, {self.low:,.1f}–{self.high:,.1f} tok/s")
+        mark = ", above its ceiling" if above else ""
+        return f"{head}{speed} at {self.gigabytes:,.2f} GB per token, {badge.label}{mark}"
 
 
-def scatter(points: Sequence[Point], bandwidth_gb_s: float | None,
+def scatter(series: Sequence[Series], bandwidth_gb_s: float | None,
             device_counts: Iterable[int]) -> Scatter | None:
-    """The decode-against-bytes scatter of `points`, with the ceiling line of each count in
-    `device_counts` (bandwidth × count ÷ bytes, bandwidths summed); None without points."""
-    if not points:
+    """The decode-against-bytes scatter of `series`, with the ceiling line of each count in
+    `device_counts` (bandwidth × count ÷ bytes, bandwidths summed); None without rows.
+
+    Thousands of rows go through one tight loop: a row is a pixel cell, counted."""
+    series = [item for item in series if item.decodes]
+    if not series:
         return None
     top, right, bottom, left = SCATTER_PAD
     x_end, y_end = SCATTER_WIDTH - right, SCATTER_HEIGHT - bottom
     counts = sorted({max(1, int(c)) for c in device_counts} | {1}) if bandwidth_gb_s else []
 
-    gb = [p.gigabytes for p in points]
-    tps = [p.decode_tps for p in points]
-    x_lo, x_hi = min(gb) / 1.6, max(gb) * 1.6
-    y_lo, y_hi = min(tps) / 1.6, max(tps) * 1.4
+    x_lo = min(item.gigabytes for item in series) / 1.6
+    x_hi = max(item.gigabytes for item in series) * 1.6
+    y_lo = min(min(item.decodes) for item in series) / 1.6
+    y_hi = max(max(item.decodes) for item in series) * 1.4
     if counts:
         y_hi = max(y_hi, bandwidth_gb_s * counts[-1] / x_hi * 1.4)  # the lines show
     xs = LogScale(x_lo, x_hi, left, x_end)
     ys = LogScale(y_lo, y_hi, y_end, top)
 
-    cells: dict[tuple[int, int, Badge, bool], list[Point]] = {}
-    for point in points:
-        key = (int(xs(point.gigabytes) // MERGE_CELL), int(ys(point.decode_tps) // MERGE_CELL),
-               point.badge, point.above)
-        cells.setdefault(key, []).append(point)
+    # ys(v), unrolled for the loop: y = base + log10(v) * slope
+    slope = (ys.end - ys.start) / (math.log10(ys.hi) - math.log10(ys.lo))
+    base = ys.start - math.log10(ys.lo) * slope
+    log10 = math.log10
+    cells: dict[tuple[int, int, Badge, bool], _Cell] = {}
+    rows = above_count = 0
+    for item in series:
+        x = xs(item.gigabytes)
+        column = int(x // MERGE_CELL)
+        ceiling = item.ceiling_tps
+        for decode in item.decodes:
+            y = base + log10(decode) * slope
+            above = ceiling is not None and decode > ceiling
+            key = (column, int(y // MERGE_CELL), item.badge, above)
+            cell = cells.get(key)
+            if cell is None:
+                cells[key] = _Cell(x, y, decode, item)
+            else:
+                cell.add(x, y, decode, item)
+            above_count += above
+        rows += len(item.decodes)
+
     dots = []
-    for (_cx, _cy, badge, above), members in cells.items():
-        x = sum(xs(p.gigabytes) for p in members) / len(members)
-        y = sum(ys(p.decode_tps) for p in members) / len(members)
-        r = 3.5 + min(3.0, math.log2(len(members)))
+    for (_column, _row, badge, above), cell in cells.items():
+        x, y = cell.x / cell.count, cell.y / cell.count
+        r = 3.5 + min(3.0, math.log2(cell.count))
         shape = BADGE_SHAPES[badge]
         dots.append(Dot(round(x, 1), round(y, 1), round(r, 1), shape_path(shape, x, y, r),
-                        badge, shape, above, len(members), _merge_title(members, above)))
+                        badge, shape, above, cell.count, cell.title(badge, above)))
     dots.sort(key=lambda d: (d.above, d.badge.rank))  # flagged dots drawn last, on top
 
     lines = []
@@ -274,7 +307,7 @@ def scatter(points: Sequence[Point], bandwidth_gb_s: float | None,
         if line is not None:
             lines.append(line)
     return Scatter(SCATTER_WIDTH, SCATTER_HEIGHT, left, x_end, top, y_end, xs.ticks(),
-                   ys.ticks(), dots, lines, len(points), sum(p.above for p in points))
+                   ys.ticks(), dots, lines, rows, above_count)
 
 
 def _ceiling_line(bandwidth: float, xs: LogScale, ys: LogScale, devices: int) -> Line | None:

@@ -126,50 +126,52 @@ def hardware_chart(session: Session, hardware: Hardware) -> HardwareChart:
     """Every public row of `hardware` as a dot: bytes per token against decode speed."""
     found = session.execute(
         select(Submission.model_id, Submission.quant_id, Submission.hardware_count,
-               Submission.tensor_parallel, Submission.decode_tps, Submission.derived_badge,
-               Submission.kind)
+               Submission.tensor_parallel, Submission.derived_badge, Submission.kind,
+               Submission.decode_tps)
         .where(*public_conditions(), Submission.hardware_id == hardware.id)
     ).all()
-    models = _by_id(session, ModelVariant, (r.model_id for r in found))
-    quants = _by_id(session, Quant, (r.quant_id for r in found))
+    models = _by_id(session, ModelVariant, {r[0] for r in found})
+    quants = _by_id(session, Quant, {r[1] for r in found})
     bandwidth = hardware.bandwidth_gb_s
 
-    # per configuration: (label, gigabytes, ceiling) or None when it cannot be placed
+    # One list of decode speeds per configuration and badge, in one pass over the rows.
+    speeds: dict[tuple[int, int, int, bool, str | None, str], list[float]] = defaultdict(list)
+    for model_id, quant_id, count, parallel, stored, kind, decode in found:
+        speeds[(model_id, quant_id, count, bool(parallel), stored, kind)].append(decode)
+
+    # per configuration: (label, gigabytes, ceiling), or None when it cannot be placed
     configs: dict[tuple[int, int, int, bool], tuple[str, float, float | None] | None] = {}
-    decodes: dict[tuple[int, int, int, bool], list[float]] = defaultdict(list)
-    above: Counter[tuple[int, int, int, bool]] = Counter()
-    points, undrawn = [], 0
-    for row in found:
-        key = (row.model_id, row.quant_id, row.hardware_count, bool(row.tensor_parallel))
+    by_config: dict[tuple[int, int, int, bool], list[float]] = defaultdict(list)
+    series, undrawn = [], 0
+    for (model_id, quant_id, count, parallel, stored, kind), decodes in speeds.items():
+        key = (model_id, quant_id, count, parallel)
         if key not in configs:
-            model, quant = models[row.model_id], quants[row.quant_id]
+            model, quant = models[model_id], quants[quant_id]
             if model.active_params_b is None or quant.bits_per_weight is None:
                 configs[key] = None
             else:
                 gigabytes = plausibility.model_bytes(
                     model.active_params_b, quant.bits_per_weight) / plausibility.BYTES_PER_GB
                 ceiling = None if bandwidth is None else plausibility.ceiling_tps(
-                    bandwidth, key[2], key[3], model.active_params_b, quant.bits_per_weight)
-                label = f"{model.name} · {quant.label} · {_devices(key[2], key[3])}"
+                    bandwidth, count, parallel, model.active_params_b, quant.bits_per_weight)
+                label = f"{model.name} · {quant.label} · {_devices(count, parallel)}"
                 configs[key] = (label, gigabytes, ceiling)
         config = configs[key]
         if config is None:
-            undrawn += 1
+            undrawn += len(decodes)
             continue
         label, gigabytes, ceiling = config
-        is_above = ceiling is not None and row.decode_tps > ceiling
-        decodes[key].append(row.decode_tps)
-        above[key] += is_above
-        points.append(charts.Point(gigabytes, row.decode_tps,
-                                   _badge_of(row.derived_badge, row.kind), is_above, label))
+        by_config[key].extend(decodes)
+        series.append(charts.Series(gigabytes, _badge_of(stored, kind), ceiling, decodes, label))
 
     table = []
-    for key, values in decodes.items():
+    for key, values in by_config.items():
         label, gigabytes, ceiling = configs[key]  # type: ignore[misc]
+        above = 0 if ceiling is None else sum(1 for value in values if value > ceiling)
         table.append(Configuration(label, len(values), gigabytes, ceiling,
-                                   statistics.median(values), max(values), above[key]))
+                                   statistics.median(values), max(values), above))
     table.sort(key=lambda c: (c.gigabytes, c.label))
-    drawn = charts.scatter(points, bandwidth, (key[2] for key in decodes))
+    drawn = charts.scatter(series, bandwidth, (key[2] for key in by_config))
     return HardwareChart(drawn, table, undrawn, bandwidth)
 
 
