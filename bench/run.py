@@ -34,6 +34,7 @@ import os
 import platform
 import random
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -892,6 +893,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"PostgreSQL not reachable at {args.postgres_url}: SQLite only", flush=True)
         kinds = [k for k in kinds if k != "postgresql"]
 
+    # A stopped bench stops its servers too (the finally blocks run on SIGTERM).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     workdir = Path(tempfile.mkdtemp(prefix="trustbench-bench-"))
     started = time.perf_counter()
     baseline_env = dict(os.environ, BASELINE_DATABASE=str(workdir / "fortunes.sqlite3"))
