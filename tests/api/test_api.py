@@ -9,6 +9,7 @@ import pytest
 from tests.api.conftest import publish
 from webapp.extensions import db
 from webapp.services import rules
+from webapp.services.listing import Sort
 from webapp.services.rules import Badge, Kind, State, Tier
 
 LIST = "/api/v1/benchmarks"
@@ -81,13 +82,15 @@ def test_filters_and_sorts_use_the_catalogs_names(client, catalog):
         "tier": None, "sort": "newest", "stale": True}
 
 
-@pytest.mark.parametrize("sort", ["decode", "ttft", "newest"])
+@pytest.mark.parametrize("sort", [sort.value for sort in Sort])  # every sort, new ones too
 def test_the_cursor_walks_every_row_once_in_order(client, make_row, sort):
     rows = []
     for index in range(23):
         decode = 50.0 + (index % 7)  # ties, so the id decides between equal values
         rows.append(publish(make_row(
-            runs=((200.0 + index % 5, 512, decode),) * 3, age_days=index % 4)))
+            runs=((200.0 + index % 5, 512, decode),) * 3, age_days=index % 4,
+            vram_peak_mib=6000.0 + 100 * (index % 3),
+            hardware=("rtx-4090", "rtx-3090")[index % 2])))
     db.session.commit()
     items = walk(client, f"{LIST}?sort={sort}&limit=5")
     assert len(items) == 23
