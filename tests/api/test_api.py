@@ -320,3 +320,28 @@ def test_api_page_is_rendered_from_the_document(client, catalog):
     assert "<script>" not in page and " style=" not in page
     assert "csrf-token" not in page and "Set-Cookie" not in response.headers
     assert 'href="/api"' in client.get("/").get_data(as_text=True)
+
+
+def test_a_database_that_cannot_be_reached_is_a_503_problem(client, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from webapp.blueprints import api
+
+    def unreachable(*_args, **_kwargs):
+        raise OperationalError("SELECT 1", {}, Exception("could not connect to server"))
+
+    monkeypatch.setattr(api.build, "hardware_list", unreachable)
+    response = client.get("/api/v1/hardware")
+    problem(response, 503)
+    assert response.headers["Retry-After"]
+
+
+def test_an_unexpected_error_is_a_500_problem_not_a_page(client, monkeypatch):
+    from webapp.blueprints import api
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(api.build, "rule_set", broken)
+    body = problem(client.get("/api/v1/rules"), 500)
+    assert "a bug" not in body["detail"]
