@@ -77,7 +77,10 @@ def refresh_for(session: Session, row: Submission) -> None:
     hardware's and its model's row counts, and the operators of its reproductions (a
     hub that goes public or is hidden credits or uncredits them) and its own (a
     reproduction decided, or a fragment of a row)."""
-    refresh_counts(session, [(HARDWARE, row.hardware_id), (MODEL, row.model_id)])
+    # A decision changes whether one row is public, the decided one, so only a demo row's
+    # decision can move a demo count.
+    refresh_counts(session, [(HARDWARE, row.hardware_id), (MODEL, row.model_id)],
+                   demo=bool(row.is_demo))
     keys = set(session.scalars(
         select(Submission.operator_key).where(
             Submission.hub_id == row.id, Submission.kind == Kind.REPRODUCTION,
@@ -95,11 +98,14 @@ def refresh_operators(session: Session, keys: Iterable[str]) -> None:
                  lambda key=key: _operator_values(session, key))
 
 
-def refresh_counts(session: Session, entries: Iterable[tuple[str, int]]) -> None:
-    """Recount the public rows of these (subject, reference id) entries."""
+def refresh_counts(session: Session, entries: Iterable[tuple[str, int]], *,
+                   demo: bool = True) -> None:
+    """Recount the public rows of these (subject, reference id) entries, and their demo
+    rows unless `demo` is False (the stored demo count is kept): a count alone is read
+    from an index, counting demo rows reads every row of the entry."""
     for subject, reference_id in sorted(set(entries)):
         _refresh(session, PublicRowCount, {"subject": subject, "reference_id": reference_id},
-                 lambda s=subject, r=reference_id: _count_values(session, s, r))
+                 lambda s=subject, r=reference_id: _count_values(session, s, r, demo))
 
 
 def _operator_values(session: Session, key: str) -> dict[str, Any] | None:
@@ -112,11 +118,14 @@ def _operator_values(session: Session, key: str) -> dict[str, Any] | None:
             "is_demo": bool(demo), "latest_hub_ids": ",".join(map(str, latest))}
 
 
-def _count_values(session: Session, subject: str, reference_id: int) -> dict[str, Any] | None:
-    rows, demo = session.execute(
-        select(func.count(), _DEMO_ROWS).where(_PUBLIC, COUNTED_BY[subject] == reference_id)
-    ).one()
-    return {"rows": rows, "demo_rows": demo} if rows else None
+def _count_values(session: Session, subject: str, reference_id: int,
+                  demo: bool) -> dict[str, Any] | None:
+    counted = (func.count(), _DEMO_ROWS) if demo else (func.count(),)
+    found = session.execute(
+        select(*counted).where(_PUBLIC, COUNTED_BY[subject] == reference_id)).one()
+    if not found[0]:
+        return None
+    return {"rows": found[0], "demo_rows": found[1]} if demo else {"rows": found[0]}
 
 
 def _refresh(session: Session, model: type, identity: dict[str, Any],
