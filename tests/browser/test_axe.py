@@ -79,7 +79,8 @@ def check_all(page, base: str, paths, scheme: str = "light") -> list[str]:
     for path in paths:
         if not is_page(page, base + path):
             continue
-        page.goto(base + path)
+        response = page.goto(base + path)
+        assert response is not None and response.status < 500, f"{path}: {response.status}"
         page.wait_for_load_state("load")
         found += violations(page, f"{path} ({scheme})")
     return found

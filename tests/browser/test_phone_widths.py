@@ -78,7 +78,8 @@ def overflow(page, base: str, paths, width: int) -> list[str]:
     for path in paths:
         if not is_page(page, base + path):
             continue
-        page.goto(base + path)
+        response = page.goto(base + path)
+        assert response is not None and response.status < 500, f"{path}: {response.status}"
         page.wait_for_load_state("load")
         measured = page.evaluate(MEASURE)
         if measured["scroll"] > measured["width"]:
