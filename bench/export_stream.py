@@ -88,6 +88,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--database", type=Path,
+                        help="a database seeded earlier (--keep); copied, not seeded again")
     options = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="trustbench-exports-"))
     database = folder / "bench.sqlite3"
@@ -98,9 +100,13 @@ def main() -> None:
     log = folder / "commands.log"
     flask = [str(BIN / "flask"), "--app", "webapp"]
     try:
-        run([*flask, "db", "upgrade"], env, log)
-        seconds = run([*flask, "seed-demo", "--rows", str(options.rows)], env, log)
-        print(f"seed-demo --rows {options.rows}: {seconds:.1f} s", flush=True)
+        if options.database:
+            shutil.copyfile(options.database, database)
+            run([*flask, "db", "upgrade"], env, log)
+        else:
+            run([*flask, "db", "upgrade"], env, log)
+            seconds = run([*flask, "seed-demo", "--rows", str(options.rows)], env, log)
+            print(f"seed-demo --rows {options.rows}: {seconds:.1f} s", flush=True)
         server = Server(f"webapp:create_app(instance_path={str(instance)!r})", env,
                         folder / "gunicorn.log", workers=1)
         try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
+from pathlib import Path
 
 import pytest
 
@@ -34,6 +36,12 @@ def world(session, make_row):
     refused = make_row(kind=Kind.REPRODUCTION, state=State.REJECTED, hub=hub, handle="refused")
     session.commit()
     return {"hub": hub, "repro": repro, "hidden": hidden, "refused": refused}
+
+
+@pytest.fixture(autouse=True)
+def own_instance_folder(app, tmp_path):
+    """The site's snapshot goes to this test's instance folder, not the repository's."""
+    app.instance_path = str(tmp_path / "instance")
 
 
 def open_snapshot(path):
@@ -110,7 +118,7 @@ def test_download_is_rebuilt_when_public_data_changes(client, session, make_row,
     second = client.get("/data/trustbench-public.sqlite3", headers={"If-None-Match": etag})
     assert second.status_code == 200
     path = client.application.instance_path
-    (served,) = list((__import__("pathlib").Path(path) / snapshot.FOLDER).glob("*.sqlite3"))
+    (served,) = list((Path(path) / snapshot.FOLDER).glob("*.sqlite3"))
     second.close()
     with open_snapshot(served) as connection:
         ids = {row[0] for row in connection.execute("SELECT id FROM benchmarks")}
@@ -121,12 +129,15 @@ def test_concurrent_builds_leave_one_whole_file(app, world, tmp_path):
     from webapp.extensions import db
 
     folder = tmp_path / "instance"
-    errors = []
+    (folder / snapshot.FOLDER).mkdir(parents=True)
+    (folder / snapshot.FOLDER / ".trustbench-public-v1.sqlite3.dead.partial").write_text("x")
+    results, errors = [], []
 
     def build():
         with app.app_context():
             try:
-                snapshot.served(db.session, folder, now=utcnow(), source_url="", version=7)
+                results.append(snapshot.build(db.session, folder, now=utcnow(), source_url="",
+                                              version=7))
             except Exception as error:  # noqa: BLE001 - reported below
                 errors.append(error)
             finally:
@@ -138,10 +149,26 @@ def test_concurrent_builds_leave_one_whole_file(app, world, tmp_path):
     for thread in threads:
         thread.join()
     assert errors == []
+    assert any(result is not None for result in results)  # the others found it busy or built
     files = sorted(p.name for p in (folder / snapshot.FOLDER).iterdir() if p.name != ".lock")
     assert files == [snapshot.served_name(7, utcnow())]
     with open_snapshot(folder / snapshot.FOLDER / files[0]) as connection:
         assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_long_first_build_says_so_and_finishes_in_the_background(app, client, world):
+    app.config["SNAPSHOT_WAIT_SECONDS"] = 0
+    pending = client.get("/data/trustbench-public.sqlite3")
+    assert pending.status_code == 503
+    assert pending.headers["Retry-After"].isdigit()
+    assert "being prepared" in pending.get_data(as_text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list(
+            (Path(app.instance_path) / snapshot.FOLDER).glob("*.sqlite3")):
+        time.sleep(0.1)
+    ready = client.get("/data/trustbench-public.sqlite3")
+    assert ready.status_code == 200
+    ready.close()
 
 
 def test_data_page_states_the_licence_and_links_the_downloads(client):

@@ -9,6 +9,7 @@ catalog's own rules (services.catalog): a bad value is dropped, never an error.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import urlencode, urlsplit
@@ -18,6 +19,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    make_response,
     render_template,
     request,
     send_file,
@@ -145,15 +147,50 @@ def data() -> str:
 
 @bp.get("/data/trustbench-public.sqlite3")
 def snapshot_file() -> Response:
-    """The public SQLite snapshot, rebuilt on the first request after public data changed."""
+    """The public SQLite snapshot. The first request after public data changed starts a
+    build in the background and waits for it a little (SNAPSHOT_WAIT_SECONDS, well under
+    the server's worker timeout); a longer build serves the previous copy meanwhile, or
+    says the first one is being prepared (503 with Retry-After)."""
     now = utcnow()
-    path = snapshot.served(
-        db.session, current_app.instance_path, now=now,
-        source_url=url_for("public.catalog", _external=True),
-        version=data_version.current(db.session),
-    )
+    version = data_version.current(db.session)
+    path = snapshot.current(current_app.instance_path, now=now, version=version)
+    if path is None:
+        builder = _start_build(now, version)
+        builder.join(current_app.config.get("SNAPSHOT_WAIT_SECONDS", SNAPSHOT_WAIT_SECONDS))
+        path = (snapshot.current(current_app.instance_path, now=now, version=version)
+                or snapshot.latest(current_app.instance_path))
+    if path is None:
+        response = make_response(render_template("public/snapshot_pending.html"), 503)
+        response.headers["Retry-After"] = str(SNAPSHOT_RETRY_SECONDS)
+        return response
     response = send_file(path, mimetype="application/vnd.sqlite3", as_attachment=True,
                          download_name=f"trustbench-public-{now:%Y-%m-%d}.sqlite3",
                          etag=path.name, conditional=True, max_age=MAX_AGE)
     response.cache_control.public = True
     return response
+
+
+SNAPSHOT_WAIT_SECONDS = 10
+SNAPSHOT_RETRY_SECONDS = 60
+
+
+def _start_build(now: datetime, version: int) -> threading.Thread:
+    """Build the snapshot in a thread of this worker, with its own app context and session,
+    so that a long build never holds the request past the server's timeout. The build lock
+    (snapshot.build) makes every other request and worker skip building meanwhile."""
+    app = current_app._get_current_object()  # noqa: SLF001 - the app object for the thread
+    source_url = url_for("public.catalog", _external=True)
+
+    def work() -> None:
+        with app.app_context():
+            try:
+                snapshot.build(db.session, app.instance_path, now=now, source_url=source_url,
+                               version=version)
+            except Exception:  # a thread has no one to answer: log it, the next request retries
+                app.logger.exception("the public snapshot could not be built")
+            finally:
+                db.session.remove()
+
+    builder = threading.Thread(target=work, name="snapshot-build", daemon=True)
+    builder.start()
+    return builder

@@ -36,6 +36,7 @@ from webapp.services.listing import effective_tier, not_stale, order
 from webapp.services.rules import State
 
 BATCH = 1_000
+FIRST_BATCH = 50
 
 # Every field a public row is exported with, in column order. Nothing here is private:
 # no operator key, address hash, nonce, rejection reason or reviewer.
@@ -88,34 +89,51 @@ CSV = Format("csv", "csv", "text/csv")
 JSONL = Format("jsonl", "jsonl", "application/jsonl")
 
 
+# Labels are cached per dimension while a cache holds fewer entries than this: a catalog
+# repeats a few hundred configurations, but typed "other" names may all differ.
+CACHE_LIMIT = 4_096
+
+
 class _Reference:
-    """The four reference tables by id (a few hundred rows), and each label computed once
-    per distinct configuration: an export repeats a few hundred of them many times."""
+    """The four reference tables by id (a few hundred rows), and each dimension's label
+    computed once per distinct value (bounded, so memory stays flat on any catalog)."""
 
     def __init__(self, session: Session):
         self.models = {row.id: row for row in session.scalars(select(ModelVariant))}
         self.hardware = {row.id: row for row in session.scalars(select(Hardware))}
         self.quants = {row.id: row for row in session.scalars(select(Quant))}
         self.runtimes = {row.id: row for row in session.scalars(select(Runtime))}
-        self._labels: dict[tuple[Any, ...], tuple[str, str, str, str, str, str, str, str]] = {}
-        self._urls: dict[str, str | None] = {}
+        self._caches: dict[str, dict[tuple[Any, ...], Any]] = {
+            name: {} for name in ("model", "hardware", "quant", "runtime", "url")}
+
+    def _cached(self, name: str, key: tuple[Any, ...], compute: Any) -> Any:
+        cache = self._caches[name]
+        found = cache.get(key)
+        if found is None:
+            found = compute()
+            if len(cache) < CACHE_LIMIT:
+                cache[key] = found
+        return found
 
     def labels(self, key: tuple[Any, ...]) -> tuple[str, str, str, str, str, str, str, str]:
         """(model, its label, hardware, its label, quant, its label, runtime, its label)."""
-        found = self._labels.get(key)
-        if found is None:
-            view = _RowView(self, *key)
-            found = self._labels[key] = (
-                view.model.slug, model_label(view), view.hardware.slug, hardware_label(view),
-                view.quant.slug, quant_label(view), view.runtime.slug, runtime_label(view))
-        return found
+        (model_id, hardware_id, count, quant_id, runtime_id, other_model, other_hardware,
+         other_quant, other_runtime, cpu_family, runtime_version) = key
+        view = _RowView(self, *key)
+        model = self._cached("model", (model_id, other_model),
+                             lambda: (view.model.slug, model_label(view)))
+        hardware = self._cached("hardware", (hardware_id, other_hardware, cpu_family, count),
+                                lambda: (view.hardware.slug, hardware_label(view)))
+        quant = self._cached("quant", (quant_id, other_quant),
+                             lambda: (view.quant.slug, quant_label(view)))
+        runtime = self._cached("runtime", (runtime_id, other_runtime, runtime_version),
+                               lambda: (view.runtime.slug, runtime_label(view)))
+        return (*model, *hardware, *quant, *runtime)
 
     def url(self, url: str | None) -> str | None:
         if not url:
             return None
-        if url not in self._urls:
-            self._urls[url] = safe_url(url)
-        return self._urls[url]
+        return self._cached("url", (url,), lambda: safe_url(url) or "") or None
 
 
 class _RowView:
@@ -191,6 +209,10 @@ def batches(
     result = session.connection().execute(statement, execution_options={
         "stream_results": True, "max_row_buffer": batch})
     try:
+        # A small first batch, so the first rows leave before a whole batch is read.
+        first = result.fetchmany(min(batch, FIRST_BATCH))
+        if first:
+            yield [_record(row, reference) for row in first]
         for rows in result.partitions(batch):
             yield [_record(row, reference) for row in rows]
     finally:

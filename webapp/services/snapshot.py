@@ -255,28 +255,53 @@ def served_name(version: int, now: datetime) -> str:
     return f"{PREFIX}v{version}-{now:%Y%m%d}.sqlite3"
 
 
+def folder_of(instance_path: str | Path) -> Path:
+    folder = Path(instance_path) / FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def current(instance_path: str | Path, *, now: datetime, version: int) -> Path | None:
+    """The snapshot of this data version and day, when it has been built."""
+    target = folder_of(instance_path) / served_name(version, now)
+    return target if target.exists() else None
+
+
+def latest(instance_path: str | Path) -> Path | None:
+    """The newest snapshot built so far (of an earlier version while the next is built)."""
+    found = sorted(folder_of(instance_path).glob(f"{PREFIX}*.sqlite3"),
+                   key=lambda path: path.stat().st_mtime, reverse=True)
+    return found[0] if found else None
+
+
 @contextmanager
-def _locked(folder: Path) -> Iterator[None]:
+def _locked(folder: Path) -> Iterator[bool]:
+    """The folder's build lock, if no other process or thread holds it (never waits)."""
     with (folder / ".lock").open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            yield
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def served(session: Session, instance_path: str | Path, *, now: datetime, source_url: str,
-           version: int) -> Path:
-    """The current snapshot in the instance folder, built first if public data changed
-    since the last one (or the day turned). Older copies are removed once it is in place;
-    a worker still sending one keeps its open file."""
-    folder = Path(instance_path) / FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
+def build(session: Session, instance_path: str | Path, *, now: datetime, source_url: str,
+          version: int) -> Path | None:
+    """Build this version's snapshot unless it exists or another worker is building it
+    (then None). Under the lock, leftovers of a build that died and older copies go; a
+    worker still sending an older copy keeps its open file."""
+    folder = folder_of(instance_path)
     target = folder / served_name(version, now)
-    if target.exists():
-        return target
-    with _locked(folder):
-        if not target.exists():  # another worker may have built it while we waited
+    with _locked(folder) as mine:
+        if not mine:
+            return None
+        if not target.exists():
+            for leftover in folder.glob(f".{PREFIX}*.partial"):
+                leftover.unlink(missing_ok=True)
             write(session, target, now=now, source_url=source_url, version=version)
         for old in folder.glob(f"{PREFIX}*.sqlite3"):
             if old != target:
