@@ -123,11 +123,17 @@ def main() -> None:
                       f"{got['rss_before_mib']:>9.1f}M {got['rss_peak_mib']:>6.1f}M "
                       f"{got['growth_mib']:>6.1f}M", flush=True)
             print("budgets (issue 12): first byte < 200 ms; worker memory growth < 20 MiB")
+            started = time.perf_counter()
             status, first, size = timed_get(server.port, "/data/trustbench-public.sqlite3")
-            print(f"snapshot, first request (builds it): {status} in {first:.2f} s, "
+            print(f"snapshot, first request: {status} in {first:.2f} s "
+                  "(200: built within the wait; 503: building in the background)")
+            while status != 200 and time.perf_counter() - started < 600:
+                time.sleep(2)
+                status, _, size = timed_get(server.port, "/data/trustbench-public.sqlite3")
+            print(f"snapshot ready after {time.perf_counter() - started:.1f} s: {status}, "
                   f"{size / MiB:.1f} MiB; worker RSS now {rss_kib(pid) / 1024:.1f} MiB")
             status, again, size = timed_get(server.port, "/data/trustbench-public.sqlite3")
-            print(f"snapshot, second request (stored): {status} in {again:.2f} s")
+            print(f"snapshot, next request (stored): {status} in {again:.2f} s")
         finally:
             server.stop()
     finally:
