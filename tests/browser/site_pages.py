@@ -41,6 +41,7 @@ class World:
     token: str
     queued_token: str
     values: dict = field(default_factory=dict)
+    demo: object = None
 
 
 def build_world(app, make_row, session) -> World:
@@ -57,7 +58,7 @@ def build_world(app, make_row, session) -> World:
     queued_fresh = make_row(state=State.QUEUED, model="llama-3.1-8b-instruct",
                             hardware="rtx-3090", handle="erin", url=LONG_URL)
     rejected = make_row(state=State.REJECTED, rejection_reason="The runs were not comparable.")
-    make_row(hardware="rtx-3090", handle="demo-operator", is_demo=True)
+    demo = make_row(hardware="rtx-3090", handle="demo-operator", is_demo=True)
     evidence.refresh_derived(session, hub)
     note = FeedbackNote(submission_id=hub.id, kind="other", message=f"Wrong driver? {LONG_WORD}")
     session.add(note)
@@ -65,6 +66,7 @@ def build_world(app, make_row, session) -> World:
     world = World(hub=hub, inner=inner, outer=outer, queued=queued, queued_fresh=queued_fresh,
                   rejected=rejected, note=note, token=tokens.status_token(rejected),
                   queued_token=tokens.status_token(queued))
+    world.demo = demo
     world.values = {"benchmark_id": hub.id, "submission_id": queued.id, "note_id": note.id,
                     "token": world.token, "slug": "rtx-4090", "id": hub.id}
     return world
@@ -74,8 +76,8 @@ def _rules(app):
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods or rule.endpoint in NOT_PAGES:
             continue
-        if rule.endpoint.startswith("api") or "/api/" in rule.rule:
-            continue
+        if "/api/" in rule.rule:
+            continue  # JSON; the /api page itself is walked
         if rule.endpoint.endswith((".check", ".import_file")):
             continue  # the forms' live check and import answer fragments of a page
         if any(rule.rule.endswith(suffix) for suffix in (".csv", ".jsonl", ".atom", ".svg",
@@ -113,6 +115,8 @@ def public_paths(app, world: World) -> list[str]:
         f"/benchmarks/{world.inner.id}",
         f"/submit/feedback?benchmark={world.hub.id}",
         f"/submissions/{world.queued_token}",
+        f"/submissions/{world.queued_token}/withdraw",
+        f"/compare?ids={world.hub.id},{world.demo.id}",
         "/does-not-exist",          # 404
         "/?model=%01",              # 400: a control character
     ]
