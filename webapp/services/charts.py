@@ -333,7 +333,7 @@ def line_y_at(line: Line, x: float) -> float:
 
 # --- the model page's bars ------------------------------------------------------------------
 
-BAR_WIDTH = 560
+BAR_WIDTH = 440  # narrower than the others: its labels stay legible on a phone
 BAR_ROW = 40
 BAR_PAD = (8, 16, 34, 8)  # top, right, bottom, left
 BAR_HEIGHT = 14
@@ -363,6 +363,7 @@ class Bar:
     ceiling_label: str
     share: float | None
     above: bool
+    value_inside: bool  # a long bar carries its value inside its end
 
 
 @dataclass(frozen=True)
@@ -396,13 +397,15 @@ def bars(items: Sequence[BarInput]) -> Bars | None:
         width = xs(item.median_tps) - left
         ceiling_x = None if item.ceiling_tps is None else round(xs(item.ceiling_tps), 1)
         share = None if not item.ceiling_tps else item.median_tps / item.ceiling_tps
-        value_x = left + width + 4
+        above = share is not None and share > CEILING_MARGIN
+        inside = left + width + (150 if above else 50) > x_end
         drawn.append(Bar(
             label=item.label, label_y=row_top + 13, y=bar_y, width=round(max(width, 1.0), 1),
-            value_x=round(min(value_x, x_end - 70), 1), value_y=bar_y + 11,
+            value_x=round(left + width - 4 if inside else left + width + 4, 1),
+            value_y=bar_y + 11, value_inside=inside,
             median_tps=item.median_tps, rows=item.rows, ceiling_x=ceiling_x,
             ceiling_tps=item.ceiling_tps, ceiling_label=item.ceiling_label, share=share,
-            above=share is not None and share > CEILING_MARGIN,
+            above=above,
         ))
     axis_y = top + len(items) * BAR_ROW + 4
     return Bars(BAR_WIDTH, int(axis_y + bottom), left, x_end, axis_y, xs.ticks(), drawn)
