@@ -123,3 +123,22 @@ def test_an_unknown_row_is_a_404(client, three):
     response = client.get(f"/compare?ids={three[0].id},424242")
     assert response.status_code == 404
     assert "There is no public row #424242" in response.data.decode()
+
+
+def test_a_row_can_be_dropped_from_a_comparison_of_three(client, three):
+    first, second, third = three
+    document = parse(client.get(f"/compare?ids={first.id},{second.id},{third.id}").data)
+    removes = {a.get("href") for a in document.iter("a") if a.get("class") == "compare-remove"}
+    assert removes == {f"/compare?ids={second.id},{third.id}",
+                       f"/compare?ids={first.id},{third.id}",
+                       f"/compare?ids={first.id},{second.id}"}
+    document = parse(client.get(f"/compare?ids={first.id},{second.id}").data)
+    assert not [a for a in document.iter("a") if a.get("class") == "compare-remove"]
+
+
+def test_a_missing_row_offers_the_rest(client, three):
+    first, second, _third = three
+    body = client.get(f"/compare?ids={first.id},424242,{second.id}").data.decode()
+    assert f'href="/compare?ids={first.id},{second.id}">Compare #{first.id}, #{second.id}' in body
+    body = client.get(f"/compare?ids={first.id},424242").data.decode()
+    assert "without it" not in body

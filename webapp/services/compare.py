@@ -34,6 +34,7 @@ class Problem:
     status: int
     title: str
     message: str
+    remaining: tuple[int, ...] = ()  # public rows asked for that could still be compared
 
 
 def _quoted(values: Iterable[str]) -> str:
@@ -109,6 +110,11 @@ class Comparison:
     def demo_shown(self) -> bool:
         return any(column.row.is_demo for column in self.columns)
 
+    def without(self, row_id: int) -> list[int]:
+        """The ids of this comparison without `row_id`; empty when too few would remain."""
+        rest = [i for i in self.ids if i != row_id]
+        return rest if len(rest) >= MIN_ROWS else []
+
 
 def compare(session: Session, ids: list[int], *, now: datetime) -> Comparison | Problem:
     """The rows `ids` side by side, in that order, or a 404 Problem naming the ones that
@@ -118,9 +124,11 @@ def compare(session: Session, ids: list[int], *, now: datetime) -> Comparison | 
     missing = [i for i in ids if i not in found]
     if missing:
         names = ", ".join(f"#{i}" for i in missing)
+        remaining = tuple(i for i in ids if i in found)
         return Problem(404, "Row not found",
                        f"There is no public row {names}. It may never have existed, or it is "
-                       "not public. Pick the rows again from the catalog.")
+                       "not public. Pick the rows again from the catalog.",
+                       remaining if len(remaining) >= MIN_ROWS else ())
     rows = [found[i] for i in ids]
     assessments = evidence.assess_hubs(session, rows, now)
     columns = [Column(Listing(row, assessments[row.id]), plausibility.of_row(row))
