@@ -174,3 +174,12 @@ def test_etag_answers_304_until_public_data_changes(client, session, make_row, c
     changed = fetch(client, "/benchmarks.csv?hardware=rtx-4090", headers={"If-None-Match": etag})
     assert changed.status_code == 200
     assert len(read_csv(changed)) == 2
+
+
+def test_catalog_offers_the_downloads_of_the_view_it_shows(client, catalog):
+    page = client.get("/?hardware=rtx-4090&sort=ttft").get_data(as_text=True)
+    assert 'href="/benchmarks.csv?hardware=rtx-4090&amp;sort=ttft"' in page
+    assert 'href="/benchmarks.jsonl?hardware=rtx-4090&amp;sort=ttft"' in page
+    assert 'href="/feed.atom?hardware=rtx-4090"' in page
+    plain = client.get("/").get_data(as_text=True)
+    assert 'href="/benchmarks.csv"' in plain and "the whole catalog" in plain
