@@ -183,3 +183,19 @@ def test_catalog_offers_the_downloads_of_the_view_it_shows(client, catalog):
     assert 'href="/feed.atom?hardware=rtx-4090"' in page
     plain = client.get("/").get_data(as_text=True)
     assert 'href="/benchmarks.csv"' in plain and "the whole catalog" in plain
+
+
+@pytest.mark.parametrize("sort", ["decode", "ttft", "newest", "vram", "share", "trust"])
+def test_batches_walk_every_sort_with_ties_once_each(client, session, make_row, sort):
+    from webapp.models import utcnow
+    from webapp.services.catalog import parse_catalog_query, select_rows
+
+    for number in range(7):  # pairs of equal speeds, so batches end inside a tie
+        publish(session, make_row, runs=((200.0 + number, 512, 60.0 + number // 2),) * 3)
+    query, notices = parse_catalog_query({"sort": sort})
+    selection = select_rows(session, query, notices, now=utcnow())
+    walked = [r[0] for batch in exports.batches(session, selection, now=utcnow(), batch=2)
+              for r in batch]
+    whole = [r["id"] for r in read_jsonl(fetch(client, f"/benchmarks.jsonl?sort={sort}"))]
+    assert sorted(walked) == sorted(whole) and len(walked) == 7
+    assert walked == whole

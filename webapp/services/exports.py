@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from webapp.models import Hardware, ModelVariant, Quant, Runtime, Submission
@@ -32,7 +32,13 @@ from webapp.services.labels import (
     runtime_label,
     safe_url,
 )
-from webapp.services.listing import effective_tier, not_stale, order
+from webapp.services.listing import (
+    _at_or_after,
+    _sort_terms,
+    effective_tier,
+    not_stale,
+    order,
+)
 from webapp.services.rules import State
 
 BATCH = 1_000
@@ -197,26 +203,57 @@ def batches(
     session: Session, selection: Selection, *, now: datetime, batch: int = BATCH
 ) -> Iterator[list[tuple[Any, ...]]]:
     """The public records of `selection` (tuples in FIELDS order), in the catalog's order,
-    `batch` at a time. Core rows, not ORM ones: an export reads every matching row."""
+    `batch` at a time (the first FIRST_BATCH, so the first rows leave at once).
+
+    Sorts on columns that are never NULL are read by keyset: each batch starts past the
+    previous batch's last sort key, with a plain bound on the sort column, so the database
+    walks the sort's index from where it stopped. (Without that bound SQLite would pick the
+    stale filter's index and sort every matching row before the first left.) Other sorts
+    are one streamed query. Core rows, not ORM ones: an export reads every matching row.
+    """
     reference = _Reference(session)
+    sort = selection.query.sort
+    terms = _sort_terms(sort)
     statement = (
-        select(*_COLUMNS, effective_tier(now).label("tier"), not_stale(now).label("fresh"))
+        select(*_COLUMNS, effective_tier(now).label("tier"), not_stale(now).label("fresh"),
+               *(column for column, _ in terms))
         # A fragmented reproduction names its hub only while the hub is public.
         .outerjoin(_HUB, and_(_HUB.id == Submission.hub_id, _HUB.state == State.APPROVED))
         .where(*selection.conditions)
-        .order_by(*order(selection.query.sort))
+        .order_by(*order(sort))
     )
-    result = session.connection().execute(statement, execution_options={
-        "stream_results": True, "max_row_buffer": batch})
-    try:
-        # A small first batch, so the first rows leave before a whole batch is read.
-        first = result.fetchmany(min(batch, FIRST_BATCH))
-        if first:
-            yield [_record(row, reference) for row in first]
-        for rows in result.partitions(batch):
-            yield [_record(row, reference) for row in rows]
-    finally:
-        result.close()
+    width = len(_COLUMNS) + 2
+    connection = session.connection()
+    if any(column.expression.nullable for column, _ in terms):
+        result = connection.execute(statement, execution_options={
+            "stream_results": True, "max_row_buffer": batch})
+        try:
+            first = result.fetchmany(min(batch, FIRST_BATCH))
+            if first:
+                yield [_record(row[:width], reference) for row in first]
+            for rows in result.partitions(batch):
+                yield [_record(row[:width], reference) for row in rows]
+        finally:
+            result.close()
+        return
+    leading, descending = terms[0]
+    edge = (func.max if descending else func.min)(leading)
+    top = session.execute(select(edge).where(*selection.conditions)).scalar()
+    if top is None:
+        return
+    where: ColumnElement[bool] = leading <= top if descending else leading >= top
+    last_id, size = None, min(batch, FIRST_BATCH)
+    while True:
+        rows = connection.execute(statement.where(where).limit(size + 1)).all()
+        if rows and last_id is not None and rows[0].id == last_id:
+            rows = rows[1:]  # the previous batch's last row: the bound is "at or after"
+        rows = rows[:size]
+        if not rows:
+            return
+        yield [_record(row[:width], reference) for row in rows]
+        last_id = rows[-1].id
+        where = _at_or_after(sort, tuple(rows[-1][width:]))
+        size = batch
 
 
 def _cell(value: Any) -> Any:
