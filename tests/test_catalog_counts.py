@@ -318,3 +318,22 @@ def test_rows_can_be_ticked_for_compare_in_a_plain_get_form(client, session, mak
     assert label == f"Compare row {rows[0].id}: Llama-3.1-8B-Instruct on 1× GeForce RTX 4090"
     buttons = ["".join(b.itertext()).strip() for b in form.iter("button")]
     assert "Compare selected" in buttons
+
+
+def test_a_long_search_is_counted_up_to_its_cap(app, client, session, make_row, monkeypatch):
+    monkeypatch.setattr(catalog, "SEARCH_COUNT_CAP", 3)
+    app.config["PER_PAGE"] = 2
+    rows = [publish(session, make_row, runs=((200.0, 512, 100.0 + i),) * 3) for i in range(5)]
+    every = [r.id for r in sorted(rows, key=lambda r: -r.decode_tps)]
+    first = client.get("/?q=llama")
+    assert "1–2 of more than 3 rows" in first.data.decode()
+    links = pager_links(first.data)
+    assert links["Next"] == "/?q=llama&page=2" and "Last" not in links
+    assert listed_ids(first.data) == every[:2]
+    third = client.get("/?q=llama&page=3")
+    assert listed_ids(third.data) == every[4:]
+    assert "First" in pager_links(third.data) and "Next" not in pager_links(third.data)
+    assert listed_ids(client.get("/?q=llama&page=9").data) == every[:2]
+    # below the cap a search is counted exactly
+    monkeypatch.setattr(catalog, "SEARCH_COUNT_CAP", 10)
+    assert "1–2 of 5 rows" in client.get("/?q=4090").data.decode()

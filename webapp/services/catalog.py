@@ -42,6 +42,9 @@ SLUG_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 # hardware or runtime name), so a pasted essay cannot build a huge query.
 SEARCH_MAX_LENGTH = 80
 SEARCH_MAX_WORDS = 5
+# A search is counted up to this many rows ("more than 10,000"): matching names cannot
+# use an index for the count, which at 100,000 rows cost half a second.
+SEARCH_COUNT_CAP = 10_000
 
 
 # --- the query string ---------------------------------------------------------------------
@@ -341,6 +344,7 @@ def catalog_page(
             tuple(selection.query.args(page=None).items()),
         ))
     rows = listing_page(session, selection.conditions, selection.query.sort,
-                        selection.query.page, per_page, now, memo=memo, counted=True)
+                        selection.query.page, per_page, now, memo=memo, counted=True,
+                        count_cap=SEARCH_COUNT_CAP if selection.query.q else None)
     return CatalogPage(query=selection.query.model_copy(update={"page": rows.pagination.page}),
                        rows=rows, options=selection.options, notices=selection.notices)

@@ -84,6 +84,7 @@ class Pagination:
     shown: int
     has_next: bool
     total: int | None = None
+    more_than: int | None = None  # a count stopped here (listing_page's count_cap)
 
     @property
     def last_page(self) -> int | None:
@@ -309,6 +310,7 @@ def listing_page(
     *,
     memo: PageMemo | None = None,
     counted: bool = False,
+    count_cap: int | None = None,
 ) -> ListingPage:
     """One page of public rows and their assessments.
 
@@ -328,10 +330,24 @@ def listing_page(
             return _assessed(session, rows[:per_page], page, per_page, has_next, now)
     total = memo.total if memo is not None else None
     if total is None:
-        total = session.scalar(
-            select(func.count()).select_from(Submission).where(*conditions)) or 0
+        counted_rows = select(Submission.id).where(*conditions)
+        if count_cap is not None:
+            counted_rows = counted_rows.limit(count_cap + 1)
+        total = session.scalar(select(func.count()).select_from(counted_rows.subquery())) or 0
         if memo is not None:
             memo.total = total
+    if count_cap is not None and total > count_cap:
+        # Too many to count cheaply (a search matching most of the catalog cannot use an
+        # index for the count): "more than count_cap", and the next page found by
+        # fetching one row more.
+        rows = _fetch(session, conditions, sort, offset, per_page + 1, memo=memo)
+        if rows:
+            return _assessed(session, rows[:per_page], page, per_page,
+                             len(rows) > per_page, now, more_than=count_cap)
+        page = 1  # past the end of a long search: its first page
+        rows = _fetch(session, conditions, sort, 0, per_page + 1, memo=memo)
+        return _assessed(session, rows[:per_page], page, per_page, len(rows) > per_page,
+                         now, more_than=count_cap)
     page = min(page, last_page(total, per_page))
     start, end = (page - 1) * per_page, min(page * per_page, total)
     if start <= total - end:
@@ -357,12 +373,13 @@ def _assessed(
     has_next: bool,
     now: datetime,
     total: int | None = None,
+    more_than: int | None = None,
 ) -> ListingPage:
     assessments = evidence.assess_hubs(session, rows, now)
     return ListingPage(
         listings=[Listing(row, assessments[row.id]) for row in rows],
         pagination=Pagination(page=page, per_page=per_page, shown=len(rows),
-                              has_next=has_next, total=total),
+                              has_next=has_next, total=total, more_than=more_than),
     )
 
 
