@@ -68,9 +68,12 @@ def test_the_detail_page_names_its_row_in_the_preview(client, hub):
 
 
 def test_pages_describe_themselves_differently(client, hub):
-    descriptions = {path: _head(client, path)[1]["description"]
-                    for path in ("/", "/operators", "/resources/reproduction-guide")}
-    assert len(set(descriptions.values())) == 3, descriptions
+    paths = ("/", "/operators", "/resources/reproduction-guide", f"/benchmarks/{hub.id}",
+             "/hardware/rtx-4090", "/models/llama-3.1-8b-instruct")
+    descriptions = {path: _head(client, path)[1]["description"] for path in paths}
+    assert len(set(descriptions.values())) == len(paths), descriptions
+    assert "100 tok/s" in descriptions[f"/benchmarks/{hub.id}"]
+    assert "GeForce RTX 4090" in descriptions["/hardware/rtx-4090"]
 
 
 def test_private_and_error_pages_carry_no_preview_tags(app, client, make_row, session, no_csrf):
