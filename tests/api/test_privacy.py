@@ -11,6 +11,8 @@ from sqlalchemy import select
 from tests.api.conftest import PRIVATE_HANDLE, REVIEWER_NAME
 from webapp.extensions import db
 from webapp.models import Reviewer, Submission
+from webapp.services import demo
+from webapp.services.rules import PUBLIC_STATES, State
 
 PRIVATE_FIELDS = {"ip_hash", "ip_day", "status_nonce", "nonce", "operator_key", "token",
                   "session_token", "password_hash", "rejection_reason", "reviewer", "actor",
@@ -108,3 +110,35 @@ def test_anonymous_reproductions_stay_anonymous(client, catalog):
     assert len(anonymous) == 1 and anonymous[0]["operator_url"] is None
     operators = client.get("/api/v1/operators").get_json()["items"]
     assert {item["handle"] for item in operators} == {"ringo", "paula"}
+
+
+def test_the_demo_catalogs_private_rows_stay_private(client, app):
+    """The seeded demo has every state, hidden fresh rows, reviewers' audit trails and
+    feedback: walked end to end, only approved-public rows and clean reproductions show."""
+    demo.seed(db.session, rows=40, random_seed=3)
+    db.session.commit()
+    rows = db.session.scalars(select(Submission)).all()
+    listed = {row.id for row in rows if row.state == State.APPROVED}
+    shown = listed | {row.id for row in rows if row.state == State.REPRODUCED}
+    private = {row.id for row in rows if State(row.state) not in PUBLIC_STATES}
+    assert private and listed
+    secrets = [*demo.REVIEWERS, *(name.split(":", 1)[1] for name in demo.REVIEWERS)]
+    secrets += [row.status_nonce for row in rows]
+    secrets += [row.ip_hash for row in rows if row.ip_hash]
+    secrets += [row.operator_key for row in rows if row.operator_key.startswith("anon:")]
+    secrets += [row.handle for row in rows if row.handle and row.id in private
+                and not any(other.handle == row.handle for other in rows if other.id in shown)]
+    seen: set[int] = set()
+    for url, text in _answers(client, None):
+        for secret in secrets:
+            assert secret not in text, (url, secret)
+        if url == "/api":
+            continue
+        asked = ROW_URL.search(url)
+        if asked and int(asked.group(1)) not in listed:
+            continue  # a 404 problem names only its own address
+        ids: set[int] = set()
+        _ids_and_keys(json.loads(text), ids, set())
+        seen |= ids
+    assert not seen & private
+    assert listed <= seen

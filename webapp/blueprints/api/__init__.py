@@ -115,11 +115,12 @@ def _validators(response: Response) -> Response:
           examples=(f"{PREFIX}/benchmarks?hardware=rtx-4090&sort=ttft&limit=10",
                     f"{PREFIX}/benchmarks?badge=independently-reproduced&stale=true"))
 def benchmarks() -> Response:
+    now = utcnow()  # one moment for the filters (stale, tier) and the badges shown
     try:
         asked = parse_list(dict(request.args.lists()))
-        selection = select_rows(db.session, asked.query, (), now=utcnow())
+        selection = select_rows(db.session, asked.query, (), now=now)
         check_known(asked.query, selection.query)
-        found = build.benchmark_list(db.session, selection, asked, now=utcnow(),
+        found = build.benchmark_list(db.session, selection, asked, now=now,
                                      secret=_secret(), links=_Links())
     except ParameterError as error:
         return _refused(error)
