@@ -98,9 +98,10 @@ def atom_time(value: datetime) -> str:
 def feed_atom() -> Response:
     """Rows that became public and badges that moved, newest first, under catalog filters."""
     query, notices = parse_catalog_query(request.args)
-    selection = select_rows(db.session, query, notices, now=utcnow())
+    now = utcnow()
+    selection = select_rows(db.session, query, notices, now=now)
     args = selection.query.args(page=None, sort=None)
-    found = feed.entries(db.session, selection)
+    found = feed.entries(db.session, selection, now=now)
     described = ", ".join(f"{name} {value}" for name, value in args.items())
     body = render_template(
         "open_data/feed.xml", entries=found, limit=feed.LIMIT, described=described,

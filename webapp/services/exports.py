@@ -15,12 +15,13 @@ import csv
 import hashlib
 import io
 import json
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session, aliased
 
 from webapp.models import Hardware, ModelVariant, Quant, Runtime, Submission
@@ -199,6 +200,19 @@ def _record(row: tuple[Any, ...], reference: _Reference) -> tuple[Any, ...]:
     )
 
 
+def _open_bound(column: Any, descending: bool) -> ColumnElement[bool] | None:
+    """A bound every row meets, as a plain range on the sort column: the first batch's, so
+    the planner walks the sort's index from its start. None for a type without one."""
+    # A TypeDecorator (UTCDateTime) names its Python type through the type it decorates.
+    python_type = getattr(column.type, "impl_instance", column.type).python_type
+    if python_type is float:
+        return column <= math.inf if descending else column >= -math.inf
+    if python_type is datetime:
+        edge = (datetime.max if descending else datetime.min).replace(tzinfo=UTC)
+        return column <= edge if descending else column >= edge
+    return None
+
+
 def batches(
     session: Session, selection: Selection, *, now: datetime, batch: int = BATCH
 ) -> Iterator[list[tuple[Any, ...]]]:
@@ -224,7 +238,7 @@ def batches(
     )
     width = len(_COLUMNS) + 2
     connection = session.connection()
-    if any(column.expression.nullable for column, _ in terms):
+    if any(column.expression.nullable for column, _ in terms) or _open_bound(*terms[0]) is None:
         result = connection.execute(statement, execution_options={
             "stream_results": True, "max_row_buffer": batch})
         try:
@@ -236,12 +250,7 @@ def batches(
         finally:
             result.close()
         return
-    leading, descending = terms[0]
-    edge = (func.max if descending else func.min)(leading)
-    top = session.execute(select(edge).where(*selection.conditions)).scalar()
-    if top is None:
-        return
-    where: ColumnElement[bool] = leading <= top if descending else leading >= top
+    where = _open_bound(*terms[0])
     last_id, size = None, min(batch, FIRST_BATCH)
     while True:
         rows = connection.execute(statement.where(where).limit(size + 1)).all()

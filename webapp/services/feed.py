@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from webapp.models import BadgeChange, Submission
@@ -88,21 +88,48 @@ def _rank(value: str | None) -> int:
         return -1
 
 
-def entries(session: Session, selection: Selection, *, limit: int = LIMIT) -> list[Entry]:
+WALK = 200
+
+
+def _badge_changes(
+    session: Session, selection: Selection, limit: int
+) -> list[tuple[BadgeChange, Submission]]:
+    """The newest `limit` badge changes of rows `selection` picks. Walked from the changes'
+    own index, newest first, WALK at a time: the rows' filters are checked on each step's
+    rows by id, so neither table is read whole nor sorted (a join would start from the
+    submissions and sort)."""
+    found: list[tuple[BadgeChange, Submission]] = []
+    walk = select(BadgeChange).order_by(BadgeChange.changed_at.desc(), BadgeChange.id.desc())
+    last: BadgeChange | None = None
+    while len(found) < limit:
+        step = walk if last is None else walk.where(or_(
+            BadgeChange.changed_at < last.changed_at,
+            and_(BadgeChange.changed_at == last.changed_at, BadgeChange.id < last.id)))
+        changes = session.scalars(step.limit(WALK)).all()
+        if not changes:
+            break
+        rows = {row.id: row for row in session.scalars(
+            select(Submission).where(*selection.conditions, Submission.id.in_(
+                {change.submission_id for change in changes}))).unique()}
+        found += [(change, rows[change.submission_id]) for change in changes
+                  if change.submission_id in rows]
+        last = changes[-1]
+    return found[:limit]
+
+
+def entries(
+    session: Session, selection: Selection, *, now: datetime, limit: int = LIMIT
+) -> list[Entry]:
     """The newest `limit` events of the rows `selection` picks (public rows only)."""
     published = session.scalars(
         select(Submission)
-        .where(*selection.conditions, Submission.decided_at.is_not(None))
+        # A plain bound on decided_at, so the planner walks ix_submissions_state_decided
+        # from its end (else SQLite reads every row past the stale filter's index, then sorts).
+        .where(*selection.conditions, Submission.decided_at <= now)
         .order_by(Submission.decided_at.desc(), Submission.id.desc())
         .limit(limit)
     ).unique()
-    changes = session.execute(
-        select(BadgeChange, Submission)
-        .join(Submission, Submission.id == BadgeChange.submission_id)
-        .where(*selection.conditions)
-        .order_by(BadgeChange.changed_at.desc(), BadgeChange.id.desc())
-        .limit(limit)
-    ).unique()
+    changes = _badge_changes(session, selection, limit)
     found = [_published(row) for row in published]
     found += [_badge_changed(change, row) for change, row in changes]
     found.sort(key=lambda entry: (entry.at, entry.tag), reverse=True)
