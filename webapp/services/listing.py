@@ -269,7 +269,9 @@ class PageMemo:
 
     def nearest(self, position: int) -> tuple[int, tuple[Any, ...] | None]:
         """The known position at or before `position` closest to it (0: the start)."""
-        known = [p for p in self.starts if p <= position]
+        # list() copies the keys at once: another thread of a threaded server may learn
+        # a position meanwhile.
+        known = [p for p in list(self.starts) if p <= position]
         if not known:
             return 0, None
         best = max(known)
