@@ -180,3 +180,9 @@ def test_data_page_states_the_licence_and_links_the_downloads(client):
                  "/data/trustbench-public.sqlite3"):
         assert f'href="{link}"' in text
     assert 'href="/data"' in client.get("/").get_data(as_text=True)
+
+
+def test_data_page_answers_304_to_its_etag(client):
+    first = client.get("/data")
+    again = client.get("/data", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304

@@ -140,10 +140,11 @@ def badge(benchmark_id: int) -> Response:
 
 
 @bp.get("/data")
-def data() -> str:
-    """What can be downloaded, in which shape, under which licence."""
-    return render_template("public/data.html", fields=exports.FIELDS, snapshot=snapshot,
+def data() -> Response:
+    """What can be downloaded, in which shape, under which licence (with an ETag)."""
+    body = render_template("public/data.html", fields=exports.FIELDS, snapshot=snapshot,
                            feed_limit=feed.LIMIT)
+    return _conditional(Response(body, mimetype="text/html"))
 
 
 @bp.get("/data/trustbench-public.sqlite3")
