@@ -429,7 +429,8 @@ def test_detail_shows_context_numbers_runs_rings_and_links(client, network):
     runs_section = body[body.index('id="h-runs"'):body.index('id="h-context"')]
     assert runs_section.count("<tr><td>") == 3
     # rings: an SVG with a dot per clean reproduction, one in each ring
-    svgs = [e for e in document.iter() if e.tag.endswith("svg")]
+    svgs = [e for e in document.iter()
+            if e.tag.endswith("svg") and "rings" in (e.get("class") or "").split()]
     assert len(svgs) == 1
     dots = [e for e in svgs[0].iter() if e.tag.endswith("circle")
             and "ring-dot" in (e.get("class") or "")]

@@ -113,13 +113,18 @@ def world_rows(app, make_row, session):
             "token": tokens.status_token(rejected), "queued_token": tokens.status_token(queued)}
 
 
+# Not pages: the static files, and downloads the browser saves instead of showing.
+DOWNLOADS = {"static", "open_data.benchmarks_csv", "open_data.benchmarks_jsonl",
+             "open_data.snapshot_file"}
+
+
 def get_paths(app, rows) -> list[str]:
     values = {"benchmark_id": rows["hub"].id, "submission_id": rows["queued"].id,
               "note_id": rows["note"].id, "token": rows["token"], "slug": "rtx-4090",
               "filename": "site.css"}
     paths = []
     for rule in app.url_map.iter_rules():
-        if "GET" not in rule.methods or rule.endpoint == "static":
+        if "GET" not in rule.methods or rule.endpoint in DOWNLOADS:
             continue
         if rule.endpoint == "public.resource":
             paths += [f"/resources/{name}" for name in (
