@@ -29,7 +29,7 @@ ROWS = 150
 HIDDEN = (State.QUEUED, State.REJECTED, State.WITHDRAWN)
 DERIVED = ("derived_badge", "derived_tier", "derived_tier_lifted_off", "derived_lift_until",
            "derived_tier_aged", "derived_newest_at",
-           "derived_repro_count")
+           "derived_repro_count", "derived_trust_rank", "derived_ceiling_share")
 
 
 @pytest.fixture

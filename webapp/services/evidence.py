@@ -173,7 +173,7 @@ def derived_values(hub: Any, reproductions: Sequence[Any]) -> dict[str, Any]:
         "derived_repro_count": len(trust.independent_operators(facts, repros)),
         "derived_trust_rank": trust_rank(trust.badge(facts, repros), fresh),
         # refresh_derived and refresh_all give the share (they hold the reference rows);
-        # a planned demo row starts at 0 until `flask refresh`.
+        # the demo seeder sets it from the reference rows it holds (demo/rows._share).
         "derived_ceiling_share": (ceiling_share(hub, hub.decode_tps)
                                   if getattr(hub, "hardware", None) is not None else 0.0),
     }

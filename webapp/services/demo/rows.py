@@ -229,9 +229,21 @@ class Seeder:
         if plan.state == State.APPROVED or plan.revised_from == State.APPROVED:
             row.update(evidence.derived_values(_View(row), [
                 _View(r) for r in sorted(evidence_rows, key=lambda r: r["created_at"])]))
+            row["derived_ceiling_share"] = self._share(row)
         if plan.state == State.APPROVED:
             self.public_hubs.append((row["id"], row["created_at"]))
         return row
+
+    def _share(self, row: dict) -> float:
+        """The catalog's share-of-ceiling sort value, from the reference rows in hand (a
+        planned row has ids, not the objects evidence.ceiling_share reads)."""
+        setup = plausibility.Setup(
+            model=self.refs[(ModelVariant, row["model_id"])],
+            hardware=self.refs[(Hardware, row["hardware_id"])],
+            hardware_count=row["hardware_count"], quant=self.refs[(Quant, row["quant_id"])],
+            tensor_parallel=bool(row["tensor_parallel"]),
+        )
+        return evidence.ceiling_share(setup, row["decode_tps"])
 
     def _ceiling_reason(self, config: Config, decode: float) -> str:
         setup = plausibility.Setup(
@@ -332,6 +344,7 @@ class Seeder:
         if plan.state == State.APPROVED:
             # A fragment is a catalog row of its own, with its own (empty) evidence.
             row.update(evidence.derived_values(_View(row), []))
+            row["derived_ceiling_share"] = self._share(row)
             self.public_hubs.append((row["id"], row["created_at"]))
         return row
 
