@@ -273,6 +273,13 @@ class Submission(db.Model):
               "derived_newest_at"),
         Index("ix_submissions_state_trust", "state", "derived_trust_rank", "derived_newest_at",
               "id"),
+        Index("ix_submissions_state_vram", "state", "vram_peak_mib", "id", "derived_newest_at"),
+        # The hardware and model charts read these columns of every public row of one
+        # entry (services.reference_pages): from the index alone, not scattered rows.
+        Index("ix_submissions_hardware_chart", "state", "hardware_id", "model_id", "quant_id",
+              "hardware_count", "tensor_parallel", "derived_badge", "kind", "decode_tps"),
+        Index("ix_submissions_model_chart", "state", "model_id", "hardware_id",
+              "hardware_count", "tensor_parallel", "quant_id", "decode_tps"),
     )
 
     @property
