@@ -311,8 +311,12 @@ _STORES: WeakKeyDictionary[Engine, _ChartStore] = WeakKeyDictionary()
 _STORES_LOCK = threading.Lock()
 
 
-def _chart(session: Session, subject: Subject, found: Any) -> HardwareChart | ModelChart:
-    """`subject`'s chart of `found`, drawn once per data version in this worker."""
+def _chart(session: Session, subject: Subject, found: Any, keep: bool
+           ) -> HardwareChart | ModelChart:
+    """`subject`'s chart of `found`, drawn once per data version in this worker when
+    `keep` (the page store's switch: with it off, every page is work done anew)."""
+    if not keep:
+        return subject.chart(session, found)
     engine = session.get_bind()
     with _STORES_LOCK:
         store = _STORES.setdefault(engine, _ChartStore())  # type: ignore[arg-type]
@@ -337,7 +341,8 @@ class ReferencePage:
 
 
 def reference_page(
-    session: Session, subject: Subject, slug: str, page: int, *, now: datetime, per_page: int
+    session: Session, subject: Subject, slug: str, page: int, *, now: datetime, per_page: int,
+    keep_chart: bool = True,
 ) -> ReferencePage | None:
     """The page of the hardware or model `slug` (by `subject`), or None when there is none."""
     entity = subject.entity
@@ -348,4 +353,4 @@ def reference_page(
     rows = listing_page(session, conditions, Sort.DECODE, page, per_page, now)
     facts = tuple(spec.of(found) for spec in subject.facts)
     return ReferencePage(found, facts, rows, _ceilings(rows.listings, subject.varies),
-                         _chart(session, subject, found))
+                         _chart(session, subject, found, keep_chart))
