@@ -337,7 +337,7 @@ def targets(url: str) -> dict:
         hub_id, count = one(
             "SELECT s.hub_id, COUNT(*) FROM submissions s JOIN submissions h "
             "ON h.id = s.hub_id WHERE s.kind = 'reproduction' AND h.state = 'approved-public' "
-            "AND s.state = 'approved-public' GROUP BY s.hub_id "
+            "AND s.state NOT IN ('queued', 'rejected', 'withdrawn') GROUP BY s.hub_id "
             "ORDER BY COUNT(*) DESC, s.hub_id LIMIT 1")
         public_rows = one(f"SELECT COUNT(*) FROM submissions WHERE {public} "
                           "AND kind <> 'reproduction'")[0]

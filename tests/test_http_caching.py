@@ -238,3 +238,15 @@ def test_head_answers_the_headers_and_length_of_get(client, hub, encoding):
             assert head.get_data() == b"", url
             assert dict(head.headers) == dict(got.headers), url
             assert int(head.headers["Content-Length"]) == len(got.get_data()), url
+
+
+def test_a_streamed_export_keeps_streaming_gzipped(client, hub, make_row, session):
+    for _ in range(20):
+        make_row()
+    session.commit()
+    plain = client.get("/benchmarks.csv")
+    packed = client.get("/benchmarks.csv", headers={"Accept-Encoding": "br, gzip"})
+    assert plain.is_streamed and packed.is_streamed
+    assert packed.headers["Content-Encoding"] == "gzip", "brotli would hold the first byte"
+    assert "Content-Length" not in packed.headers
+    assert gzip.decompress(packed.get_data()) == plain.get_data()

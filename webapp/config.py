@@ -47,9 +47,11 @@ class Defaults:
     # because the ages (and the 12- and 18-month tier edges) it shows move with the clock.
     PAGE_ETAG_SECONDS = 60
     # Compression (Flask-Compress): brotli, else gzip, for text bodies worth it. Streamed
-    # exports are compressed chunk by chunk and keep streaming (COMPRESS_STREAMS).
+    # exports are compressed chunk by chunk and keep streaming (COMPRESS_STREAMS), with
+    # gzip only: brotli holds a large block of input before its first output byte (the
+    # bench measured seconds to the first byte of /benchmarks.csv at 100,000 rows).
     COMPRESS_ALGORITHM = ["br", "gzip"]
-    COMPRESS_ALGORITHM_STREAMING = ["br", "gzip", "deflate"]
+    COMPRESS_ALGORITHM_STREAMING = ["gzip", "deflate"]
     COMPRESS_MIMETYPES = [
         "text/html", "text/css", "text/plain", "text/csv", "text/javascript",
         "application/javascript", "application/json", "application/x-ndjson",
