@@ -80,7 +80,7 @@ class Journey:
 
     def snap(self, page, label: str) -> None:
         page.wait_for_load_state()
-        self.shots.append((label, page.screenshot(full_page=True)))
+        self.shots.append((label, page.screenshot(full_page=True, caret="initial")))
 
     def all_problems(self) -> list[str]:
         fixture_errors = getattr(getattr(self, "fixture_page", None), "console_errors", [])
