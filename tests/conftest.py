@@ -93,6 +93,9 @@ def app(database_template, tmp_path):
         shutil.copyfile(database_template, path)
         application = create_app(_base_config(tmp_path, f"sqlite:///{path}"))
     application.config["TEST_DATABASE_PATH"] = str(tmp_path)
+    # What the app writes into its instance folder at run time (the public snapshot) goes
+    # to the test's own folder, never the checkout's instance/.
+    application.instance_path = str(tmp_path / "instance")
     # Tests hold an app context so they can use the database between requests, and Flask
     # then reuses it for every test-client request: `g` (Flask-Login's cached user among
     # it) and the session's identity map would outlive the request, as they never do in

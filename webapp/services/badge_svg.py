@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from webapp.models import Submission
 from webapp.services import evidence
+from webapp.services.detail import MAX_ID
 from webapp.services.labels import hardware_label, model_label, number
 from webapp.services.rules import Badge, State
 
@@ -67,6 +68,8 @@ def _laid_out(texts: list[tuple[str, str]]) -> tuple[Part, ...]:
 
 def badge_for(session: Session, benchmark_id: int, *, now: datetime) -> BadgeImage | None:
     """The badge of a public row; None for a row that is not public (or not there)."""
+    if not 0 < benchmark_id <= MAX_ID:  # beyond the id column's range: no such row
+        return None
     row = session.get(Submission, benchmark_id)
     if row is None or row.state != State.APPROVED:
         return None
