@@ -176,6 +176,18 @@ def test_etag_answers_304_until_public_data_changes(client, session, make_row, c
     assert len(read_csv(changed)) == 2
 
 
+def test_a_compressed_export_answers_304_to_its_own_etag(client, catalog):
+    """The ETag a gzip-taking client was given brings a 304 the next time, as it does
+    for an uncompressed copy: compression must not turn it into one that never matches."""
+    for encoding in ("gzip", "identity"):
+        headers = {"Accept-Encoding": encoding}
+        first = fetch(client, "/benchmarks.jsonl", headers=headers)
+        assert first.status_code == 200
+        again = fetch(client, "/benchmarks.jsonl",
+                      headers={**headers, "If-None-Match": first.headers["ETag"]})
+        assert again.status_code == 304, encoding
+
+
 def test_catalog_offers_the_downloads_of_the_view_it_shows(client, catalog):
     page = client.get("/?hardware=rtx-4090&sort=ttft").get_data(as_text=True)
     assert 'href="/benchmarks.csv?hardware=rtx-4090&amp;sort=ttft"' in page

@@ -38,14 +38,16 @@ MAX_AGE = 300
 
 
 def _public(response: Response, etag: str, max_age: int = MAX_AGE) -> Response:
-    response.set_etag(etag)
+    # Weak: the same data sent gzip-compressed or not is the same version of it (a strong
+    # ETag gets the encoding appended by Flask-Compress, and then never matched again).
+    response.set_etag(etag, weak=True)
     response.cache_control.public = True
     response.cache_control.max_age = max_age
     return response
 
 
 def _not_modified(etag: str) -> Response | None:
-    if etag in request.if_none_match:
+    if request.if_none_match.contains_weak(etag):
         return _public(Response(status=304), etag)
     return None
 
