@@ -35,7 +35,10 @@ accesslog = "-"
 access_log_format = '"%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
 errorlog = "-"
 worker_class = "sync"
-timeout = 30
+# A sync worker tells the master it is alive only between requests, so the timeout bounds
+# the longest response: a streamed export of a whole 100,000-row catalog takes 17-24 s on
+# two busy cores (bench/export_stream.py). 120 s leaves room for a few times that.
+timeout = 120
 graceful_timeout = 10
 forwarded_allow_ips = ""  # the app decides whom to trust (TRUSTED_PROXY_COUNT)
 control_socket_disable = True  # no admin socket on disk; signals are enough
