@@ -19,7 +19,7 @@ from webapp.extensions import db
 from webapp.services.reference import load_reference
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
-pytest_plugins = ["tests.factories"]
+pytest_plugins = ["tests.factories", "tests.reviewers"]
 
 
 def _postgres_reachable(url: str) -> str | None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from webapp.extensions import db
 from webapp.models import Hardware, ModelVariant, Quant, RunSample, Runtime, Submission
@@ -94,3 +96,18 @@ def make_row(app):
 def no_csrf(app):
     """Forms post without a CSRF token (tests of what the form decides, not of CSRF)."""
     app.config["WTF_CSRF_ENABLED"] = False
+
+
+@contextmanager
+def counted_statements() -> Iterator[list[str]]:
+    """Every SQL statement run inside the block, as the database was sent it."""
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)

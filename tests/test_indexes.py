@@ -7,10 +7,9 @@ import html5lib
 import pytest
 from sqlalchemy import event, func, select
 
-from tests.review.conftest import PASSWORD, ReviewerClient, login
 from webapp.extensions import db
 from webapp.models import Hardware, ModelVariant, Submission
-from webapp.services import accounts, evidence
+from webapp.services import evidence
 from webapp.services.reference_index import natural_key
 from webapp.services.rules import Kind, State
 
@@ -24,15 +23,6 @@ EDITORIAL = {
     "runs-2-ttft_ms": "245", "runs-2-tokens_generated": "256", "runs-2-decode_tps": "9.5",
     "vram_peak_mib": "6100", "measured_on": "2025-01-15",
 }
-
-
-@pytest.fixture
-def reviewer_client(app, client):
-    app.config.update(ARGON2_TIME_COST=1, ARGON2_MEMORY_COST=8, ARGON2_PARALLELISM=1)
-    reviewer = accounts.add_reviewer(db.session, "alice", PASSWORD)
-    db.session.commit()
-    assert login(client, "alice", PASSWORD).status_code == 303
-    return ReviewerClient(client, reviewer)
 
 
 def parse(response):

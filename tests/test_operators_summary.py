@@ -6,33 +6,21 @@ seed-demo and the migration rebuild it."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import html5lib
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import delete, event, select, text
+from sqlalchemy import delete, select, text
 
-from tests.review.conftest import PASSWORD, ReviewerClient, login
+from tests.factories import counted_statements
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import OperatorSummary, PublicRowCount, Submission
-from webapp.services import accounts
 from webapp.services.rules import Kind, State
 
 CLOSE_RUNS = ((251.0, 512, 99.0), (250.0, 512, 100.0), (249.0, 512, 101.0))
 # The migration before the summaries: the backfill test starts from a database there.
 BEFORE_SUMMARIES = "b4d9e2f7a1c3"
-
-
-@pytest.fixture
-def reviewer_client(app, client):
-    app.config.update(ARGON2_TIME_COST=1, ARGON2_MEMORY_COST=8, ARGON2_PARALLELISM=1)
-    reviewer = accounts.add_reviewer(db.session, "alice", PASSWORD)
-    db.session.commit()
-    assert login(client, "alice", PASSWORD).status_code == 303
-    return ReviewerClient(client, reviewer)
 
 
 @pytest.fixture
@@ -214,18 +202,6 @@ def test_demo_reproductions_raise_the_demo_banner(
 # --- cost -------------------------------------------------------------------------------------
 
 
-@contextmanager
-def counted_statements() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def test_a_page_reads_the_same_few_statements_however_many_reproductions(

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import html5lib
 import pytest
-from sqlalchemy import event
 
-from webapp.extensions import db
+from tests.factories import counted_statements
 from webapp.services import evidence, labels, plausibility
 from webapp.services.rules import (
     RELATED_LIMIT,
@@ -68,18 +65,6 @@ def linked_ids(body: bytes) -> set[int]:
     return {int(m) for m in re.findall(r"/benchmarks/(\d+)", body.decode())}
 
 
-@contextmanager
-def counted_statements() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def page_urls(hub_id: int) -> list[str]:
