@@ -72,6 +72,14 @@ def hub_ids(stored: str) -> list[int]:
 # --- kept by decisions -----------------------------------------------------------------------
 
 
+def public_row_counts(session: Session, subject: str) -> dict[int, int]:
+    """Public rows per hardware entry (subject "hardware") or model ("model"), as kept;
+    an entry missing from the result has none."""
+    return dict(session.execute(  # type: ignore[arg-type]
+        select(PublicRowCount.reference_id, PublicRowCount.rows)
+        .where(PublicRowCount.subject == subject)).all())
+
+
 def refresh_for(session: Session, row: Submission) -> None:
     """Bring up to date every summary that may count `row` or its reproductions: its
     hardware's and its model's row counts, and the operators of its reproductions (a

@@ -16,14 +16,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from webapp.models import Hardware, ModelVariant, Submission
-from webapp.services import plausibility, provenance, rules
+from webapp.services import plausibility, provenance, rules, summaries
 from webapp.services.api import cursor, models
 from webapp.services.api.query import ListRequest, PagedRequest
 from webapp.services.catalog import Selection
 from webapp.services.detail import Detail, ReproductionView
 from webapp.services.detail import detail as row_detail
 from webapp.services.labels import model_label, quant_label
-from webapp.services.listing import Listing, listing_page, order, public_conditions
+from webapp.services.listing import Listing, listing_page, order
 from webapp.services.operators import operators_page
 from webapp.services.rules import Kind, State
 
@@ -215,13 +215,8 @@ def benchmark_detail(session: Session, benchmark_id: int, *, now: datetime,
 # --- reference lists and operators -------------------------------------------------------
 
 
-def _public_counts(session: Session, column) -> dict[int, int]:
-    return dict(session.execute(  # type: ignore[arg-type]
-        select(column, func.count()).where(*public_conditions()).group_by(column)).all())
-
-
 def hardware_list(session: Session, links: Links) -> models.HardwareList:
-    counts = _public_counts(session, Submission.hardware_id)
+    counts = summaries.public_row_counts(session, "hardware")
     items = [
         models.HardwareItem(slug=entry.slug, name=entry.name, vendor=entry.vendor,
                             kind=entry.kind, memory_gib=entry.memory_gib,
@@ -233,7 +228,7 @@ def hardware_list(session: Session, links: Links) -> models.HardwareList:
 
 
 def model_list(session: Session, links: Links) -> models.ModelList:
-    counts = _public_counts(session, Submission.model_id)
+    counts = summaries.public_row_counts(session, "model")
     items = [
         models.ModelItem(slug=entry.slug, name=entry.name, family=entry.family,
                          variant=entry.variant, params_b=entry.params_b,
