@@ -9,7 +9,7 @@ import re
 import pytest
 
 from tests.test_public_pages import parse
-from webapp.services import charts, evidence
+from webapp.services import charts, evidence, evidence_charts
 from webapp.services.rules import Badge, Kind, Ring, State
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -299,7 +299,7 @@ def test_ceiling_line_is_clipped_to_the_plot():
 def test_no_chart_from_no_points():
     assert charts.scatter([], 1000.0, [1]) is None
     assert charts.bars([]) is None
-    assert charts.strip([]) is None
+    assert evidence_charts.strip([]) is None
 
 
 def test_a_kept_chart_follows_every_public_change(client, session, make_row):

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from webapp.models import RunSample, Submission
-from webapp.services import charts, divergence, evidence, plausibility
+from webapp.services import divergence, evidence, evidence_charts, plausibility
 from webapp.services.labels import Fact, build_context, operator_label, safe_url
 from webapp.services.listing import Listing
 from webapp.services.rules import Ring, State, percent
@@ -166,13 +166,14 @@ class Detail(_Measured):
         return tuple(view for view in self.reproductions if view.ring is None)
 
     @property
-    def strip(self) -> charts.Strip | None:
+    def strip(self) -> evidence_charts.Strip | None:
         """The divergence strip: every accepted reproduction (rings and accepted with a note)
         against this row's medians, signed; None when there is none."""
-        return charts.strip([
-            charts.StripInput(view.row.id, view.operator, view.ring,
-                              charts.signed(view.row.ttft_ms, self.row.ttft_ms),
-                              charts.signed(view.row.decode_tps, self.row.decode_tps))
+        return evidence_charts.strip([
+            evidence_charts.StripInput(
+                view.row.id, view.operator, view.ring,
+                evidence_charts.signed(view.row.ttft_ms, self.row.ttft_ms),
+                evidence_charts.signed(view.row.decode_tps, self.row.decode_tps))
             for view in self.reproductions
         ])
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp.models import Submission
-from webapp.services import charts
+from webapp.services import evidence_charts
 from webapp.services.detail import Detail, ReproductionView, detail
 from webapp.services.listing import public_conditions
 
@@ -28,7 +28,7 @@ TITLE = "Trustbench: Reproduction network"
 @dataclass(frozen=True)
 class NetworkPage:
     hub: Detail | None  # None: no public row has a reproduction yet
-    ladder: charts.Ladder
+    ladder: evidence_charts.Ladder
     licence: str = LICENCE
     licence_url: str = LICENCE_URL
 
@@ -70,4 +70,4 @@ def network_page(session: Session, *, now: datetime) -> NetworkPage:
     hub_id = most_reproduced(session)
     hub = None if hub_id is None else detail(session, hub_id, now=now)
     operators = None if hub is None else len(hub.listing.assessment.independent_operators)
-    return NetworkPage(hub, charts.ladder(operators))
+    return NetworkPage(hub, evidence_charts.ladder(operators))
