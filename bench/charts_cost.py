@@ -3,9 +3,9 @@
 Seeds a demo catalog into a temporary SQLite database (`flask db upgrade`, `seed-demo`),
 then for the hardware entry and the model with the most public rows times, in-process
 with the page store off: the chart's own work (query + geometry, reference_pages'
-hardware_chart / model_chart), and the whole page through the test client three ways:
-with the chart drawn afresh (the data version moved before every request, as after a
-decision), with the chart the worker keeps for the current version, and with the chart
+hardware_chart / model_chart), and the whole page through the test client two ways:
+with the chart drawn (with the page store off a worker keeps no chart either, and the
+data version is moved before every request, as after a decision) and with the chart
 swapped for an empty one. Prints medians of repeated runs; asserts nothing.
 
     .venv/bin/python bench/charts_cost.py [--rows 100000] [--repeat 15]
@@ -102,7 +102,6 @@ def main() -> None:
                 visit(u, c)
 
             fresh_ms = median_ms(fresh, args.repeat)
-            page_ms = median_ms(lambda u=url, c=client: visit(u, c), args.repeat)
             empty = (reference_pages.HardwareChart(None, [], 0, None) if label == "hardware"
                      else reference_pages.ModelChart(None))
             original = subject.chart
@@ -113,10 +112,8 @@ def main() -> None:
                 object.__setattr__(subject, "chart", original)
             print(f"{label} page {url} ({count:,} public rows; {summary})")
             print(f"  chart alone (query + geometry): {chart_ms:.1f} ms")
-            print(f"  whole page, chart drawn afresh: {fresh_ms:.1f} ms (extra "
+            print(f"  whole page, chart drawn: {fresh_ms:.1f} ms (extra "
                   f"{fresh_ms - bare_ms:.1f} ms)")
-            print(f"  whole page, chart kept for the data version: {page_ms:.1f} ms (extra "
-                  f"{page_ms - bare_ms:.1f} ms)")
             print(f"  whole page without the chart: {bare_ms:.1f} ms")
 
 
