@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -111,3 +112,13 @@ def counted_statements() -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
+
+
+def listed_ids(body: bytes) -> list[int]:
+    """Ids of the rows in the results table, in order."""
+    text = body.decode()
+    start = text.find('<table class="rows">')
+    if start == -1:
+        return []
+    table = text[start:text.index("</table>", start)]
+    return [int(m) for m in re.findall(r'href="/benchmarks/(\d+)"', table)]

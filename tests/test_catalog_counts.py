@@ -4,13 +4,13 @@ search, grouped filter lists, canonical addresses and the compare form."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 
 import html5lib
 import pytest
 from sqlalchemy import insert, select
 
+from tests.factories import listed_ids
 from webapp.extensions import db
 from webapp.models import Hardware, ModelVariant, Quant, Runtime, Submission
 from webapp.services import catalog, evidence, plausibility
@@ -30,13 +30,6 @@ def parse(body: bytes):
     return html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(body)
 
 
-def listed_ids(body: bytes) -> list[int]:
-    text = body.decode()
-    start = text.find('<table class="rows">')
-    if start == -1:
-        return []
-    table = text[start:text.index("</table>", start)]
-    return [int(m) for m in re.findall(r'href="/benchmarks/(\d+)"', table)]
 
 
 def pager_links(body: bytes) -> dict[str, str]:

@@ -7,7 +7,7 @@ import re
 import html5lib
 import pytest
 
-from tests.factories import counted_statements
+from tests.factories import counted_statements, listed_ids
 from webapp.services import evidence, labels, plausibility
 from webapp.services.rules import (
     RELATED_LIMIT,
@@ -51,14 +51,6 @@ def parse(body: bytes):
     return document
 
 
-def listed_ids(body: bytes) -> list[int]:
-    """Ids of the rows in the results table, in order."""
-    text = body.decode()
-    start = text.find('<table class="rows">')
-    if start == -1:
-        return []
-    table = text[start:text.index("</table>", start)]
-    return [int(m) for m in re.findall(r'href="/benchmarks/(\d+)"', table)]
 
 
 def linked_ids(body: bytes) -> set[int]:
