@@ -9,7 +9,7 @@ WORKERS ?= 2
 FLASK := $(BIN)/flask --app webapp
 PIP := $(BIN)/python -m pip install --quiet -c constraints.txt
 
-.PHONY: run test dev lint bench clean db venv test-venv constraints
+.PHONY: run test dev lint bench profile clean db venv test-venv constraints
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ lint: test-venv
 
 bench: test-venv
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# Where one page's time goes, in-process, beside the baseline: make profile URL=/ DATABASE_URL=…
+URL ?= /
+profile: test-venv
+	$(BIN)/python bench/page_profile.py $(URL) --profile $(PROFILE_ARGS)
 
 # Rewrite the pins from a scratch environment with the runtime and test dependencies.
 constraints:

@@ -1,0 +1,102 @@
+"""Where a page's time goes: one URL served in-process, timed and profiled (`make profile`).
+
+Serves `URL` through Flask's test client against the database in `DATABASE_URL` (the
+page store off, as the bench's uncached rows), beside the Fortunes baseline
+(bench/baseline_app.py) served the same way in the same process, and prints:
+
+- the median milliseconds per request of each and their ratio (requests per second of
+  the page over the baseline's: the in-process counterpart of the bench's ratio, without
+  the HTTP server's fixed cost, so it reads lower than the bench's);
+- with `--profile`, cProfile's top functions by cumulative and by own time.
+
+It asserts nothing and writes nothing but its own temporary baseline database.
+
+    make profile URL=/ DATABASE_URL=sqlite:////tmp/tb.sqlite3
+    .venv/bin/python bench/page_profile.py /benchmarks/7 --repeat 200 --profile
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+HEADERS = {"Accept-Encoding": "gzip, br"}
+
+
+def timed(client, url: str, repeat: int, headers: dict[str, str]) -> list[float]:
+    for _ in range(max(3, repeat // 10)):  # warm: templates compiled, memos filled
+        client.get(url, headers=headers)
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        client.get(url, headers=headers)
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def baseline_client():
+    folder = tempfile.mkdtemp(prefix="fortunes-")
+    os.environ["BASELINE_DATABASE"] = str(Path(folder) / "fortunes.sqlite3")
+    from bench import baseline_app
+
+    baseline_app.create_database()
+    return baseline_app.create_app().test_client()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("urls", nargs="+", help="paths to request, e.g. / or /benchmarks/7")
+    parser.add_argument("--repeat", type=int, default=100)
+    parser.add_argument("--profile", action="store_true", help="print cProfile's top functions")
+    parser.add_argument("--top", type=int, default=35)
+    parser.add_argument("--htmx", action="store_true", help="send HX-Request (a fragment)")
+    args = parser.parse_args()
+    if "DATABASE_URL" not in os.environ:
+        raise SystemExit("set DATABASE_URL to the database to read (e.g. a bench --keep one)")
+    os.environ.setdefault("TRUSTBENCH_PAGE_CACHE_SECONDS", "0")
+    os.environ.setdefault("TRUSTBENCH_RATE_LIMITS_ENABLED", "0")
+    os.environ.setdefault("SECRET_KEY", "profile-secret-key-not-for-production")
+
+    # The baseline's table first: webapp's session hooks (the data version) would see
+    # its commit once webapp is imported.
+    fortunes_client = baseline_client()
+    from webapp import create_app
+
+    app = create_app()
+    client = app.test_client()
+    headers = dict(HEADERS)
+    if args.htmx:
+        headers["HX-Request"] = "true"
+    fortunes = statistics.median(timed(fortunes_client, "/fortunes", args.repeat, {}))
+    print(f"baseline /fortunes: {fortunes:.2f} ms (median of {args.repeat})")
+    for url in args.urls:
+        response = client.get(url, headers=headers)
+        page = statistics.median(timed(client, url, args.repeat, headers))
+        print(f"{url}: status {response.status_code}, {len(response.data):,} bytes sent, "
+              f"{page:.2f} ms (median of {args.repeat}); "
+              f"{fortunes / page:.2f}x the baseline's requests per second in-process")
+        if args.profile:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for _ in range(args.repeat):
+                client.get(url, headers=headers)
+            profiler.disable()
+            for order in ("cumulative", "tottime"):
+                out = io.StringIO()
+                pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(args.top)
+                print(out.getvalue())
+
+
+if __name__ == "__main__":
+    main()
