@@ -56,16 +56,31 @@ def _export(fmt: exports.Format) -> Response:
     query, notices = parse_catalog_query(request.args)
     now = utcnow()
     selection = select_rows(db.session, query, notices, now=now)
-    etag = exports.etag(selection.query, fmt, data_version.current(db.session), now)
+    version = data_version.current(db.session)
+    etag = exports.etag(selection.query, fmt, version, now)
     cached = _not_modified(etag)
     if cached is not None:
         return cached
     chunks: Callable = exports.CHUNKS[fmt]
-    body = chunks(exports.batches(db.session, selection, now=now))
+    body = chunks(exports.batches(db.session, selection, now=now, version=version))
+    packed = _takes_gzip()
+    if packed:
+        body = exports.gzipped(body, current_app.config["COMPRESS_LEVEL"])
     response = Response(stream_with_context(body), mimetype=fmt.mimetype)
+    if packed:
+        # Compressed here, batch by batch (Flask-Compress leaves a body with an encoding
+        # alone): its own stream holds each batch until the compressor's buffer fills.
+        response.headers["Content-Encoding"] = "gzip"
     name = exports.filename(selection.query, fmt, now)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return _public(response, etag)
+
+
+def _takes_gzip() -> bool:
+    """gzip for a client that takes it at least as gladly as deflate (Flask-Compress's
+    other streaming encoding, which it then picks as before)."""
+    accepted = request.accept_encodings
+    return accepted["gzip"] > 0 and accepted["gzip"] >= accepted["deflate"]
 
 
 @bp.get("/benchmarks.csv")

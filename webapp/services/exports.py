@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import math
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session, aliased
 
 from webapp.models import Hardware, ModelVariant, Quant, Runtime, Submission
+from webapp.services import data_version, reference_memo
 from webapp.services.catalog import CatalogQuery, Selection
 from webapp.services.labels import (
     hardware_label,
@@ -43,7 +45,10 @@ from webapp.services.listing import (
 from webapp.services.rules import State
 
 BATCH = 1_000
-FIRST_BATCH = 50
+# The first batch is small and each next one twice the last, up to BATCH: the first rows
+# leave at once, and a client that has gone (one that wanted the first bytes only) is
+# noticed at the next write or two, after a few dozen rows rather than thousands.
+FIRST_BATCH = 16
 
 # Every field a public row is exported with, in column order. Nothing here is private:
 # no operator key, address hash, nonce, rejection reason or reviewer.
@@ -101,15 +106,29 @@ JSONL = Format("jsonl", "jsonl", "application/jsonl")
 CACHE_LIMIT = 4_096
 
 
-class _Reference:
-    """The four reference tables by id (a few hundred rows), and each dimension's label
-    computed once per distinct value (bounded, so memory stays flat on any catalog)."""
+def _reference_rows(session: Session) -> tuple[dict[int, Any], ...]:
+    """The four reference tables by id, as transient rows (the labels' rules, such as
+    Quant.label, stay on the models), to be kept for the data version."""
+    return tuple(
+        {values[0]: entity(**dict(zip(names, values, strict=True)))
+         for values in session.execute(select(*(getattr(entity, name) for name in names)))}
+        for entity, names in (
+            (ModelVariant, ("id", "slug", "name", "variant")),
+            (Hardware, ("id", "slug", "name", "kind")),
+            (Quant, ("id", "slug", "family", "name")),
+            (Runtime, ("id", "slug", "name", "engine_family")),
+        )
+    )
 
-    def __init__(self, session: Session):
-        self.models = {row.id: row for row in session.scalars(select(ModelVariant))}
-        self.hardware = {row.id: row for row in session.scalars(select(Hardware))}
-        self.quants = {row.id: row for row in session.scalars(select(Quant))}
-        self.runtimes = {row.id: row for row in session.scalars(select(Runtime))}
+
+class _Reference:
+    """The four reference tables by id (a few hundred rows, kept per data version), and
+    each dimension's label computed once per distinct value (bounded, so memory stays
+    flat on any catalog)."""
+
+    def __init__(self, session: Session, version: int):
+        self.models, self.hardware, self.quants, self.runtimes = reference_memo.kept(
+            session, "export-reference", version, _reference_rows)
         self._caches: dict[str, dict[tuple[Any, ...], Any]] = {
             name: {} for name in ("model", "hardware", "quant", "runtime", "url")}
 
@@ -214,18 +233,22 @@ def _open_bound(column: Any, descending: bool) -> ColumnElement[bool] | None:
 
 
 def batches(
-    session: Session, selection: Selection, *, now: datetime, batch: int = BATCH
+    session: Session, selection: Selection, *, now: datetime, batch: int = BATCH,
+    version: int | None = None,
 ) -> Iterator[list[tuple[Any, ...]]]:
     """The public records of `selection` (tuples in FIELDS order), in the catalog's order,
-    `batch` at a time (the first FIRST_BATCH, so the first rows leave at once).
+    `batch` at a time (from FIRST_BATCH up, doubling, so the first rows leave at once).
 
     Sorts on columns that are never NULL are read by keyset: each batch starts past the
     previous batch's last sort key, with a plain bound on the sort column, so the database
     walks the sort's index from where it stopped. (Without that bound SQLite would pick the
     stale filter's index and sort every matching row before the first left.) Other sorts
     are one streamed query. Core rows, not ORM ones: an export reads every matching row.
+    `version` is the data version, when the caller has read it already.
     """
-    reference = _Reference(session)
+    if version is None:
+        version = data_version.current(session)
+    reference = _Reference(session, version)
     sort = selection.query.sort
     terms = _sort_terms(sort)
     statement = (
@@ -242,27 +265,35 @@ def batches(
         result = connection.execute(statement, execution_options={
             "stream_results": True, "max_row_buffer": batch})
         try:
-            first = result.fetchmany(min(batch, FIRST_BATCH))
-            if first:
-                yield [_record(row[:width], reference) for row in first]
-            for rows in result.partitions(batch):
+            size = min(batch, FIRST_BATCH)
+            while rows := result.fetchmany(size):
                 yield [_record(row[:width], reference) for row in rows]
+                size = min(batch, size * 2)
         finally:
             result.close()
         return
     where = _open_bound(*terms[0])
     last_id, size = None, min(batch, FIRST_BATCH)
+    # The first read holds the first two batches, which leave one after the other: a
+    # client gone after the first bytes is noticed at the second write, one query in.
+    shares = (size, min(batch, size * 2))
     while True:
-        rows = connection.execute(statement.where(where).limit(size + 1)).all()
+        read = sum(shares)
+        rows = connection.execute(statement.where(where).limit(read + 1)).all()
         if rows and last_id is not None and rows[0].id == last_id:
             rows = rows[1:]  # the previous batch's last row: the bound is "at or after"
-        rows = rows[:size]
+        rows = rows[:read]
         if not rows:
             return
-        yield [_record(row[:width], reference) for row in rows]
+        start = 0
+        for share in shares:
+            if rows[start:start + share]:
+                yield [_record(row[:width], reference) for row in rows[start:start + share]]
+            start += share
         last_id = rows[-1].id
         where = _at_or_after(sort, tuple(rows[-1][width:]))
-        size = batch
+        size = min(batch, shares[-1] * 2)
+        shares = (size,)
 
 
 def _cell(value: Any) -> Any:
@@ -295,6 +326,18 @@ def jsonl_chunks(records: Iterable[list[tuple[Any, ...]]]) -> Iterator[str]:
 
 
 CHUNKS = {CSV: csv_chunks, JSONL: jsonl_chunks}
+
+
+def gzipped(chunks: Iterable[str], level: int) -> Iterator[bytes]:
+    """The chunks as one gzip stream, each flushed as soon as it is compressed (a sync
+    flush): a batch leaves when it is written, not when the compressor's buffer fills,
+    so the first rows arrive at once and a client that has gone is noticed at the next
+    write, not thousands of rows later."""
+    compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    yield compressor.flush(zlib.Z_SYNC_FLUSH)  # the gzip header: the download has begun
+    for chunk in chunks:
+        yield compressor.compress(chunk.encode()) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    yield compressor.flush()
 
 
 def filename(query: CatalogQuery, fmt: Format, now: datetime) -> str:
