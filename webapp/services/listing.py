@@ -1,8 +1,11 @@
 """Pages of public rows: which rows may be listed, in which order, and one page of them.
 
-Only rows in state approved-public are ever selected. Filters read the derived_* index
-columns; what a page *shows* as badge and tier is recomputed from the evidence by
-evidence.assess_hubs. A page costs a fixed number of queries, whatever its size.
+Only rows in state approved-public are ever selected. Filters, and what a list shows as
+badge, tier and stale marker, read the derived_* index columns evidence.refresh_derived
+keeps current on every decision (picked for `now` by effective_tier, not_stale and their
+Python twin shown_marks). The full assessment, with its reasons, is recomputed from the
+evidence only where it is asked for (Listing.assessment). A page costs a fixed number of
+queries, whatever its size.
 """
 
 from __future__ import annotations
@@ -125,28 +128,100 @@ def last_page(total: int, per_page: int) -> int:
     return max(1, math.ceil(total / per_page))
 
 
-@dataclass(frozen=True)
-class Listing:
-    """One public row as a table shows it: the row plus its recomputed assessment."""
+_BADGES = {badge.value: badge for badge in Badge}
+_TIERS = {tier.value: tier for tier in Tier}
 
-    row: Submission
-    assessment: Assessment
+
+def shown_marks(row: Any, now: datetime) -> tuple[Badge, Tier, bool] | None:
+    """Badge, tier and stale marker as the stored index gives them on the day `now`
+    falls in: effective_tier and not_stale in Python, on the same whole-day boundaries as
+    confidence.assess. None for a row whose index was never refreshed."""
+    badge = _BADGES.get(row.derived_badge)
+    newest = row.derived_newest_at
+    if badge is None or newest is None:
+        return None
+    if newest <= _whole_days_cutoff(now, AGE_LOWER_DAYS):
+        tier = row.derived_tier_aged
+    elif row.derived_lift_until is not None and row.derived_lift_until <= now:
+        tier = row.derived_tier_lifted_off
+    else:
+        tier = row.derived_tier
+    if tier not in _TIERS:
+        return None
+    return badge, _TIERS[tier], newest <= _whole_days_cutoff(now, STALE_DAYS)
+
+
+class _PageAssessments:
+    """The full assessments of one page's rows, computed together the first time any of
+    them is asked for (one query for their reproductions, as evidence.assess_hubs)."""
+
+    __slots__ = ("_session", "_rows", "_now", "_found")
+
+    def __init__(self, session: Session, rows: Sequence[Submission], now: datetime) -> None:
+        self._session = session
+        self._rows = rows
+        self._now = now
+        self._found: dict[int, Assessment] | None = None
+
+    def of(self, row: Submission) -> Assessment:
+        if self._found is None:
+            self._found = evidence.assess_hubs(self._session, self._rows, self._now)
+        return self._found[row.id]
+
+
+class Listing:
+    """One public row as a table shows it: the row, its badge, tier and stale marker.
+
+    `Listing(row, assessment)` carries the full assessment (the detail page and
+    comparisons show its reasons and rings). Lists build theirs from the stored index
+    (Listing.indexed, see shown_marks), so a page of rows loads no reproductions; their
+    `assessment` is recomputed from the evidence only when asked for, for the whole page
+    at once.
+    """
+
+    __slots__ = ("row", "badge", "tier", "stale", "_assessment", "_page")
+
+    def __init__(self, row: Submission, assessment: Assessment) -> None:
+        self.row = row
+        self.badge: Badge = assessment.badge
+        self.tier: Tier = assessment.confidence.tier
+        self.stale: bool = assessment.confidence.stale
+        self._assessment: Assessment | None = assessment
+        self._page: _PageAssessments | None = None
+
+    @classmethod
+    def indexed(cls, row: Submission, now: datetime, page: _PageAssessments) -> Listing:
+        """The row as the index shows it on `now`'s day; a row whose index was never
+        refreshed (a bug elsewhere: every decision refreshes it) is assessed instead."""
+        marks = shown_marks(row, now)
+        if marks is None:
+            return cls(row, page.of(row))
+        listing = cls.__new__(cls)
+        listing.row = row
+        listing.badge, listing.tier, listing.stale = marks
+        listing._assessment = None
+        listing._page = page
+        return listing
+
+    @property
+    def assessment(self) -> Assessment:
+        """The full assessment with its reasons, recomputed from the evidence."""
+        if self._assessment is None:
+            assert self._page is not None
+            self._assessment = self._page.of(self.row)
+        return self._assessment
+
+    @property
+    def independent_operators(self) -> int:
+        """How many operators other than the row's own reproduced it (the index's count
+        for a listed row; the same number as assessment.confidence.independent_operators)."""
+        if self._assessment is not None:
+            return self._assessment.confidence.independent_operators
+        return self.row.derived_repro_count
 
     @property
     def kind(self) -> Kind:
         return Kind(self.row.kind)
-
-    @property
-    def badge(self) -> Badge:
-        return self.assessment.badge
-
-    @property
-    def tier(self) -> Tier:
-        return self.assessment.confidence.tier
-
-    @property
-    def stale(self) -> bool:
-        return self.assessment.confidence.stale
 
     @property
     def model_label(self) -> str:
@@ -377,9 +452,9 @@ def _assessed(
     total: int | None = None,
     more_than: int | None = None,
 ) -> ListingPage:
-    assessments = evidence.assess_hubs(session, rows, now)
+    assessments = _PageAssessments(session, rows, now)
     return ListingPage(
-        listings=[Listing(row, assessments[row.id]) for row in rows],
+        listings=[Listing.indexed(row, now, assessments) for row in rows],
         pagination=Pagination(page=page, per_page=per_page, shown=len(rows),
                               has_next=has_next, total=total, more_than=more_than),
     )
