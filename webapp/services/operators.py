@@ -8,8 +8,9 @@ costs the same few queries however many reproductions the catalog holds.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from webapp.models import Hardware, ModelVariant, OperatorSummary, Submission
@@ -46,7 +47,10 @@ class OperatorsPage:
 
 
 # Most rows reproduced first; ix_operator_summaries_rank holds this order.
-_RANKED = select(OperatorSummary).order_by(
+_RANKED = select(
+    OperatorSummary.handle, OperatorSummary.reproductions, OperatorSummary.hubs,
+    OperatorSummary.latest_hub_ids, OperatorSummary.is_demo,
+).order_by(
     OperatorSummary.hubs.desc(), OperatorSummary.handle, OperatorSummary.operator_key)
 _COUNT = select(func.count()).select_from(OperatorSummary)
 # Only public rows are linked, even if a summary were ever behind a decision.
@@ -72,15 +76,15 @@ def operators_page(session: Session, page: int, *, per_page: int) -> OperatorsPa
         found = _page_of(session, page, per_page)
     has_next = len(found) > per_page
     found = found[:per_page]
-    labels = _labels(session, [hub for summary in found for hub in hub_ids(summary.latest_hub_ids)])
+    linked = [hub_ids(summary.latest_hub_ids) for summary in found]
+    labels = _labels(session, [hub for hubs in linked for hub in hubs])
     operators = [
         OperatorView(
             handle=summary.handle.strip(), reproductions=summary.reproductions,
             hubs=summary.hubs,
-            links=[ReproducedLink(hub, labels[hub])
-                   for hub in hub_ids(summary.latest_hub_ids) if hub in labels],
+            links=[ReproducedLink(hub, labels[hub]) for hub in hubs if hub in labels],
         )
-        for summary in found
+        for summary, hubs in zip(found, linked, strict=True)
     ]
     return OperatorsPage(
         operators=operators,
@@ -90,8 +94,9 @@ def operators_page(session: Session, page: int, *, per_page: int) -> OperatorsPa
     )
 
 
-def _page_of(session: Session, page: int, per_page: int) -> list[OperatorSummary]:
-    return list(session.scalars(_RANKED.limit(per_page + 1).offset((page - 1) * per_page)))
+def _page_of(session: Session, page: int, per_page: int) -> list[Row[Any]]:
+    """One page of summaries (and one more, to know a next page exists), as columns."""
+    return list(session.execute(_RANKED.limit(per_page + 1).offset((page - 1) * per_page)))
 
 
 def _labels(session: Session, ids: list[int]) -> dict[int, str]:

@@ -12,12 +12,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp.models import Hardware, ModelVariant, PublicRowCount
+from webapp.services import data_version, reference_memo
 from webapp.services.pick_lists import OTHER_GROUP
 from webapp.services.summaries import HARDWARE, MODEL
 
@@ -94,13 +96,16 @@ def _model_group(entry: Any) -> str:
 class _Kind:
     entity: type[Hardware] | type[ModelVariant]
     subject: str
+    columns: tuple[str, ...]  # what group and facts read
     group: Callable[[Any], str]
     facts: Callable[[Any], tuple[str | None, ...]]
 
 
 _KINDS = {
-    HARDWARE: _Kind(Hardware, HARDWARE, _hardware_group, _hardware_facts),
-    MODEL: _Kind(ModelVariant, MODEL, _model_group, _model_facts),
+    HARDWARE: _Kind(Hardware, HARDWARE, ("kind", "vendor", "memory_gib", "bandwidth_gb_s"),
+                    _hardware_group, _hardware_facts),
+    MODEL: _Kind(ModelVariant, MODEL, ("variant", "family", "params_b", "active_params_b"),
+                 _model_group, _model_facts),
 }
 
 
@@ -109,27 +114,48 @@ def _group_order(label: str) -> tuple[int, tuple[tuple[int, Any], ...]]:
     return ({CPU_GROUP: 1, OTHER_GROUP: 2}.get(label, 0), natural_key(label))
 
 
+# (group label, ((reference id, slug, name, facts), ...)), groups and entries in order
+_Arranged = tuple[tuple[str, tuple[tuple[int, str, str, tuple[str, ...]], ...]], ...]
+
+
+def _arranged(kind: _Kind) -> Callable[[Session], _Arranged]:
+    """Every reference entry of `kind` grouped and in natural order: reference data alone,
+    so it is kept for the data version (services.reference_memo)."""
+
+    def build(session: Session) -> _Arranged:
+        entity = kind.entity
+        groups: dict[str, list[tuple[int, str, str, tuple[str, ...]]]] = {}
+        for values in session.execute(select(
+                entity.id, entity.slug, entity.name,
+                *(getattr(entity, name) for name in kind.columns))):
+            entry = SimpleNamespace(**dict(zip(kind.columns, values[3:], strict=True)))
+            facts = tuple(fact for fact in kind.facts(entry) if fact)
+            groups.setdefault(kind.group(entry), []).append(
+                (values[0], values[1], values[2], facts))
+        return tuple(
+            (label, tuple(sorted(groups[label], key=lambda e: natural_key(e[2]))))
+            for label in sorted(groups, key=_group_order)
+        )
+
+    return build
+
+
 def index_page(session: Session, subject: str) -> IndexPage:
     """Every hardware entry (subject "hardware") or model ("model") with its public rows."""
     kind = _KINDS[subject]
-    entity = kind.entity
-    counted = session.execute(
-        select(entity, func.coalesce(PublicRowCount.rows, 0),
-               func.coalesce(PublicRowCount.demo_rows, 0))
-        .outerjoin(PublicRowCount, and_(PublicRowCount.subject == kind.subject,
-                                        PublicRowCount.reference_id == entity.id))
-    ).all()
-    groups: dict[str, list[IndexEntry]] = {}
-    for entry, rows, _demo in counted:
-        facts = tuple(fact for fact in kind.facts(entry) if fact)
-        groups.setdefault(kind.group(entry), []).append(
-            IndexEntry(entry.slug, entry.name, facts, rows))
+    arranged = reference_memo.kept(session, f"index-{subject}", data_version.current(session),
+                                   _arranged(kind))
+    counted = {reference_id: (rows, demo) for reference_id, rows, demo in session.execute(
+        select(PublicRowCount.reference_id, PublicRowCount.rows, PublicRowCount.demo_rows)
+        .where(PublicRowCount.subject == kind.subject))}
     return IndexPage(
         groups=tuple(
-            IndexGroup(label, tuple(sorted(groups[label], key=lambda e: natural_key(e.name))))
-            for label in sorted(groups, key=_group_order)
+            IndexGroup(label, tuple(
+                IndexEntry(slug, name, facts, counted.get(reference_id, (0, 0))[0])
+                for reference_id, slug, name, facts in entries))
+            for label, entries in arranged
         ),
-        demo_shown=any(demo for _entry, _rows, demo in counted),
+        demo_shown=any(demo for _rows, demo in counted.values()),
     )
 
 
