@@ -2,8 +2,10 @@
 
 Only reproductions in an evidence state are shown as evidence, and only those within
 tolerance in the rings (the others apart, "accepted with a note"); a fragment (a
-reproduction that became a row of its own) is shown as related. The row, its public
-hub and its fragments are assessed in one query.
+reproduction that became a row of its own) is shown as related. The rows are read as
+columns (services.detail_rows): the row with its runs, then the evidence of the row and
+of its hub in one query; a row with fragments or a hub reads those rows and the
+fragments' evidence in two more.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from webapp.models import RunSample, Submission
-from webapp.services import divergence, evidence, evidence_charts, plausibility
+from webapp.services import detail_rows, divergence, evidence_charts, plausibility
+from webapp.services.evidence import assess
 from webapp.services.labels import Fact, build_context, operator_label, safe_url
 from webapp.services.listing import Listing
 from webapp.services.rules import Ring, State, percent
@@ -28,7 +30,7 @@ MAX_ID = 2**31 - 1  # ids are INTEGER: 32-bit on PostgreSQL
 class _Measured:
     """Who measured `row`, as the page names them and links to them."""
 
-    row: Submission
+    row: Any  # a Submission, or its columns (services.detail_rows)
 
     @property
     def operator(self) -> str:
@@ -72,7 +74,7 @@ def differences(original_ttft_ms: float, original_decode_tps: float, ttft_ms: fl
 
 @dataclass(frozen=True)
 class ReproductionView(_Measured):
-    row: Submission
+    row: Any  # the reproduction's columns (services.detail_rows.evidence_rows)
     ring: Ring | None  # None: outside tolerance, accepted with a note (no ring)
     comparison: divergence.Comparison
     differences: tuple[Difference, ...] = ()
@@ -81,6 +83,16 @@ class ReproductionView(_Measured):
     def environment(self) -> str:
         parts = (self.row.os_label, self.row.driver_version, self.row.runtime_version)
         return " · ".join(part for part in parts if part) or "not given"
+
+    @property
+    def measured_on(self) -> str:
+        """The day it was measured, as both a <time> and its reader see it (YYYY-MM-DD)."""
+        return self.row.measured_at.date().isoformat()
+
+    @property
+    def received_on(self) -> str:
+        """The day it reached this site."""
+        return self.row.created_at.date().isoformat()
 
 
 @dataclass(frozen=True)
@@ -136,7 +148,7 @@ def ring_picture(reproductions: Sequence[ReproductionView]) -> RingPicture:
 class Detail(_Measured):
     listing: Listing
     build_context: tuple[Fact, ...]
-    runs: list[RunSample]
+    runs: list[Any]  # position, ttft_ms, tokens_generated, decode_tps
     spreads: tuple[divergence.SpreadCheck, ...]
     plausibility: plausibility.Plausibility
     reproductions: tuple[ReproductionView, ...]
@@ -145,7 +157,7 @@ class Detail(_Measured):
     hub: Listing | None  # the row this fragment came from, when public
 
     @property
-    def row(self) -> Submission:
+    def row(self) -> Any:
         return self.listing.row
 
     @property
@@ -190,34 +202,28 @@ class Detail(_Measured):
         return any(row.is_demo for row in rows)
 
 
-def public_row(session: Session, benchmark_id: int) -> Submission | None:
-    if not 0 < benchmark_id <= MAX_ID:
-        return None  # the URL converter takes any digits; the database does not
-    return session.scalars(
-        select(Submission)
-        .where(Submission.id == benchmark_id, Submission.state == State.APPROVED)
-        .options(selectinload(Submission.runs))
-    ).unique().one_or_none()
-
-
 def detail(session: Session, benchmark_id: int, *, now: datetime) -> Detail | None:
     """Everything the detail page shows, or None when the row is not public."""
-    row = public_row(session, benchmark_id)
+    if not 0 < benchmark_id <= MAX_ID:
+        return None  # the URL converter takes any digits; the database does not
+    row = detail_rows.public_row(session, benchmark_id)
     if row is None:
         return None
-    hub = None
-    if row.hub_id is not None:
-        hub = session.scalars(
-            select(Submission).where(Submission.id == row.hub_id,
-                                     Submission.state == State.APPROVED)
-        ).unique().one_or_none()
-    evidence_rows = evidence.load_reproductions(session, [row.id]).get(row.id, [])
-    fragments = [r for r in evidence_rows if r.state == State.APPROVED]
-    # One query assesses the row, its public hub and its fragments together.
-    hubs = [row, *fragments, *([hub] if hub is not None else [])]
-    assessments = evidence.assess_hubs(session, hubs, now)
-    assessment = assessments[row.id]
+    # One query for the evidence of the row and of the hub it may have come from.
+    hub_id = row.hub_id
+    evidence = detail_rows.evidence_rows(
+        session, (row.id,) if hub_id is None else (row.id, hub_id))
+    evidence_rows = evidence.get(row.id, [])
+    fragment_ids = [r.id for r in evidence_rows if r.state == State.APPROVED]
+    # The fragments and the hub as rows of their own, and the fragments' evidence.
+    others = detail_rows.public_rows(
+        session, fragment_ids if hub_id is None else [*fragment_ids, hub_id])
+    if fragment_ids:
+        evidence.update(detail_rows.evidence_rows(session, fragment_ids))
+    fragments = [others[id_] for id_ in fragment_ids if id_ in others]
+    hub = others.get(hub_id) if hub_id is not None else None
 
+    assessment = assess(row, evidence_rows, now)
     reproductions = tuple(
         ReproductionView(
             row=repro,
@@ -233,11 +239,11 @@ def detail(session: Session, benchmark_id: int, *, now: datetime) -> Detail | No
     return Detail(
         listing=Listing(row, assessment),
         build_context=build_context(row),
-        runs=list(row.runs),
+        runs=row.runs,
         spreads=divergence.spread_checks(row.ttft_spread, row.decode_spread),
         plausibility=plausibility.of_row(row),
         reproductions=reproductions,
         picture=ring_picture(reproductions),
-        related=[Listing(r, assessments[r.id]) for r in fragments],
-        hub=Listing(hub, assessments[hub.id]) if hub is not None else None,
+        related=[Listing(r, assess(r, evidence.get(r.id, []), now)) for r in fragments],
+        hub=Listing(hub, assess(hub, evidence.get(hub.id, []), now)) if hub else None,
     )
