@@ -446,6 +446,21 @@ class PublicRowCount(db.Model):
     demo_rows: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class ChartSummary(db.Model):
+    """What the hardware page's scatter or a model page's bars draw, aggregated from the
+    entry's public rows (services.chart_summaries): the scatter's dots already merged per
+    spot with the scale they were merged under and its configurations table, or one bar
+    per hardware and device count. Kept whenever a commit changes a public row of the
+    entry, so a page reads one row however many it has; `flask refresh` rebuilds it. An
+    entry without a row here has no public rows."""
+
+    __tablename__ = "chart_summaries"
+
+    subject: Mapped[str] = mapped_column(String(16), primary_key=True)  # hardware | model
+    reference_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[str] = mapped_column(Text, default="{}")  # JSON, chart_summaries' shape
+
+
 class SiteState(db.Model):
     """One row: the version of everything public pages show.
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from webapp.services.rules import (
     CEILING_MARGIN,
@@ -234,25 +235,62 @@ class _Cell:
         if series.group != self.group:
             self.group = ""  # configurations mixed: the tooltip names none
 
-    def title(self, badge: Badge, above: bool) -> str:
-        head = f"{self.group}: " if self.group else ""
-        speed = (f"{self.low:,.1f} tok/s" if self.count == 1 else
-                 f"{self.count} rows, {self.low:,.1f}–{self.high:,.1f} tok/s")
-        mark = ", above its ceiling" if above else ""
-        return f"{head}{speed} at {self.gigabytes:,.2f} GB per token, {badge.label}{mark}"
+
+@dataclass(frozen=True)
+class Merged:
+    """A scatter's rows merged per spot, in plain values (what services.chart_summaries
+    keeps): the value ranges the axes span, the ceiling lines' device counts, and one
+    `Spot` per dot. `draw` turns it into a Scatter."""
+
+    x_lo: float
+    x_hi: float
+    y_lo: float
+    y_hi: float
+    bandwidth_gb_s: float | None
+    counts: list[int]
+    spots: list[Spot]
+    rows: int
+    above: int
+
+
+class Spot(NamedTuple):
+    """The rows on one spot: mean position, how many, their badge and flag, their speeds,
+    the bytes per token and configuration of the first (no configuration when mixed)."""
+
+    x: float
+    y: float
+    count: int
+    badge: str
+    above: bool
+    low: float
+    high: float
+    gigabytes: float
+    group: str
 
 
 def scatter(series: Sequence[Series], bandwidth_gb_s: float | None,
             device_counts: Iterable[int]) -> Scatter | None:
     """The decode-against-bytes scatter of `series`, with the ceiling line of each count in
-    `device_counts` (bandwidth × count ÷ bytes, bandwidths summed); None without rows.
+    `device_counts` (bandwidth × count ÷ bytes, bandwidths summed); None without rows."""
+    merged = merge(series, bandwidth_gb_s, device_counts)
+    return None if merged is None else draw(merged)
+
+
+def _scales(lo_hi: tuple[float, float, float, float]) -> tuple[LogScale, LogScale]:
+    top, right, bottom, left = SCATTER_PAD
+    x_lo, x_hi, y_lo, y_hi = lo_hi
+    return (LogScale(x_lo, x_hi, left, SCATTER_WIDTH - right),
+            LogScale(y_lo, y_hi, SCATTER_HEIGHT - bottom, top))
+
+
+def merge(series: Sequence[Series], bandwidth_gb_s: float | None,
+          device_counts: Iterable[int]) -> Merged | None:
+    """The rows of `series` merged per spot under the scale they span; None without rows.
 
     Thousands of rows go through one tight loop: a row is a pixel cell, counted."""
     series = [item for item in series if item.decodes]
     if not series:
         return None
-    top, right, bottom, left = SCATTER_PAD
-    x_end, y_end = SCATTER_WIDTH - right, SCATTER_HEIGHT - bottom
     counts = sorted({max(1, int(c)) for c in device_counts} | {1}) if bandwidth_gb_s else []
 
     x_lo = min(item.gigabytes for item in series) / 1.6
@@ -261,8 +299,7 @@ def scatter(series: Sequence[Series], bandwidth_gb_s: float | None,
     y_hi = max(max(item.decodes) for item in series) * 1.4
     if counts:
         y_hi = max(y_hi, bandwidth_gb_s * counts[-1] / x_hi * 1.4)  # the lines show
-    xs = LogScale(x_lo, x_hi, left, x_end)
-    ys = LogScale(y_lo, y_hi, y_end, top)
+    xs, ys = _scales((x_lo, x_hi, y_lo, y_hi))
 
     # ys(v), unrolled for the loop: y = base + log10(v) * slope
     slope = (ys.end - ys.start) / (math.log10(ys.hi) - math.log10(ys.lo))
@@ -286,22 +323,41 @@ def scatter(series: Sequence[Series], bandwidth_gb_s: float | None,
             above_count += above
         rows += len(item.decodes)
 
+    spots = [Spot(cell.x / cell.count, cell.y / cell.count, cell.count, badge.value, above,
+                  cell.low, cell.high, cell.gigabytes, cell.group)
+             for (_column, _row, badge, above), cell in cells.items()]
+    spots.sort(key=lambda s: (s.above, Badge(s.badge).rank))  # flagged dots drawn last, on top
+    return Merged(x_lo, x_hi, y_lo, y_hi, bandwidth_gb_s, counts, spots, rows, above_count)
+
+
+def draw(merged: Merged) -> Scatter:
+    """The scatter's geometry: axes, ticks, ceiling lines and a dot per spot."""
+    xs, ys = _scales((merged.x_lo, merged.x_hi, merged.y_lo, merged.y_hi))
     dots = []
-    for (_column, _row, badge, above), cell in cells.items():
-        x, y = cell.x / cell.count, cell.y / cell.count
-        r = 3.5 + min(3.0, math.log2(cell.count))
-        shape = BADGE_SHAPES[badge]
+    log2, shapes = math.log2, BADGE_SHAPES
+    for spot in merged.spots:
+        x, y, count, badge = spot.x, spot.y, spot.count, Badge(spot.badge)
+        r = 3.5 + min(3.0, log2(count))
+        shape = shapes[badge]
         dots.append(Dot(round(x, 1), round(y, 1), round(r, 1), shape_path(shape, x, y, r),
-                        badge, shape, above, cell.count, cell.title(badge, above)))
-    dots.sort(key=lambda d: (d.above, d.badge.rank))  # flagged dots drawn last, on top
+                        badge, shape, spot.above, count, _title(spot, badge)))
 
     lines = []
-    for devices in counts:
-        line = _ceiling_line(bandwidth_gb_s * devices, xs, ys, devices)
-        if line is not None:
-            lines.append(line)
-    return Scatter(SCATTER_WIDTH, SCATTER_HEIGHT, left, x_end, top, y_end, xs.ticks(),
-                   ys.ticks(), dots, lines, rows, above_count)
+    if merged.bandwidth_gb_s:
+        for devices in merged.counts:
+            line = _ceiling_line(merged.bandwidth_gb_s * devices, xs, ys, devices)
+            if line is not None:
+                lines.append(line)
+    return Scatter(SCATTER_WIDTH, SCATTER_HEIGHT, xs.start, xs.end, ys.end, ys.start,
+                   xs.ticks(), ys.ticks(), dots, lines, merged.rows, merged.above)
+
+
+def _title(spot: Spot, badge: Badge) -> str:
+    head = f"{spot.group}: " if spot.group else ""
+    speed = (f"{spot.low:,.1f} tok/s" if spot.count == 1 else
+             f"{spot.count} rows, {spot.low:,.1f}–{spot.high:,.1f} tok/s")
+    mark = ", above its ceiling" if spot.above else ""
+    return f"{head}{speed} at {spot.gigabytes:,.2f} GB per token, {badge.label}{mark}"
 
 
 def _ceiling_line(bandwidth: float, xs: LogScale, ys: LogScale, devices: int) -> Line | None:

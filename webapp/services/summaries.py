@@ -1,12 +1,17 @@
-"""Summaries kept for public index pages, so that reading them never walks every row: one
-row per operator with a handle (the operators page) and each hardware entry's and model's
-public row count (the /hardware and /models pages).
+"""Summaries kept for public pages, so that reading them never walks every row: one
+row per operator with a handle (the operators page), each hardware entry's and model's
+public row count (the /hardware and /models pages), and what each one's chart draws
+(services.chart_summaries: the hardware page's scatter, the model page's bars).
 
 They are kept where decisions land: evidence.refresh_derived calls refresh_for for every
 row a decision touches (moderation's transitions, editorial publishing, operator links
 all end there), and operator_links calls refresh_operators for the keys a re-keying
-empties. rebuild_all recomputes everything: `flask refresh`, seed-demo's bulk load and
-the migration that created the tables.
+empties. The charts are kept by the session itself: every flush notes the entries
+whose public rows it changed (a row made, decided, re-badged, edited or deleted that is
+or was public), and before the commit each noted entry's chart is recomputed, whichever
+code wrote the rows through the ORM. rebuild_all recomputes everything: `flask refresh`,
+seed-demo's bulk load (Core INSERTs, which no flush sees) and the migrations that
+created the tables.
 
 Each refresh locks its summary row before it counts (PostgreSQL; a no-op on SQLite, whose
 writers take turns), so two decisions committed at once cannot each store a count that
@@ -20,15 +25,16 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, func, insert, select
+from sqlalchemy import bindparam, case, delete, event, func, insert, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
-from webapp.models import OperatorSummary, PublicRowCount, Submission
+from webapp.models import ChartSummary, OperatorSummary, PublicRowCount, Submission
+from webapp.services import chart_summaries
 from webapp.services.rules import Kind, State
 
 LATEST_HUBS = 5  # public rows linked beside each operator, newest first
-HARDWARE, MODEL = "hardware", "model"
+HARDWARE, MODEL = chart_summaries.HARDWARE, chart_summaries.MODEL
 COUNTED_BY = {HARDWARE: Submission.hardware_id, MODEL: Submission.model_id}
 
 # A clean reproduction credited to its operator: marked reproduced, on a public row,
@@ -114,6 +120,85 @@ def refresh_counts(session: Session, entries: Iterable[tuple[str, int]], *,
     for subject, reference_id in sorted(set(entries)):
         _refresh(session, PublicRowCount, {"subject": subject, "reference_id": reference_id},
                  lambda s=subject, r=reference_id: _count_values(session, s, r, demo))
+
+
+def chart_data(session: Session, subject: str, reference_id: int) -> dict[str, Any] | None:
+    """What the chart of this hardware entry ("hardware") or model ("model") draws, as
+    kept (chart_summaries' shape); None when it has no public rows."""
+    stored = session.scalar(select(ChartSummary.data).where(
+        ChartSummary.subject == subject, ChartSummary.reference_id == reference_id))
+    return chart_summaries.decode(stored)
+
+
+def refresh_charts(session: Session, entries: Iterable[tuple[str, int]]) -> None:
+    """Recompute the charts of these (subject, reference id) entries from their rows."""
+    for subject, reference_id in sorted(set(entries)):
+        _refresh(session, ChartSummary, {"subject": subject, "reference_id": reference_id},
+                 lambda s=subject, r=reference_id: _chart_values(session, s, r))
+
+
+def _chart_values(session: Session, subject: str, reference_id: int) -> dict[str, Any] | None:
+    data = chart_summaries.DATA_OF[subject](session, reference_id)
+    return None if data is None else {"data": chart_summaries.encode(data)}
+
+
+# What a chart reads of a row: a change to any of these on a row that is or was public
+# moves the charts of its hardware and its model.
+_CHARTED = ("state", "hardware_id", "model_id", "quant_id", "hardware_count",
+            "tensor_parallel", "derived_badge", "kind", "decode_tps", "hardware", "model",
+            "quant")
+_NOTED = "trustbench.summaries.charts"
+
+
+def _charted_entries(session: Session, row: Submission, gone: bool) -> set[tuple[str, int]]:
+    """The entries whose charts this flush of `row` may move (gone: it is deleted): those
+    it belonged to as stored before the flush and those it belongs to now, when it is or
+    was public. Old values come from the database, since an attribute expired by the last
+    commit keeps no history."""
+    attrs = inspect(row).attrs
+    if not gone and not any(attrs[name].history.has_changes() for name in _CHARTED):
+        return set()
+    states, hardware, models = [row.state], [row.hardware_id], [row.model_id]
+    hardware.append(row.hardware.id if row.hardware is not None else None)
+    models.append(row.model.id if row.model is not None else None)
+    if row.id is not None:
+        stored = session.connection().execute(
+            select(Submission.state, Submission.hardware_id, Submission.model_id)
+            .where(Submission.id == row.id)).one_or_none()
+        if stored is not None:
+            states.append(stored[0])
+            hardware.append(stored[1])
+            models.append(stored[2])
+    if State.APPROVED not in states:
+        return set()  # never public, before or after: no chart shows it
+    return ({(HARDWARE, entry) for entry in hardware if entry is not None}
+            | {(MODEL, entry) for entry in models if entry is not None})
+
+
+@event.listens_for(Session, "before_flush")
+def _note_charted_changes(session_: Session, _context: Any, _instances: Any) -> None:
+    noted: set[tuple[str, int]] = set()
+    for instances, gone in ((session_.new, False), (session_.dirty, False),
+                            (session_.deleted, True)):
+        for instance in instances:
+            if isinstance(instance, Submission):
+                noted |= _charted_entries(session_, instance, gone)
+    if noted:
+        session_.info.setdefault(_NOTED, set()).update(noted)
+
+
+@event.listens_for(Session, "before_commit")
+def _refresh_noted_charts(session_: Session) -> None:
+    session_.flush()  # what is still pending is noted too
+    noted = session_.info.pop(_NOTED, None)
+    if noted:
+        refresh_charts(session_, noted)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back_charts(session_: Session, previous_transaction: Any) -> None:
+    if not previous_transaction.nested:
+        session_.info.pop(_NOTED, None)
 
 
 def _operator_values(session: Session, key: str) -> dict[str, Any] | None:
@@ -204,5 +289,23 @@ def rebuild_all(session: Session) -> tuple[int, int]:
         session.execute(insert(OperatorSummary), operators)
     if counts:
         session.execute(insert(PublicRowCount), counts)
+    # The migration that created the counts calls this before the charts' table exists.
+    if inspect(session.connection()).has_table(ChartSummary.__tablename__):
+        rebuild_charts(session)
     session.flush()
     return len(operators), len(counts)
+
+
+def rebuild_charts(session: Session) -> int:
+    """Recompute every entry's chart from its public rows; returns how many are stored."""
+    session.execute(delete(ChartSummary))
+    stored = 0
+    for subject, column in chart_summaries.CHARTED_BY.items():
+        for reference_id in session.scalars(select(column).where(_PUBLIC).distinct()):
+            data = chart_summaries.DATA_OF[subject](session, reference_id)
+            if data is not None:
+                session.execute(insert(ChartSummary).values(
+                    subject=subject, reference_id=reference_id,
+                    data=chart_summaries.encode(data)))
+                stored += 1
+    return stored
