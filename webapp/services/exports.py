@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session, aliased
 
-from webapp.models import Hardware, ModelVariant, Quant, Runtime, Submission
+from webapp.models import Submission
 from webapp.services import data_version, reference_memo
 from webapp.services.catalog import CatalogQuery, Selection
 from webapp.services.labels import (
@@ -106,29 +106,14 @@ JSONL = Format("jsonl", "jsonl", "application/jsonl")
 CACHE_LIMIT = 4_096
 
 
-def _reference_rows(session: Session) -> tuple[dict[int, Any], ...]:
-    """The four reference tables by id, as transient rows (the labels' rules, such as
-    Quant.label, stay on the models), to be kept for the data version."""
-    return tuple(
-        {values[0]: entity(**dict(zip(names, values, strict=True)))
-         for values in session.execute(select(*(getattr(entity, name) for name in names)))}
-        for entity, names in (
-            (ModelVariant, ("id", "slug", "name", "variant")),
-            (Hardware, ("id", "slug", "name", "kind")),
-            (Quant, ("id", "slug", "family", "name")),
-            (Runtime, ("id", "slug", "name", "engine_family")),
-        )
-    )
-
-
 class _Reference:
     """The four reference tables by id (a few hundred rows, kept per data version), and
     each dimension's label computed once per distinct value (bounded, so memory stays
     flat on any catalog)."""
 
     def __init__(self, session: Session, version: int):
-        self.models, self.hardware, self.quants, self.runtimes = reference_memo.kept(
-            session, "export-reference", version, _reference_rows)
+        self.models, self.hardware, self.quants, self.runtimes = (
+            reference_memo.reference_rows(session, version))
         self._caches: dict[str, dict[tuple[Any, ...], Any]] = {
             name: {} for name in ("model", "hardware", "quant", "runtime", "url")}
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from webapp.models import BadgeChange, Submission
+from webapp.services import data_version, reference_memo
 from webapp.services.catalog import Selection
 from webapp.services.labels import hardware_label, model_label, quant_label, runtime_label
 from webapp.services.rules import Badge
@@ -30,14 +32,42 @@ class Entry:
     tag: str  # the part after "tag:<host>,<year>:"
     kind: str  # "published" | "badge-up" | "badge-down"
     at: datetime
-    row: Submission
+    row: FeedRow
     title: str
     summary: str
 
 
-def _configuration(row: Submission) -> str:
-    return (f"{model_label(row)} on {hardware_label(row)}, {quant_label(row)}, "
-            f"{runtime_label(row)}")
+# What an entry reads of a row: columns, not ORM rows (with their four joined reference
+# rows each); the reference rows come from those kept for the data version.
+_COLUMNS = (
+    Submission.id, Submission.decided_at, Submission.derived_badge, Submission.decode_tps,
+    Submission.ttft_ms, Submission.model_id, Submission.hardware_id, Submission.quant_id,
+    Submission.runtime_id, Submission.hardware_count, Submission.other_model,
+    Submission.other_hardware, Submission.other_quant, Submission.other_runtime,
+    Submission.cpu_family, Submission.runtime_version,
+)
+
+
+class FeedRow:
+    """The columns an entry reads, and the reference rows labels.* read beside them."""
+
+    __slots__ = ("id", "decided_at", "derived_badge", "decode_tps", "ttft_ms", "model",
+                 "hardware", "quant", "runtime", "hardware_count", "other_model",
+                 "other_hardware", "other_quant", "other_runtime", "cpu_family",
+                 "runtime_version", "model_text", "hardware_text", "configuration")
+
+    def __init__(self, values: Any, reference: reference_memo.ReferenceRows):
+        (self.id, self.decided_at, self.derived_badge, self.decode_tps, self.ttft_ms,
+         model_id, hardware_id, quant_id, runtime_id, self.hardware_count, self.other_model,
+         self.other_hardware, self.other_quant, self.other_runtime, self.cpu_family,
+         self.runtime_version) = values
+        models, hardware, quants, runtimes = reference
+        self.model, self.hardware = models[model_id], hardware[hardware_id]
+        self.quant, self.runtime = quants[quant_id], runtimes[runtime_id]
+        # each label once: a title and a summary both name the model and the hardware
+        self.model_text, self.hardware_text = model_label(self), hardware_label(self)
+        self.configuration = (f"{self.model_text} on {self.hardware_text}, "
+                              f"{quant_label(self)}, {runtime_label(self)}")
 
 
 def _badge_label(value: str | None) -> str:
@@ -47,12 +77,12 @@ def _badge_label(value: str | None) -> str:
         return value or "no badge"
 
 
-def _numbers(row: Submission) -> str:
+def _numbers(row: FeedRow) -> str:
     return (f"decode {row.decode_tps:,.1f} tok/s, time to first token "
             f"{row.ttft_ms:,.0f} ms (medians of the timed runs)")
 
 
-def _published(row: Submission) -> Entry:
+def _published(row: FeedRow) -> Entry:
     at = row.decided_at
     badge = _badge_label(row.derived_badge)
     return Entry(
@@ -60,12 +90,13 @@ def _published(row: Submission) -> Entry:
         kind="published",
         at=at,
         row=row,
-        title=f"New: #{row.id} {model_label(row)} on {hardware_label(row)}",
-        summary=f"{_configuration(row)}: {_numbers(row)}. Badge: {badge}.",
+        title=f"New: #{row.id} {row.model_text} on {row.hardware_text}",
+        summary=f"{row.configuration}: {_numbers(row)}. Badge: {badge}.",
     )
 
 
-def _badge_changed(change: BadgeChange, row: Submission) -> Entry:
+def _badge_changed(change: Any, row: FeedRow) -> Entry:
+    """`change`: a BadgeChange's columns."""
     old, new = _badge_label(change.old_badge), _badge_label(change.new_badge)
     up = _rank(change.new_badge) >= _rank(change.old_badge)
     verb = "raised" if up else "lowered"
@@ -74,9 +105,9 @@ def _badge_changed(change: BadgeChange, row: Submission) -> Entry:
         kind="badge-up" if up else "badge-down",
         at=change.changed_at,
         row=row,
-        title=f"Badge {verb}: #{row.id} {model_label(row)} on {hardware_label(row)} "
+        title=f"Badge {verb}: #{row.id} {row.model_text} on {row.hardware_text} "
               f"is now {new}",
-        summary=f"{_configuration(row)}: the badge went from {old} to {new} as the "
+        summary=f"{row.configuration}: the badge went from {old} to {new} as the "
                 f"evidence changed (clean reproductions by other operators). {_numbers(row)}.",
     )
 
@@ -92,25 +123,28 @@ WALK = 200
 
 
 def _badge_changes(
-    session: Session, selection: Selection, limit: int
-) -> list[tuple[BadgeChange, Submission]]:
+    session: Session, selection: Selection, limit: int, reference: reference_memo.ReferenceRows
+) -> list[tuple[Any, FeedRow]]:
     """The newest `limit` badge changes of rows `selection` picks. Walked from the changes'
     own index, newest first, WALK at a time: the rows' filters are checked on each step's
     rows by id, so neither table is read whole nor sorted (a join would start from the
     submissions and sort)."""
-    found: list[tuple[BadgeChange, Submission]] = []
-    walk = select(BadgeChange).order_by(BadgeChange.changed_at.desc(), BadgeChange.id.desc())
-    last: BadgeChange | None = None
+    found: list[tuple[Any, FeedRow]] = []
+    walk = select(
+        BadgeChange.id, BadgeChange.submission_id, BadgeChange.changed_at,
+        BadgeChange.old_badge, BadgeChange.new_badge,
+    ).order_by(BadgeChange.changed_at.desc(), BadgeChange.id.desc())
+    last: Any = None
     while len(found) < limit:
         step = walk if last is None else walk.where(or_(
             BadgeChange.changed_at < last.changed_at,
             and_(BadgeChange.changed_at == last.changed_at, BadgeChange.id < last.id)))
-        changes = session.scalars(step.limit(WALK)).all()
+        changes = session.execute(step.limit(WALK)).all()
         if not changes:
             break
-        rows = {row.id: row for row in session.scalars(
-            select(Submission).where(*selection.conditions, Submission.id.in_(
-                {change.submission_id for change in changes}))).unique()}
+        rows = {values[0]: FeedRow(values, reference) for values in session.execute(
+            select(*_COLUMNS).where(*selection.conditions, Submission.id.in_(
+                {change.submission_id for change in changes})))}
         found += [(change, rows[change.submission_id]) for change in changes
                   if change.submission_id in rows]
         last = changes[-1]
@@ -121,16 +155,17 @@ def entries(
     session: Session, selection: Selection, *, now: datetime, limit: int = LIMIT
 ) -> list[Entry]:
     """The newest `limit` events of the rows `selection` picks (public rows only)."""
-    published = session.scalars(
-        select(Submission)
+    reference = reference_memo.reference_rows(session, data_version.current(session))
+    published = session.execute(
+        select(*_COLUMNS)
         # A plain bound on decided_at, so the planner walks ix_submissions_state_decided
         # from its end (else SQLite reads every row past the stale filter's index, then sorts).
         .where(*selection.conditions, Submission.decided_at <= now)
         .order_by(Submission.decided_at.desc(), Submission.id.desc())
         .limit(limit)
-    ).unique()
-    changes = _badge_changes(session, selection, limit)
-    found = [_published(row) for row in published]
+    )
+    found = [_published(FeedRow(values, reference)) for values in published]
+    changes = _badge_changes(session, selection, limit, reference)
     found += [_badge_changed(change, row) for change, row in changes]
     found.sort(key=lambda entry: (entry.at, entry.tag), reverse=True)
     return found[:limit]

@@ -17,8 +17,11 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+
+from webapp.models import Hardware, ModelVariant, Quant, Runtime
 
 T = TypeVar("T")
 
@@ -39,3 +42,27 @@ def kept(session: Session, name: str, version: int, build: Callable[[Session], T
     with _LOCK:
         memos[name] = (version, value)
     return value
+
+
+# What labels.* and the exports read of each reference table.
+_REFERENCE_COLUMNS = (
+    (ModelVariant, ("id", "slug", "name", "variant")),
+    (Hardware, ("id", "slug", "name", "kind")),
+    (Quant, ("id", "slug", "family", "name")),
+    (Runtime, ("id", "slug", "name", "engine_family")),
+)
+ReferenceRows = tuple[dict[int, Any], dict[int, Any], dict[int, Any], dict[int, Any]]
+
+
+def _reference_rows(session: Session) -> ReferenceRows:
+    return tuple(  # type: ignore[return-value]
+        {values[0]: entity(**dict(zip(names, values, strict=True)))
+         for values in session.execute(select(*(getattr(entity, name) for name in names)))}
+        for entity, names in _REFERENCE_COLUMNS
+    )
+
+
+def reference_rows(session: Session, version: int) -> ReferenceRows:
+    """The models, hardware, quants and runtimes by id, as transient rows (so the labels'
+    rules, such as Quant.label and is_other, stay on the models), kept for `version`."""
+    return kept(session, "reference-rows", version, _reference_rows)
