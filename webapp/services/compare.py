@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp.models import Submission
-from webapp.services import evidence, plausibility
+from webapp.services import plausibility
 from webapp.services.detail import MAX_ID
 from webapp.services.labels import build_context
-from webapp.services.listing import Listing, public_conditions
+from webapp.services.listing import Listing, _PageAssessments, public_conditions
 
 MIN_ROWS, MAX_ROWS = 2, 4
 _SEPARATORS = re.compile(r"[\s,]+")
@@ -130,8 +130,10 @@ def compare(session: Session, ids: list[int], *, now: datetime) -> Comparison | 
                        "not public. Pick the rows again from the catalog.",
                        remaining if len(remaining) >= MIN_ROWS else ())
     rows = [found[i] for i in ids]
-    assessments = evidence.assess_hubs(session, rows, now)
-    columns = [Column(Listing(row, assessments[row.id]), plausibility.of_row(row))
+    # Badge, tier and stale from the stored index, as every list shows them; the rows'
+    # evidence is read only for a row whose index was never refreshed.
+    assessments = _PageAssessments(session, rows, now)
+    columns = [Column(Listing.indexed(row, now, assessments), plausibility.of_row(row))
                for row in rows]
     contexts = [build_context(row) for row in rows]
     facts = [FactLine(items[0].label, tuple(fact.value for fact in items))
