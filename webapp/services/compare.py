@@ -12,15 +12,14 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from webapp.models import Submission
-from webapp.services import plausibility
+from webapp.services import detail_rows, plausibility
 from webapp.services.detail import MAX_ID
 from webapp.services.labels import build_context
-from webapp.services.listing import Listing, _PageAssessments, public_conditions
+from webapp.services.listing import Listing, _PageAssessments
 
 MIN_ROWS, MAX_ROWS = 2, 4
 _SEPARATORS = re.compile(r"[\s,]+")
@@ -80,7 +79,8 @@ class Column:
     check: plausibility.Plausibility
 
     @property
-    def row(self) -> Submission:
+    def row(self) -> Any:
+        """The row's columns and reference rows (services.detail_rows)."""
         return self.listing.row
 
 
@@ -119,8 +119,7 @@ class Comparison:
 def compare(session: Session, ids: list[int], *, now: datetime) -> Comparison | Problem:
     """The rows `ids` side by side, in that order, or a 404 Problem naming the ones that
     are not public (never saying why: a hidden row and a missing one read the same)."""
-    found = {row.id: row for row in session.scalars(
-        select(Submission).where(*public_conditions(), Submission.id.in_(ids))).unique()}
+    found = detail_rows.public_rows(session, ids)
     missing = [i for i in ids if i not in found]
     if missing:
         names = ", ".join(f"#{i}" for i in missing)
