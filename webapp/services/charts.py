@@ -159,8 +159,9 @@ class Series:
     group: str = ""  # the configuration's name, for a dot's tooltip
 
 
-@dataclass(frozen=True)
-class Dot:
+class Dot(NamedTuple):
+    """One dot of the scatter (a tuple: a page draws hundreds of them per request)."""
+
     x: float
     y: float
     r: float
@@ -334,9 +335,9 @@ def draw(merged: Merged) -> Scatter:
     """The scatter's geometry: axes, ticks, ceiling lines and a dot per spot."""
     xs, ys = _scales((merged.x_lo, merged.x_hi, merged.y_lo, merged.y_hi))
     dots = []
-    log2, shapes = math.log2, BADGE_SHAPES
+    log2, badges, shapes = math.log2, _BADGES, BADGE_SHAPES
     for spot in merged.spots:
-        x, y, count, badge = spot.x, spot.y, spot.count, Badge(spot.badge)
+        x, y, count, badge = spot.x, spot.y, spot.count, badges[spot.badge]
         r = 3.5 + min(3.0, log2(count))
         shape = shapes[badge]
         dots.append(Dot(round(x, 1), round(y, 1), round(r, 1), shape_path(shape, x, y, r),
@@ -352,12 +353,16 @@ def draw(merged: Merged) -> Scatter:
                    xs.ticks(), ys.ticks(), dots, lines, merged.rows, merged.above)
 
 
+_BADGES = {badge.value: badge for badge in Badge}
+_BADGE_LABELS = {badge: badge.label for badge in Badge}
+
+
 def _title(spot: Spot, badge: Badge) -> str:
     head = f"{spot.group}: " if spot.group else ""
     speed = (f"{spot.low:,.1f} tok/s" if spot.count == 1 else
              f"{spot.count} rows, {spot.low:,.1f}–{spot.high:,.1f} tok/s")
     mark = ", above its ceiling" if spot.above else ""
-    return f"{head}{speed} at {spot.gigabytes:,.2f} GB per token, {badge.label}{mark}"
+    return f"{head}{speed} at {spot.gigabytes:,.2f} GB per token, {_BADGE_LABELS[badge]}{mark}"
 
 
 def _ceiling_line(bandwidth: float, xs: LogScale, ys: LogScale, devices: int) -> Line | None:
