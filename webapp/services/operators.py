@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from webapp.models import Hardware, ModelVariant, OperatorSummary, Submission
@@ -47,18 +47,22 @@ class OperatorsPage:
 
 
 # Most rows reproduced first; ix_operator_summaries_rank holds this order.
+# Statements built once and read through the connection (Core rows): a request binds
+# only its numbers.
 _RANKED = select(
     OperatorSummary.handle, OperatorSummary.reproductions, OperatorSummary.hubs,
     OperatorSummary.latest_hub_ids, OperatorSummary.is_demo,
 ).order_by(
-    OperatorSummary.hubs.desc(), OperatorSummary.handle, OperatorSummary.operator_key)
+    OperatorSummary.hubs.desc(), OperatorSummary.handle, OperatorSummary.operator_key,
+).limit(bindparam("limit")).offset(bindparam("offset"))
 _COUNT = select(func.count()).select_from(OperatorSummary)
 # Only public rows are linked, even if a summary were ever behind a decision.
 _LINKED = (
     select(Submission.id, ModelVariant.name, Hardware.name, Submission.hardware_count)
     .join(ModelVariant, Submission.model_id == ModelVariant.id)
     .join(Hardware, Submission.hardware_id == Hardware.id)
-    .where(Submission.state == State.APPROVED)
+    .where(Submission.state == State.APPROVED,
+           Submission.id.in_(bindparam("ids", expanding=True)))
 )
 
 
@@ -96,7 +100,8 @@ def operators_page(session: Session, page: int, *, per_page: int) -> OperatorsPa
 
 def _page_of(session: Session, page: int, per_page: int) -> list[Row[Any]]:
     """One page of summaries (and one more, to know a next page exists), as columns."""
-    return list(session.execute(_RANKED.limit(per_page + 1).offset((page - 1) * per_page)))
+    return session.connection().execute(
+        _RANKED, {"limit": per_page + 1, "offset": (page - 1) * per_page}).all()
 
 
 def _labels(session: Session, ids: list[int]) -> dict[int, str]:
@@ -105,6 +110,6 @@ def _labels(session: Session, ids: list[int]) -> dict[int, str]:
         return {}
     return {
         hub_id: f"{model} on {count}× {hardware}"
-        for hub_id, model, hardware, count in session.execute(
-            _LINKED.where(Submission.id.in_(set(ids))))
+        for hub_id, model, hardware, count in session.connection().execute(
+            _LINKED, {"ids": sorted(set(ids))})
     }
