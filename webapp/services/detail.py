@@ -14,6 +14,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -32,11 +33,11 @@ class _Measured:
 
     row: Any  # a Submission, or its columns (services.detail_rows)
 
-    @property
+    @cached_property
     def operator(self) -> str:
         return operator_label(self.row)
 
-    @property
+    @cached_property
     def operator_url(self) -> str | None:
         return safe_url(self.row.url)
 
@@ -160,7 +161,7 @@ class Detail(_Measured):
     def row(self) -> Any:
         return self.listing.row
 
-    @property
+    @cached_property
     def ring_groups(self) -> tuple[tuple[Ring, tuple[ReproductionView, ...]], ...]:
         """The clean reproductions grouped by ring, inner first; empty rings included."""
         return tuple(
@@ -172,12 +173,12 @@ class Detail(_Measured):
     def in_rings(self) -> bool:
         return bool(self.picture.dots)
 
-    @property
+    @cached_property
     def noted(self) -> tuple[ReproductionView, ...]:
         """Reproductions a reviewer accepted outside tolerance: shown apart from the rings."""
         return tuple(view for view in self.reproductions if view.ring is None)
 
-    @property
+    @cached_property
     def strip(self) -> evidence_charts.Strip | None:
         """The divergence strip: every accepted reproduction (rings and accepted with a note)
         against this row's medians, signed; None when there is none."""

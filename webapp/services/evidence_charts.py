@@ -10,6 +10,7 @@ the same way; coordinates are in the SVG's own units (its viewBox).
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, insort
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -41,6 +42,15 @@ class StripInput:
     ring: Ring | None  # None: accepted with a note (outside tolerance)
     ttft: float  # signed divergence from the hub: (repro - hub) / hub
     decode: float
+
+    @property
+    def ttft_label(self) -> str:
+        """The signed divergence in the strip's data table: "+1.2%", "-0.4%"."""
+        return f"{self.ttft * 100:+.1f}%"
+
+    @property
+    def decode_label(self) -> str:
+        return f"{self.decode * 100:+.1f}%"
 
 
 @dataclass(frozen=True)
@@ -118,13 +128,20 @@ def _percent_label(value: float) -> str:
 
 
 def _lanes(xs: list[float], gap: float) -> list[int]:
-    """A lane per dot so that dots closer than `gap` stack rather than hide each other."""
-    placed: list[tuple[float, int]] = []
+    """A lane per dot so that dots closer than `gap` stack rather than hide each other:
+    the first lane with no earlier dot that close, else the next lane in turn."""
+    in_lane: list[list[float]] = [[] for _ in range(STRIP_LANES)]  # each kept sorted
     lanes = []
     for x in xs:
-        taken = {lane for other, lane in placed if abs(other - x) < gap}
-        lane = next((n for n in range(STRIP_LANES) if n not in taken), len(lanes) % STRIP_LANES)
-        placed.append((x, lane))
+        lane = len(lanes) % STRIP_LANES
+        for number, others in enumerate(in_lane):
+            # the nearest earlier dots in this lane are the neighbours of x's place
+            at = bisect_left(others, x)
+            if ((at == len(others) or others[at] - x >= gap)
+                    and (at == 0 or x - others[at - 1] >= gap)):
+                lane = number
+                break
+        insort(in_lane[lane], x)
         lanes.append(lane)
     return lanes
 
@@ -152,18 +169,18 @@ def strip(rows: Sequence[StripInput]) -> Strip | None:
         axis_top = top + index * STRIP_AXIS
         axis_y = axis_top + 14 + STRIP_LANES * (STRIP_R * 2 + 2) + 4
         values = [getattr(r, attr) for r in rows]
-        lanes = _lanes([xs(v) for v in values], STRIP_R * 2 + 1)
+        positions = [xs(v) for v in values]
+        lanes = _lanes(positions, STRIP_R * 2 + 1)
+        named = metric.lower()
         dots = []
-        for row, value, lane in zip(rows, values, lanes, strict=True):
-            x = xs(value)
+        for row, value, x, lane in zip(rows, values, positions, lanes, strict=True):
             y = axis_y - STRIP_R - 3 - lane * (STRIP_R * 2 + 2)
             shape = RING_SHAPES[row.ring]
-            where = ring_label(row.ring)
             dots.append(StripDot(
                 row.repro_id, round(x, 1), round(y, 1), shape_path(shape, x, y, STRIP_R),
                 row.ring, shape, value,
-                f"Reproduction #{row.repro_id} by {row.operator} ({where}): {metric.lower()} "
-                f"{_percent_label(value)} against the original",
+                f"Reproduction #{row.repro_id} by {row.operator} ({ring_label(row.ring)}): "
+                f"{named} {_percent_label(value)} against the original",
             ))
         axes.append(StripAxis(metric, low, high, axis_top, round(axis_y, 1), dots, bands))
     height = int(top + len(axes) * STRIP_AXIS + bottom)
