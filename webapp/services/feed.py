@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from webapp.models import BadgeChange, Submission
@@ -120,6 +120,14 @@ def _rank(value: str | None) -> int:
 
 
 WALK = 200
+# Built once; a step binds where the last one stopped.
+_WALK_FIRST = select(
+    BadgeChange.id, BadgeChange.submission_id, BadgeChange.changed_at,
+    BadgeChange.old_badge, BadgeChange.new_badge,
+).order_by(BadgeChange.changed_at.desc(), BadgeChange.id.desc()).limit(WALK)
+_WALK_ON = _WALK_FIRST.where(or_(
+    BadgeChange.changed_at < bindparam("at"),
+    and_(BadgeChange.changed_at == bindparam("at"), BadgeChange.id < bindparam("id"))))
 
 
 def _badge_changes(
@@ -130,16 +138,11 @@ def _badge_changes(
     rows by id, so neither table is read whole nor sorted (a join would start from the
     submissions and sort)."""
     found: list[tuple[Any, FeedRow]] = []
-    walk = select(
-        BadgeChange.id, BadgeChange.submission_id, BadgeChange.changed_at,
-        BadgeChange.old_badge, BadgeChange.new_badge,
-    ).order_by(BadgeChange.changed_at.desc(), BadgeChange.id.desc())
     last: Any = None
     while len(found) < limit:
-        step = walk if last is None else walk.where(or_(
-            BadgeChange.changed_at < last.changed_at,
-            and_(BadgeChange.changed_at == last.changed_at, BadgeChange.id < last.id)))
-        changes = session.execute(step.limit(WALK)).all()
+        step = _WALK_FIRST if last is None else _WALK_ON
+        changes = session.connection().execute(step, {} if last is None else {
+            "at": last.changed_at, "id": last.id}).all()
         if not changes:
             break
         rows = {values[0]: FeedRow(values, reference) for values in session.execute(
