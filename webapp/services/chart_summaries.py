@@ -68,9 +68,9 @@ def _plain_rows(session: Session, statement: Select[Any]) -> list[Sequence[Any]]
 # --- the hardware page's scatter ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Configuration:
-    """One configuration of the hardware chart's data table."""
+class Configuration(NamedTuple):
+    """One configuration of the hardware chart's data table (a tuple: the template
+    unpacks a few hundred of them)."""
 
     label: str
     rows: int
@@ -145,7 +145,7 @@ def hardware_data(session: Session, hardware_id: int) -> dict[str, Any] | None:
     merged = charts.merge(series, bandwidth, (key[2] for key in by_config))
     return {
         "merged": None if merged is None else {**asdict(merged), "spots": merged.spots},
-        "configurations": [list(asdict(config).values()) for config in table],
+        "configurations": [list(config) for config in table],
         "undrawn": undrawn,
     }
 
@@ -158,8 +158,7 @@ def hardware_chart(stored: dict[str, Any] | None, bandwidth_gb_s: float | None
     merged = stored["merged"]
     scatter = None
     if merged is not None:
-        spots = [charts.Spot(*spot) for spot in merged["spots"]]
-        scatter = charts.draw(charts.Merged(**{**merged, "spots": spots}))
+        scatter = charts.draw(charts.Merged(**merged))  # spots as stored, in Spot's order
     table = [Configuration(*values) for values in stored["configurations"]]
     return HardwareChart(scatter, table, stored["undrawn"], bandwidth_gb_s)
 

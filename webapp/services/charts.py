@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from webapp.services.rules import (
     CEILING_MARGIN,
@@ -241,7 +241,7 @@ class _Cell:
 class Merged:
     """A scatter's rows merged per spot, in plain values (what services.chart_summaries
     keeps): the value ranges the axes span, the ceiling lines' device counts, and one
-    `Spot` per dot. `draw` turns it into a Scatter."""
+    `Spot` per dot (or a plain sequence in its order). `draw` turns it into a Scatter."""
 
     x_lo: float
     x_hi: float
@@ -249,7 +249,7 @@ class Merged:
     y_hi: float
     bandwidth_gb_s: float | None
     counts: list[int]
-    spots: list[Spot]
+    spots: Sequence[Sequence[Any]]  # Spot
     rows: int
     above: int
 
@@ -335,13 +335,18 @@ def draw(merged: Merged) -> Scatter:
     """The scatter's geometry: axes, ticks, ceiling lines and a dot per spot."""
     xs, ys = _scales((merged.x_lo, merged.x_hi, merged.y_lo, merged.y_hi))
     dots = []
-    log2, badges, shapes = math.log2, _BADGES, BADGE_SHAPES
-    for spot in merged.spots:
-        x, y, count, badge = spot.x, spot.y, spot.count, badges[spot.badge]
+    log2, badges, shapes, labels = math.log2, _BADGES, BADGE_SHAPES, _BADGE_LABELS
+    for x, y, count, value, above, low, high, gigabytes, group in merged.spots:
+        badge = badges[value]
         r = 3.5 + min(3.0, log2(count))
         shape = shapes[badge]
+        head = f"{group}: " if group else ""
+        speed = (f"{low:,.1f} tok/s" if count == 1 else
+                 f"{count} rows, {low:,.1f}–{high:,.1f} tok/s")
+        mark = ", above its ceiling" if above else ""
+        title = f"{head}{speed} at {gigabytes:,.2f} GB per token, {labels[badge]}{mark}"
         dots.append(Dot(round(x, 1), round(y, 1), round(r, 1), shape_path(shape, x, y, r),
-                        badge, shape, spot.above, count, _title(spot, badge)))
+                        badge, shape, above, count, title))
 
     lines = []
     if merged.bandwidth_gb_s:
@@ -355,14 +360,6 @@ def draw(merged: Merged) -> Scatter:
 
 _BADGES = {badge.value: badge for badge in Badge}
 _BADGE_LABELS = {badge: badge.label for badge in Badge}
-
-
-def _title(spot: Spot, badge: Badge) -> str:
-    head = f"{spot.group}: " if spot.group else ""
-    speed = (f"{spot.low:,.1f} tok/s" if spot.count == 1 else
-             f"{spot.count} rows, {spot.low:,.1f}–{spot.high:,.1f} tok/s")
-    mark = ", above its ceiling" if spot.above else ""
-    return f"{head}{speed} at {spot.gigabytes:,.2f} GB per token, {_BADGE_LABELS[badge]}{mark}"
 
 
 def _ceiling_line(bandwidth: float, xs: LogScale, ys: LogScale, devices: int) -> Line | None:
@@ -403,8 +400,9 @@ class BarInput:
     ceiling_label: str  # how the ceiling was chosen ("GGUF Q4_K_M, layer split")
 
 
-@dataclass(frozen=True)
-class Bar:
+class Bar(NamedTuple):
+    """One bar (a tuple: the template unpacks up to a hundred of them)."""
+
     label: str
     label_y: float
     y: float
