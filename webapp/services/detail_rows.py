@@ -57,11 +57,12 @@ _EVIDENCE = (
            Submission.ttft_ms, Submission.decode_tps, Submission.notes,
            Submission.measured_at, Submission.created_at, Submission.decided_at,
            Submission.is_demo)
-    .where(Submission.hub_id.in_(bindparam("hubs", expanding=True)),
-           Submission.kind == Kind.REPRODUCTION,
-           Submission.state.in_(EVIDENCE_STATES))
+    .where(Submission.kind == Kind.REPRODUCTION, Submission.state.in_(EVIDENCE_STATES))
     .order_by(Submission.created_at, Submission.id)
 )
+# One hub, the common case, without the per-execution rewrite of an expanding IN.
+_EVIDENCE_OF_ONE = _EVIDENCE.where(Submission.hub_id == bindparam("hub"))
+_EVIDENCE_OF_SOME = _EVIDENCE.where(Submission.hub_id.in_(bindparam("hubs", expanding=True)))
 
 
 _NAMES = tuple(column.name for column in _SUBMISSION)
@@ -113,7 +114,13 @@ def public_rows(session: Session, row_ids: Collection[int]) -> dict[int, SimpleN
 def evidence_rows(session: Session, hub_ids: Collection[int]) -> dict[int, list[Row[Any]]]:
     """Each hub's evidence-state reproductions, oldest first, in one query."""
     grouped: dict[int, list[Row[Any]]] = defaultdict(list)
-    if hub_ids:
-        for row in _connection(session).execute(_EVIDENCE, {"hubs": list(hub_ids)}):
-            grouped[row.hub_id].append(row)
+    if not hub_ids:
+        return grouped
+    if len(hub_ids) == 1:
+        [hub] = hub_ids
+        found = _connection(session).execute(_EVIDENCE_OF_ONE, {"hub": hub})
+    else:
+        found = _connection(session).execute(_EVIDENCE_OF_SOME, {"hubs": list(hub_ids)})
+    for row in found:
+        grouped[row.hub_id].append(row)
     return grouped
