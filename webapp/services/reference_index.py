@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from webapp.models import Hardware, ModelVariant, PublicRowCount
@@ -38,6 +38,10 @@ class IndexEntry:
     name: str
     facts: tuple[str, ...]  # a few reference facts, as the index shows them
     rows: int
+
+    @property
+    def facts_text(self) -> str:
+        return ", ".join(self.facts)
 
     @property
     def rows_label(self) -> str:
@@ -140,14 +144,17 @@ def _arranged(kind: _Kind) -> Callable[[Session], _Arranged]:
     return build
 
 
+_COUNTED = select(PublicRowCount.reference_id, PublicRowCount.rows,
+                  PublicRowCount.demo_rows).where(PublicRowCount.subject == bindparam("subject"))
+
+
 def index_page(session: Session, subject: str) -> IndexPage:
     """Every hardware entry (subject "hardware") or model ("model") with its public rows."""
     kind = _KINDS[subject]
     arranged = reference_memo.kept(session, f"index-{subject}", data_version.current(session),
                                    _arranged(kind))
-    counted = {reference_id: (rows, demo) for reference_id, rows, demo in session.execute(
-        select(PublicRowCount.reference_id, PublicRowCount.rows, PublicRowCount.demo_rows)
-        .where(PublicRowCount.subject == kind.subject))}
+    counted = {reference_id: (rows, demo) for reference_id, rows, demo in
+               session.connection().execute(_COUNTED, {"subject": kind.subject})}
     return IndexPage(
         groups=tuple(
             IndexGroup(label, tuple(
