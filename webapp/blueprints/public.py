@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from functools import partial
 from typing import Protocol
+from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
@@ -55,6 +57,12 @@ bp.add_app_template_filter(labels.number, "number")
 bp.add_app_template_filter(rules.percent, "percent")
 
 
+@bp.app_template_filter("day")
+def _day(moment: datetime) -> str:
+    """A moment's date as YYYY-MM-DD (a filter: cheaper per row than two method calls)."""
+    return moment.date().isoformat()
+
+
 def _per_page() -> int:
     return int(current_app.config["PER_PAGE"])
 
@@ -78,6 +86,27 @@ def _paged(template: str, find: Callable[..., _Shown | None]) -> str:
     return render_template(template, page=found, rules=rules)
 
 
+# werkzeug's own query encoding (what url_for writes after the path), so that an address
+# built by QueryHrefs reads exactly as url_for spells it.
+_QUERY_SAFE = "!$'()*,/:;?@"
+
+
+class QueryHrefs:
+    """href(endpoint, args): url_for(endpoint, **args) for endpoints without path
+    arguments, with one url_for per endpoint. A catalog page links itself and its exports
+    some twenty times, differing only in the query string."""
+
+    def __init__(self) -> None:
+        self._paths: dict[str, str] = {}
+
+    def __call__(self, endpoint: str, args: Mapping[str, object]) -> str:
+        path = self._paths.get(endpoint)
+        if path is None:
+            path = self._paths[endpoint] = url_for(endpoint)
+        query = [(name, value) for name, value in args.items() if value is not None]
+        return f"{path}?{urlencode(query, safe=_QUERY_SAFE)}" if query else path
+
+
 @bp.get("/")
 @shared_page(params=QUERY_ARGS)
 def catalog() -> Response:
@@ -91,7 +120,8 @@ def catalog() -> Response:
                         memos=memos)
     _show_demo_banner(page.demo_shown)
     template = "public/_catalog_table.html" if wants_fragment() else "public/catalog.html"
-    response = make_response(render_template(template, page=page, rules=rules))
+    response = make_response(render_template(template, page=page, rules=rules,
+                                              query_href=QueryHrefs()))
     response.vary.add("HX-Request")
     return response
 

@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from webapp.models import Hardware, ModelVariant, Quant, Runtime, Submission
-from webapp.services import data_version
+from webapp.services import catalog_rows, data_version, reference_memo
 from webapp.services.listing import (
     ListingPage,
     MemoStore,
@@ -192,6 +192,7 @@ class FilterOptions:
     tiers: tuple[Tier, ...] = tuple(Tier)
     sorts: tuple[Sort, ...] = tuple(Sort)
     groups: dict[str, list[Group]] = field(default_factory=dict)
+    slugs: dict[str, dict[str, Choice]] = field(default_factory=dict)  # filter -> slug -> choice
 
     @property
     def sort_named(self) -> dict[str, Sort]:
@@ -213,7 +214,14 @@ def _in_order(choices: Iterable[Choice]) -> list[Choice]:
 
 def filter_options(session: Session) -> FilterOptions:
     """Every filter's choices, grouped (hardware by vendor, models and quants by family)
-    and in natural order within and across groups."""
+    and in natural order within and across groups. Read and arranged once per data
+    version in each worker (services.reference_memo): only the reference tables, which
+    move the data version when they change."""
+    return reference_memo.kept(session, "catalog-options", data_version.current(session),
+                               _arranged_options)
+
+
+def _arranged_options(session: Session) -> FilterOptions:
     models = _in_order(Choice(*row) for row in session.execute(_MODEL_CHOICES))
     hardware = _in_order(Choice(*row) for row in session.execute(_HARDWARE_CHOICES))
     quants = _in_order(
@@ -226,6 +234,9 @@ def filter_options(session: Session) -> FilterOptions:
         models=models, hardware=hardware, quants=quants, runtimes=runtimes,
         groups={"model": _grouped(models), "hardware": _grouped(hardware),
                 "quant": _grouped(quants)},
+        slugs={name: {choice.slug: choice for choice in choices}
+               for name, choices in (("model", models), ("hardware", hardware),
+                                     ("quant", quants), ("runtime", runtimes))},
     )
 
 
@@ -294,16 +305,16 @@ def select_rows(
     messages = list(notices)
     conditions = public_conditions()
     effective: dict[str, Any] = {}
-    for name, column, choices in (
-        ("model", Submission.model_id, options.models),
-        ("hardware", Submission.hardware_id, options.hardware),
-        ("quant", Submission.quant_id, options.quants),
-        ("runtime", Submission.runtime_id, options.runtimes),
+    for name, column in (
+        ("model", Submission.model_id),
+        ("hardware", Submission.hardware_id),
+        ("quant", Submission.quant_id),
+        ("runtime", Submission.runtime_id),
     ):
         slug = getattr(query, name)
         if slug is None:
             continue
-        match = next((choice for choice in choices if choice.slug == slug), None)
+        match = options.slugs[name].get(slug)
         if match is None:
             messages.append(f"There is no {name} “{slug}” in this catalog, so that filter "
                             "was ignored.")
@@ -345,6 +356,7 @@ def catalog_page(
         ))
     rows = listing_page(session, selection.conditions, selection.query.sort,
                         selection.query.page, per_page, now, memo=memo, counted=True,
-                        count_cap=SEARCH_COUNT_CAP if selection.query.q else None)
+                        count_cap=SEARCH_COUNT_CAP if selection.query.q else None,
+                        load=catalog_rows.rows_by_id)
     return CatalogPage(query=selection.query.model_copy(update={"page": rows.pagination.page}),
                        rows=rows, options=selection.options, notices=selection.notices)

@@ -13,14 +13,14 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from webapp.models import Submission
@@ -34,6 +34,13 @@ from webapp.services.rules import AGE_LOWER_DAYS, STALE_DAYS, Badge, Kind, State
 PAGE_MAX = 1_000_000
 # Up to this OFFSET a page is read without counting the matches (see listing_page).
 COUNT_FREE_OFFSET = 1_000
+# A memo's known start is sought from this position on; stepping over fewer index
+# entries costs less than building the seek's condition.
+SEEK_FROM = 1_000
+
+# Reads a page's rows by id: Submission entities, or anything with the attributes the
+# page reads (the catalog's columns, catalog_rows.CatalogRow).
+RowLoader = Callable[[Session, Sequence[int]], Mapping[int, Any]]
 
 
 class Sort(StrEnum):
@@ -157,15 +164,19 @@ class _PageAssessments:
 
     __slots__ = ("_session", "_rows", "_now", "_found")
 
-    def __init__(self, session: Session, rows: Sequence[Submission], now: datetime) -> None:
+    def __init__(self, session: Session, rows: Sequence[Any], now: datetime) -> None:
         self._session = session
         self._rows = rows
         self._now = now
         self._found: dict[int, Assessment] | None = None
 
-    def of(self, row: Submission) -> Assessment:
+    def of(self, row: Any) -> Assessment:
         if self._found is None:
-            self._found = evidence.assess_hubs(self._session, self._rows, self._now)
+            hubs = self._rows
+            if not all(isinstance(hub, Submission) for hub in hubs):  # rows read as columns
+                hubs = list(self._session.scalars(
+                    select(Submission).where(Submission.id.in_([hub.id for hub in hubs]))))
+            self._found = evidence.assess_hubs(self._session, hubs, self._now)
         return self._found[row.id]
 
 
@@ -253,8 +264,12 @@ class ListingPage:
 # --- which rows --------------------------------------------------------------------------
 
 
+# Built once (SQL expressions are immutable): every list page starts from it.
+_PUBLIC = Submission.state == State.APPROVED
+
+
 def public_conditions() -> list[ColumnElement[bool]]:
-    return [Submission.state == State.APPROVED]
+    return [_PUBLIC]
 
 
 def _whole_days_cutoff(now: datetime, days: int) -> datetime:
@@ -316,9 +331,20 @@ def order(sort: Sort, *, reverse: bool = False) -> tuple[ColumnElement[Any], ...
 
 
 def _at_or_after(sort: Sort, key: tuple[Any, ...]) -> ColumnElement[bool]:
-    """Rows at or after the row whose ORDER BY values are `key`, in `sort`'s order. The
-    plain bound on the first column is what lets SQLite and PostgreSQL seek the index."""
+    """Rows at or after the row whose ORDER BY values are `key`, in `sort`'s order.
+
+    When every term runs one way (every sort does), one row-value comparison, which
+    SQLite (3.15+) and PostgreSQL seek in the sort's index on all its columns: a bound on
+    the first column alone left the trust sort (a dozen ranks) stepping over half the
+    catalog on a deep page. Otherwise the comparison spelt out, with a plain bound on the
+    first column to seek by."""
     terms = _sort_terms(sort)
+    directions = {descending for _, descending in terms}
+    if len(directions) == 1:
+        columns = tuple_(*(column for column, _ in terms))
+        values = tuple_(*(literal(value, column.type)
+                          for (column, _), value in zip(terms, key, strict=True)))
+        return columns <= values if directions.pop() else columns >= values
     branches = [and_(*(column == value for (column, _), value in zip(terms, key, strict=True)))]
     for index, ((column, descending), value) in enumerate(zip(terms, key, strict=True)):
         equal = [earlier == earlier_value
@@ -388,20 +414,25 @@ def listing_page(
     memo: PageMemo | None = None,
     counted: bool = False,
     count_cap: int | None = None,
+    load: RowLoader | None = None,
 ) -> ListingPage:
-    """One page of public rows and their assessments.
+    """One page of public rows, each with its badge, tier and stale marker.
 
     Without a memo, early pages fetch one row more than a page holds to learn whether a
     next page exists, and never count; deep pages (and pages past the end) count first.
     A `counted` page (the catalog) always knows its total; with a memo it is counted once
-    per memo, and a
-    page starts from the nearest row position the memo knows, seeking the index there.
-    A page near the end is read from the other end.
+    per memo, and a page starts from the nearest row position the memo knows, seeking the
+    index there. A page nearer the end than any known position is read from the other
+    end (and its start learnt, so the next request for it seeks).
+
+    `load(session, ids)` reads the rows by id (default: Submission entities, with their
+    reference rows); the catalog reads only the columns its table shows.
     """
+    load = load or submissions_by_id
     page = clamped(page)
     offset = (page - 1) * per_page
     if not counted and memo is None and offset <= COUNT_FREE_OFFSET:
-        rows = _fetch(session, conditions, sort, offset, per_page + 1)
+        rows = _fetch(session, conditions, sort, offset, per_page + 1, load=load)
         if rows or page == 1:
             has_next = len(rows) > per_page
             return _assessed(session, rows[:per_page], page, per_page, has_next, now)
@@ -417,34 +448,38 @@ def listing_page(
         # Too many to count cheaply (a search matching most of the catalog cannot use an
         # index for the count): "more than count_cap", and the next page found by
         # fetching one row more.
-        rows = _fetch(session, conditions, sort, offset, per_page + 1, memo=memo)
+        rows = _fetch(session, conditions, sort, offset, per_page + 1, memo=memo, load=load)
         if rows:
             return _assessed(session, rows[:per_page], page, per_page,
                              len(rows) > per_page, now, more_than=count_cap)
         page = 1  # past the end of a long search: its first page
-        rows = _fetch(session, conditions, sort, 0, per_page + 1, memo=memo)
+        rows = _fetch(session, conditions, sort, 0, per_page + 1, memo=memo, load=load)
         return _assessed(session, rows[:per_page], page, per_page, len(rows) > per_page,
                          now, more_than=count_cap)
     page = min(page, last_page(total, per_page))
     start, end = (page - 1) * per_page, min(page * per_page, total)
-    if start <= total - end:
-        rows = _fetch(session, conditions, sort, start, end - start + 1, memo=memo)[
+    # Rows to step over from a known start: from the nearest position the memo can seek
+    # to, or back from the end, whichever is fewer.
+    known = memo.nearest(start)[0] if memo is not None else 0
+    if start - known <= total - end:
+        rows = _fetch(session, conditions, sort, start, end - start + 1, memo=memo,
+                      load=load)[
             :end - start]
     else:
         rows = _fetch(session, conditions, sort, total - end, end - start,
-                      reverse=True)[::-1]
+                      reverse=True, load=load)[::-1]
         if memo is not None and rows:
             memo.learn(start, _key_of(sort, rows[0]))
     return _assessed(session, rows, page, per_page, end < total, now, total=total)
 
 
-def _key_of(sort: Sort, row: Submission) -> tuple[Any, ...]:
+def _key_of(sort: Sort, row: Any) -> tuple[Any, ...]:
     return tuple(getattr(row, column.key) for column, _ in _sort_terms(sort))
 
 
 def _assessed(
     session: Session,
-    rows: list[Submission],
+    rows: list[Any],
     page: int,
     per_page: int,
     has_next: bool,
@@ -469,7 +504,8 @@ def _fetch(
     *,
     reverse: bool = False,
     memo: PageMemo | None = None,
-) -> list[Submission]:
+    load: RowLoader,
+) -> list[Any]:
     """Rows in order, in two steps: the ids (and sort values) alone, so that OFFSET skips
     index entries rather than joined rows, then the rows with their reference data.
 
@@ -482,8 +518,10 @@ def _fetch(
     anchor = 0
     if memo is not None:
         anchor, key = memo.nearest(offset)
-        if key is not None:
+        if key is not None and anchor >= SEEK_FROM:
             where.append(_at_or_after(sort, key))
+        else:
+            anchor = 0
     keyed = session.execute(
         select(*(column for column, _ in terms)).where(*where)
         .order_by(*order(sort, reverse=reverse)).limit(limit).offset(offset - anchor)
@@ -495,6 +533,11 @@ def _fetch(
         if len(keyed) == limit:
             memo.learn(offset + limit - 1, tuple(keyed[-1]))
     ids = [entry[-1] for entry in keyed]
-    rows = {row.id: row for row in session.scalars(
-        select(Submission).where(Submission.id.in_(ids))).unique()}
+    rows = load(session, ids)
     return [rows[row_id] for row_id in ids]
+
+
+def submissions_by_id(session: Session, ids: Sequence[int]) -> Mapping[int, Submission]:
+    """The default RowLoader: the Submission entities, with their reference rows."""
+    return {row.id: row for row in session.scalars(
+        select(Submission).where(Submission.id.in_(ids))).unique()}
