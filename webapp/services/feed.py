@@ -147,7 +147,7 @@ def _badge_changes(
             break
         rows = {values[0]: FeedRow(values, reference) for values in session.execute(
             select(*_COLUMNS).where(*selection.conditions, Submission.id.in_(
-                {change.submission_id for change in changes})))}
+                {change.submission_id for change in changes}))).all()}
         found += [(change, rows[change.submission_id]) for change in changes
                   if change.submission_id in rows]
         last = changes[-1]
@@ -166,7 +166,7 @@ def entries(
         .where(*selection.conditions, Submission.decided_at <= now)
         .order_by(Submission.decided_at.desc(), Submission.id.desc())
         .limit(limit)
-    )
+    ).all()
     found = [_published(FeedRow(values, reference)) for values in published]
     changes = _badge_changes(session, selection, limit, reference)
     found += [_badge_changed(change, row) for change, row in changes]

@@ -111,5 +111,5 @@ def _labels(session: Session, ids: list[int]) -> dict[int, str]:
     return {
         hub_id: f"{model} on {count}× {hardware}"
         for hub_id, model, hardware, count in session.connection().execute(
-            _LINKED, {"ids": sorted(set(ids))})
+            _LINKED, {"ids": sorted(set(ids))}).all()
     }

@@ -154,7 +154,7 @@ def index_page(session: Session, subject: str) -> IndexPage:
     arranged = reference_memo.kept(session, f"index-{subject}", data_version.current(session),
                                    _arranged(kind))
     counted = {reference_id: (rows, demo) for reference_id, rows, demo in
-               session.connection().execute(_COUNTED, {"subject": kind.subject})}
+               session.connection().execute(_COUNTED, {"subject": kind.subject}).all()}
     return IndexPage(
         groups=tuple(
             IndexGroup(label, tuple(
