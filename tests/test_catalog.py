@@ -259,3 +259,26 @@ def test_rings_svg_parses_inside_the_detail_markup(app, session, make_row):
     html5lib.HTMLParser(strict=True).parseFragment(svg)
     assert svg.count('class="ring-dot ring-inner"') == 3
     assert svg.count('class="ring-dot ring-outer"') == 2
+
+
+# --- the catalog's links ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [
+    {},
+    {"sort": "ttft"},
+    {"q": "llama 4090", "hardware": "rtx-4090", "stale": "1", "page": None},
+    {"q": "a&b/c d'e+f%g?h=i#j é", "page": "3"},
+    {"model": "llama-3.1-8b-instruct", "badge": "reproduced", "tier": "high", "page": 2},
+])
+@pytest.mark.parametrize("endpoint", ["public.catalog", "open_data.benchmarks_csv",
+                                      "open_data.feed_atom"])
+def test_query_hrefs_spell_addresses_as_url_for_does(app, endpoint, args):
+    from flask import url_for
+
+    from webapp.blueprints.public import QueryHrefs
+
+    with app.test_request_context("/"):
+        hrefs = QueryHrefs()
+        assert hrefs(endpoint, args) == url_for(endpoint, **args)
+        assert hrefs(endpoint, args) == url_for(endpoint, **args)  # the kept path too
