@@ -3,9 +3,9 @@
 Only reproductions in an evidence state are shown as evidence, and only those within
 tolerance in the rings (the others apart, "accepted with a note"); a fragment (a
 reproduction that became a row of its own) is shown as related. The rows are read as
-columns (services.detail_rows): the row with its runs, then the evidence of the row and
-of its hub in one query; a row with fragments or a hub reads those rows and the
-fragments' evidence in two more.
+columns (services.detail_rows): the row with its runs, then the evidence of the row, of
+its fragments and of its hub in one query; a row with fragments or a hub reads those
+rows in one more.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def differences(original_ttft_ms: float, original_decode_tps: float, ttft_ms: fl
 
 @dataclass(frozen=True)
 class ReproductionView(_Measured):
-    row: Any  # the reproduction's columns (services.detail_rows.evidence_rows)
+    row: Any  # the reproduction's columns (services.detail_rows.evidence_around)
     ring: Ring | None  # None: outside tolerance, accepted with a note (no ring)
     comparison: divergence.Comparison
     differences: tuple[Difference, ...] = ()
@@ -210,17 +210,14 @@ def detail(session: Session, benchmark_id: int, *, now: datetime) -> Detail | No
     row = detail_rows.public_row(session, benchmark_id)
     if row is None:
         return None
-    # One query for the evidence of the row and of the hub it may have come from.
+    # One query for the evidence of the row, of its fragments and of its hub; one more
+    # for the fragments and the hub as rows of their own, when there are any.
     hub_id = row.hub_id
-    evidence = detail_rows.evidence_rows(
-        session, (row.id,) if hub_id is None else (row.id, hub_id))
+    evidence = detail_rows.evidence_around(session, row.id, hub_id)
     evidence_rows = evidence.get(row.id, [])
     fragment_ids = [r.id for r in evidence_rows if r.state == State.APPROVED]
-    # The fragments and the hub as rows of their own, and the fragments' evidence.
     others = detail_rows.public_rows(
         session, fragment_ids if hub_id is None else [*fragment_ids, hub_id])
-    if fragment_ids:
-        evidence.update(detail_rows.evidence_rows(session, fragment_ids))
     fragments = [others[id_] for id_ in fragment_ids if id_ in others]
     hub = others.get(hub_id) if hub_id is not None else None
 

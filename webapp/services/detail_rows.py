@@ -16,7 +16,7 @@ from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import Row, bindparam, select, union_all
 from sqlalchemy.orm import Session
 
 from webapp.models import Hardware, ModelVariant, Quant, RunSample, Runtime, Submission
@@ -58,11 +58,16 @@ _EVIDENCE = (
            Submission.measured_at, Submission.created_at, Submission.decided_at,
            Submission.is_demo)
     .where(Submission.kind == Kind.REPRODUCTION, Submission.state.in_(EVIDENCE_STATES))
-    .order_by(Submission.created_at, Submission.id)
 )
-# One hub, the common case, without the per-execution rewrite of an expanding IN.
-_EVIDENCE_OF_ONE = _EVIDENCE.where(Submission.hub_id == bindparam("hub"))
-_EVIDENCE_OF_SOME = _EVIDENCE.where(Submission.hub_id.in_(bindparam("hubs", expanding=True)))
+# A row's evidence, its fragments' and its hub's (hub NULL: none), in one statement.
+_FRAGMENT_IDS = select(Submission.id).where(
+    Submission.hub_id == bindparam("row"), Submission.kind == Kind.REPRODUCTION,
+    Submission.state == State.APPROVED)
+_EVIDENCE_AROUND = union_all(
+    _EVIDENCE.where(Submission.hub_id == bindparam("row")),
+    _EVIDENCE.where(Submission.hub_id.in_(_FRAGMENT_IDS)),
+    _EVIDENCE.where(Submission.hub_id == bindparam("hub")),
+)
 
 
 _NAMES = tuple(column.name for column in _SUBMISSION)
@@ -111,16 +116,16 @@ def public_rows(session: Session, row_ids: Collection[int]) -> dict[int, SimpleN
     return {row.id: row for row in map(_page_row, found)}
 
 
-def evidence_rows(session: Session, hub_ids: Collection[int]) -> dict[int, list[Row[Any]]]:
-    """Each hub's evidence-state reproductions, oldest first, in one query."""
+def evidence_around(session: Session, row_id: int, hub_id: int | None
+                    ) -> dict[int, list[Row[Any]]]:
+    """The evidence-state reproductions of the row, of its fragments (its reproductions
+    that became rows of their own) and of its hub, by hub id, oldest first: one query."""
+    found = _connection(session).execute(_EVIDENCE_AROUND, {"row": row_id, "hub": hub_id})
     grouped: dict[int, list[Row[Any]]] = defaultdict(list)
-    if not hub_ids:
-        return grouped
-    if len(hub_ids) == 1:
-        [hub] = hub_ids
-        found = _connection(session).execute(_EVIDENCE_OF_ONE, {"hub": hub})
-    else:
-        found = _connection(session).execute(_EVIDENCE_OF_SOME, {"hubs": list(hub_ids)})
-    for row in found:
+    for row in sorted(found, key=_oldest_first):
         grouped[row.hub_id].append(row)
     return grouped
+
+
+def _oldest_first(row: Row[Any]) -> tuple[Any, int]:
+    return row.created_at, row.id
