@@ -12,7 +12,7 @@ changes one of its public rows), one row however many the entry has.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -20,8 +20,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from webapp.models import Hardware, ModelVariant, Submission
-from webapp.services import chart_summaries, plausibility, summaries
+from webapp.models import Hardware, ModelVariant, Quant, Submission
+from webapp.services import catalog_rows, chart_summaries, plausibility, summaries
 from webapp.services.chart_summaries import HardwareChart, ModelChart
 from webapp.services.labels import Fact, shown
 from webapp.services.listing import Listing, ListingPage, Sort, listing_page, public_conditions
@@ -43,29 +43,56 @@ class Ceiling:
         return self.devices > 1
 
 
-def _ceiling(label: str, row: Submission) -> Ceiling:
-    hardware, model, quant, devices = row.hardware, row.model, row.quant, row.hardware_count
+class _Numbers(NamedTuple):
+    """The reference numbers a ceiling reads, by id (the page's rows are read as columns)."""
+
+    bandwidth_gb_s: dict[int, float | None]
+    active_params_b: dict[int, float | None]
+    bits_per_weight: dict[int, float | None]
+
+
+def _numbers(session: Session, rows: Iterable[Any]) -> _Numbers:
+    hardware, models, quants = set(), set(), set()
+    for row in rows:
+        hardware.add(row.hardware_id)
+        models.add(row.model_id)
+        quants.add(row.quant_id)
+
+    def read(column: Any, key: Any, ids: set[int]) -> dict[int, Any]:
+        return dict(session.execute(select(key, column).where(key.in_(ids))).all()) if ids else {}
+
+    return _Numbers(read(Hardware.bandwidth_gb_s, Hardware.id, hardware),
+                    read(ModelVariant.active_params_b, ModelVariant.id, models),
+                    read(Quant.bits_per_weight, Quant.id, quants))
+
+
+def _ceiling(label: str, row: Any, numbers: _Numbers) -> Ceiling:
+    devices = row.hardware_count
+    bandwidth = numbers.bandwidth_gb_s.get(row.hardware_id)
+    active = numbers.active_params_b.get(row.model_id)
+    bits = numbers.bits_per_weight.get(row.quant_id)
     tps = parallel = None
-    if None not in (hardware.bandwidth_gb_s, model.active_params_b, quant.bits_per_weight):
+    if None not in (bandwidth, active, bits):
         def ceiling(tensor_parallel: bool) -> float:
-            return plausibility.ceiling_tps(hardware.bandwidth_gb_s, devices, tensor_parallel,
-                                            model.active_params_b, quant.bits_per_weight)
+            return plausibility.ceiling_tps(bandwidth, devices, tensor_parallel, active, bits)
 
         tps = ceiling(False)
         if plausibility.tensor_parallel_counts(devices, True):
             parallel = ceiling(True)
-    return Ceiling(label, quant.label, devices, tps, parallel)
+    return Ceiling(label, row.quant.label, devices, tps, parallel)
 
 
-def _ceilings(listings: Iterable[Listing], varies: Callable[[Submission], str]) -> list[Ceiling]:
+def _ceilings(session: Session, listings: Sequence[Listing], varies: Callable[[Any], str]
+              ) -> list[Ceiling]:
     """One ceiling per configuration and device count on the page, so never more than a
     page's worth: a 2× row is checked against another ceiling than a 1× row."""
+    rows = [listing.row for listing in listings]
+    numbers = _numbers(session, rows)
     seen: dict[tuple[int, int, int, int], Ceiling] = {}
-    for listing in listings:
-        row = listing.row
+    for row in rows:
         key = (row.hardware_id, row.model_id, row.quant_id, row.hardware_count)
         if key not in seen:
-            seen[key] = _ceiling(varies(row), row)
+            seen[key] = _ceiling(varies(row), row, numbers)
     return sorted(seen.values(), key=lambda c: (c.label, c.quant, c.devices))
 
 
@@ -107,7 +134,7 @@ class Subject:
     entity: type[Hardware] | type[ModelVariant]
     column: InstrumentedAttribute[int]  # the row's column that points at the entity
     facts: tuple[FactSpec, ...]
-    varies: Callable[[Submission], str]  # the other side's name, in the ceilings table
+    varies: Callable[[Any], str]  # the other side's name, in the ceilings table
     chart: Callable[[Session, Any], HardwareChart | ModelChart]
 
 
@@ -158,7 +185,8 @@ def reference_page(
     if found is None:
         return None
     conditions: list[ColumnElement[bool]] = [*public_conditions(), subject.column == found.id]
-    rows = listing_page(session, conditions, Sort.DECODE, page, per_page, now)
+    rows = listing_page(session, conditions, Sort.DECODE, page, per_page, now,
+                        load=catalog_rows.rows_by_id)
     facts = tuple(spec.of(found) for spec in subject.facts)
-    return ReferencePage(found, facts, rows, _ceilings(rows.listings, subject.varies),
+    return ReferencePage(found, facts, rows, _ceilings(session, rows.listings, subject.varies),
                          subject.chart(session, found))
