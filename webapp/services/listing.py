@@ -34,9 +34,6 @@ from webapp.services.rules import AGE_LOWER_DAYS, STALE_DAYS, Badge, Kind, State
 PAGE_MAX = 1_000_000
 # Up to this OFFSET a page is read without counting the matches (see listing_page).
 COUNT_FREE_OFFSET = 1_000
-# A memo's known start is sought from this position on; stepping over fewer index
-# entries costs less than building the seek's condition.
-SEEK_FROM = 1_000
 
 # Reads a page's rows by id: Submission entities, or anything with the attributes the
 # page reads (the catalog's columns, catalog_rows.CatalogRow).
@@ -518,7 +515,8 @@ def _fetch(
     anchor = 0
     if memo is not None:
         anchor, key = memo.nearest(offset)
-        if key is not None and anchor >= SEEK_FROM:
+        # Position 0 is where the read starts anyway (page 1 needs no seek's condition).
+        if key is not None and anchor > 0:
             where.append(_at_or_after(sort, key))
         else:
             anchor = 0
