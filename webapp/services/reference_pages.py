@@ -12,7 +12,7 @@ changes one of its public rows), one row however many the entry has.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -21,7 +21,14 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from webapp.models import Hardware, ModelVariant, Quant, Submission
-from webapp.services import catalog_rows, chart_summaries, plausibility, summaries
+from webapp.services import (
+    catalog_rows,
+    chart_summaries,
+    data_version,
+    plausibility,
+    reference_memo,
+    summaries,
+)
 from webapp.services.chart_summaries import HardwareChart, ModelChart
 from webapp.services.labels import Fact, shown
 from webapp.services.listing import Listing, ListingPage, Sort, listing_page, public_conditions
@@ -51,19 +58,19 @@ class _Numbers(NamedTuple):
     bits_per_weight: dict[int, float | None]
 
 
-def _numbers(session: Session, rows: Iterable[Any]) -> _Numbers:
-    hardware, models, quants = set(), set(), set()
-    for row in rows:
-        hardware.add(row.hardware_id)
-        models.add(row.model_id)
-        quants.add(row.quant_id)
+def _read_numbers(session: Session) -> _Numbers:
+    def read(key: Any, column: Any) -> dict[int, Any]:
+        return dict(session.execute(select(key, column)).all())
 
-    def read(column: Any, key: Any, ids: set[int]) -> dict[int, Any]:
-        return dict(session.execute(select(key, column).where(key.in_(ids))).all()) if ids else {}
+    return _Numbers(read(Hardware.id, Hardware.bandwidth_gb_s),
+                    read(ModelVariant.id, ModelVariant.active_params_b),
+                    read(Quant.id, Quant.bits_per_weight))
 
-    return _Numbers(read(Hardware.bandwidth_gb_s, Hardware.id, hardware),
-                    read(ModelVariant.active_params_b, ModelVariant.id, models),
-                    read(Quant.bits_per_weight, Quant.id, quants))
+
+def _numbers(session: Session) -> _Numbers:
+    """Every reference entry's numbers, kept per data version (reference data only)."""
+    return reference_memo.kept(session, "reference-page-numbers",
+                               data_version.current(session), _read_numbers)
 
 
 def _ceiling(label: str, row: Any, numbers: _Numbers) -> Ceiling:
@@ -87,7 +94,7 @@ def _ceilings(session: Session, listings: Sequence[Listing], varies: Callable[[A
     """One ceiling per configuration and device count on the page, so never more than a
     page's worth: a 2× row is checked against another ceiling than a 1× row."""
     rows = [listing.row for listing in listings]
-    numbers = _numbers(session, rows)
+    numbers = _numbers(session)
     seen: dict[tuple[int, int, int, int], Ceiling] = {}
     for row in rows:
         key = (row.hardware_id, row.model_id, row.quant_id, row.hardware_count)

@@ -125,9 +125,15 @@ def refresh_counts(session: Session, entries: Iterable[tuple[str, int]], *,
 def chart_data(session: Session, subject: str, reference_id: int) -> dict[str, Any] | None:
     """What the chart of this hardware entry ("hardware") or model ("model") draws, as
     kept (chart_summaries' shape); None when it has no public rows."""
-    stored = session.scalar(select(ChartSummary.data).where(
-        ChartSummary.subject == subject, ChartSummary.reference_id == reference_id))
+    stored = session.connection().execute(
+        _CHART_DATA, {"subject": subject, "reference_id": reference_id}).scalar()
     return chart_summaries.decode(stored)
+
+
+# Built once: a page reads it on every request.
+_CHART_DATA = select(ChartSummary.data).where(
+    ChartSummary.subject == bindparam("subject"),
+    ChartSummary.reference_id == bindparam("reference_id"))
 
 
 def refresh_charts(session: Session, entries: Iterable[tuple[str, int]]) -> None:
