@@ -82,6 +82,27 @@ def test_filters_and_sorts_use_the_catalogs_names(client, catalog):
         "tier": None, "sort": "newest", "stale": True}
 
 
+def test_the_total_counts_stale_rows_only_when_asked(client, catalog, make_row):
+    stale = publish(make_row(age_days=600, hardware="rtx-3090"))
+    db.session.commit()
+    body = client.get(LIST).get_json()
+    assert body["total"] == 2 and stale.id not in [item["id"] for item in body["items"]]
+    body = client.get(f"{LIST}?stale=true").get_json()
+    assert body["total"] == 3
+    assert [item["stale"] for item in body["items"] if item["id"] == stale.id] == [True]
+    assert client.get(f"{LIST}?hardware=rtx-3090&stale=true").get_json()["total"] == 2
+
+
+def test_a_row_whose_index_was_never_refreshed_is_shown_from_its_evidence(client, catalog,
+                                                                          make_row):
+    unindexed = make_row(hardware="rtx-3090")  # approved without a decision: no index
+    db.session.commit()
+    items = client.get(f"{LIST}?stale=true&hardware=rtx-3090").get_json()["items"]
+    shown = next(item for item in items if item["id"] == unindexed.id)
+    assert shown["badge"] == Badge.COMMUNITY.value and shown["stale"] is False
+    assert shown["tier"] in {tier.value for tier in Tier}
+
+
 @pytest.mark.parametrize("sort", [sort.value for sort in Sort])  # every sort, new ones too
 def test_the_cursor_walks_every_row_once_in_order(client, make_row, sort):
     rows = []

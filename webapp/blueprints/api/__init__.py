@@ -48,13 +48,29 @@ def endpoint(rule: str, *, summary: str, description: str,
     return register
 
 
+# An id no row has, standing in for a row's id: a page of rows builds each row's address
+# around it (url_for twice per row cost more than the row's own data).
+_ID_MARK = str(987_654_321)
+
+
+def _around_id(endpoint: str) -> tuple[str, str]:
+    """The absolute address of `endpoint` for a row, before and after the row's id."""
+    head, _, tail = url_for(endpoint, benchmark_id=_ID_MARK, _external=True).partition(_ID_MARK)
+    return head, tail
+
+
 class _Links:
     """Absolute URLs for the response models."""
 
+    def __init__(self) -> None:
+        self._html: tuple[str, str] | None = None
+        self._api: tuple[str, str] | None = None
+
     def benchmark(self, benchmark_id: int) -> models.Urls:
-        return models.Urls(
-            html=url_for("public.detail", benchmark_id=benchmark_id, _external=True),
-            api=url_for("api.benchmark", benchmark_id=benchmark_id, _external=True))
+        if self._html is None or self._api is None:
+            self._html, self._api = _around_id("public.detail"), _around_id("api.benchmark")
+        return models.Urls(html=f"{self._html[0]}{benchmark_id}{self._html[1]}",
+                           api=f"{self._api[0]}{benchmark_id}{self._api[1]}")
 
     def hardware(self, slug: str) -> models.Urls:
         return models.Urls(html=url_for("public.hardware", slug=slug, _external=True),

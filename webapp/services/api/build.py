@@ -1,6 +1,7 @@
 """The API's answers, filled from the catalog's own services: the list through
-catalog.select_rows and listing.order, one row through detail.detail, operators through
-operators.operators_page. Nothing here decides a rule; it only copies what the pages show.
+catalog.select_rows, listing.order and the stored index (services/api/listed), one row
+through detail.detail, operators through operators.operators_page. Nothing here decides
+a rule; it only copies what the pages show.
 
 URLs come from the caller (`Links`), so this module imports no Flask.
 """
@@ -8,24 +9,23 @@ URLs come from the caller (`Links`), so this module imports no Flask.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp.models import Hardware, ModelVariant, Submission
 from webapp.services import plausibility, provenance, rules, summaries
-from webapp.services.api import cursor, models
+from webapp.services.api import cursor, listed, models
 from webapp.services.api.query import ListRequest, PagedRequest
 from webapp.services.catalog import Selection
 from webapp.services.detail import Detail, ReproductionView
 from webapp.services.detail import detail as row_detail
 from webapp.services.labels import model_label, quant_label
-from webapp.services.listing import Listing, listing_page, order
+from webapp.services.listing import Listing, order
 from webapp.services.operators import operators_page
-from webapp.services.rules import Kind, State
+from webapp.services.rules import Badge, Kind, Tier
 
 
 class Links(Protocol):
@@ -40,48 +40,48 @@ class Links(Protocol):
 # --- the list ----------------------------------------------------------------------------
 
 
-def _reproduction_counts(session: Session, ids: Sequence[int]) -> dict[int, int]:
-    if not ids:
-        return {}
-    return dict(session.execute(  # type: ignore[arg-type]
-        select(Submission.hub_id, func.count())
-        .where(Submission.hub_id.in_(ids), Submission.kind == Kind.REPRODUCTION,
-               Submission.state == State.REPRODUCED)
-        .group_by(Submission.hub_id)
-    ).all())
+def _summary_fields(row: Any, *, badge: Badge, tier: Tier, stale: bool,
+                    independent_operators: int, reproductions: int, share: float | None,
+                    links: Links) -> dict[str, Any]:
+    """One row as the catalog lists it, as models.BenchmarkSummary's fields: `row` is a
+    Submission or a listed.ListedRow. A list validates its page's fields in one call
+    (models built one by one cost more than the page's query)."""
+    return {
+        "id": row.id,
+        "urls": links.benchmark(row.id),
+        "kind": row.kind,
+        "model": {"slug": row.model.slug, "name": model_label(row)},
+        "hardware": {
+            "slug": row.hardware.slug,
+            "name": (row.other_hardware if row.hardware.is_other and row.other_hardware
+                     else row.hardware.name),
+            "devices": row.hardware_count},
+        "quant": {"slug": row.quant.slug, "name": quant_label(row)},
+        "runtime": {
+            "slug": row.runtime.slug,
+            "name": (row.other_runtime if row.runtime.is_other and row.other_runtime
+                     else row.runtime.name),
+            "version": row.runtime_version},
+        "medians": {"decode_tps": row.decode_tps, "ttft_ms": row.ttft_ms,
+                    "prefill_tps": row.prefill_tps, "vram_peak_mib": row.vram_peak_mib,
+                    "tokens_generated": row.tokens_generated},
+        "badge": badge,
+        "tier": tier,
+        "stale": stale,
+        "share_of_ceiling": share,
+        "reproductions": reproductions,
+        "independent_operators": independent_operators,
+        "measured_at": row.measured_at,
+        "published_at": row.decided_at,
+        "demo": row.is_demo,
+    }
 
 
-def summary(listing: Listing, reproductions: int, links: Links) -> models.BenchmarkSummary:
-    row = listing.row
-    return models.BenchmarkSummary(
-        id=row.id,
-        urls=links.benchmark(row.id),
-        kind=Kind(row.kind),
-        model=models.Reference(slug=row.model.slug, name=model_label(row)),
-        hardware=models.HardwareUsed(
-            slug=row.hardware.slug,
-            name=(row.other_hardware if row.hardware.is_other and row.other_hardware
-                  else row.hardware.name),
-            devices=row.hardware_count),
-        quant=models.Reference(slug=row.quant.slug, name=quant_label(row)),
-        runtime=models.RuntimeUsed(
-            slug=row.runtime.slug,
-            name=(row.other_runtime if row.runtime.is_other and row.other_runtime
-                  else row.runtime.name),
-            version=row.runtime_version),
-        medians=models.Medians(decode_tps=row.decode_tps, ttft_ms=row.ttft_ms,
-                               prefill_tps=row.prefill_tps, vram_peak_mib=row.vram_peak_mib,
-                               tokens_generated=row.tokens_generated),
-        badge=listing.badge,
-        tier=listing.tier,
-        stale=listing.stale,
-        share_of_ceiling=plausibility.of_row(row).share_of_ceiling,
-        reproductions=reproductions,
-        independent_operators=listing.assessment.confidence.independent_operators,
-        measured_at=row.measured_at,
-        published_at=row.decided_at,
-        demo=row.is_demo,
-    )
+def _listed_share(row: Any) -> float | None:
+    """The share of the ceiling the catalog shows (derived_ceiling_share, kept with the
+    index); where it holds 0, no ceiling may be known (null) or the share rounds to 0, so
+    it is worked out."""
+    return row.derived_ceiling_share or plausibility.of_row(row).share_of_ceiling
 
 
 def benchmark_list(session: Session, selection: Selection, asked: ListRequest, *,
@@ -93,25 +93,25 @@ def benchmark_list(session: Session, selection: Selection, asked: ListRequest, *
     conditions = list(selection.conditions)
     if asked.cursor is not None:
         conditions.append(cursor.after(secret, asked.cursor, query.sort.value, sort_order))
-    page = listing_page(session, conditions, query.sort, 1, asked.limit, now)
-    total = session.scalar(
-        select(func.count()).select_from(Submission).where(*selection.conditions)) or 0
-    listings = page.listings
-    counts = _reproduction_counts(session, [listing.row.id for listing in listings])
+    found = listed.page(session, conditions, query.sort, asked.limit, now)
     next_url = None
-    if page.pagination.has_next and listings:
+    if found.has_next:
         next_url = links.next_page(
-            cursor.keyset_cursor(secret, query.sort.value, sort_order, listings[-1].row))
-    return models.BenchmarkList(
-        items=[summary(listing, counts.get(listing.row.id, 0), links) for listing in listings],
-        total=total,
-        limit=asked.limit,
-        query=models.AppliedQuery(
-            model=query.model, hardware=query.hardware, quant=query.quant,
-            runtime=query.runtime, badge=query.badge, tier=query.tier,
-            sort=query.sort.value, stale=query.include_stale),
-        next=next_url,
-    )
+            cursor.keyset_cursor(secret, query.sort.value, sort_order, found.last_key))
+    return models.BenchmarkList.model_validate({
+        "items": [_summary_fields(item.row, badge=item.badge, tier=item.tier,
+                                  stale=item.stale,
+                                  independent_operators=item.independent_operators,
+                                  reproductions=item.reproductions,
+                                  share=_listed_share(item.row), links=links)
+                  for item in found.items],
+        "total": listed.total(session, selection, now),
+        "limit": asked.limit,
+        "query": {"model": query.model, "hardware": query.hardware, "quant": query.quant,
+                  "runtime": query.runtime, "badge": query.badge, "tier": query.tier,
+                  "sort": query.sort.value, "stale": query.include_stale},
+        "next": next_url,
+    })
 
 
 # --- one row -----------------------------------------------------------------------------
@@ -167,7 +167,10 @@ def _detail(found: Detail, links: Links) -> models.BenchmarkDetail:
         id=row.id,
         urls=links.benchmark(row.id),
         kind=Kind(row.kind),
-        summary=summary(listing, clean, links),
+        summary=models.BenchmarkSummary.model_validate(_summary_fields(
+            row, badge=listing.badge, tier=listing.tier, stale=listing.stale,
+            independent_operators=confidence.independent_operators, reproductions=clean,
+            share=found.plausibility.share_of_ceiling, links=links)),
         operator=handle or None,
         operator_url=found.operator_url,
         notes=(row.notes or "").strip(),

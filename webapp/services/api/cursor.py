@@ -49,7 +49,7 @@ def _read(secret: str, token: str) -> _Payload:
         raise InvalidCursor(str(error)) from None
 
 
-def _columns(order: Sequence[ColumnElement[Any]]) -> list[tuple[Any, bool]]:
+def order_columns(order: Sequence[ColumnElement[Any]]) -> list[tuple[Any, bool]]:
     """(column, descending) of each ORDER BY term."""
     terms = []
     for term in order:
@@ -64,10 +64,11 @@ def _attribute(column: Any) -> str:
 
 
 def keyset_cursor(secret: str, sort: str, order: Sequence[ColumnElement[Any]],
-                  row: Submission) -> str:
-    """The cursor for the page after `row`, the last row of a page in `order`."""
+                  row: Any) -> str:
+    """The cursor for the page after `row`, the last row of a page in `order` (a
+    Submission, or anything with the sort's attributes: the row of its ORDER BY values)."""
     values: list[float | int | str] = []
-    for column, _descending in _columns(order):
+    for column, _descending in order_columns(order):
         value = getattr(row, _attribute(column))
         values.append(value.isoformat() if isinstance(value, datetime) else value)
     return _serializer(secret).dumps({"s": sort, "k": values})
@@ -102,7 +103,7 @@ def after(secret: str, token: str, sort: str,
     what lets both SQLite and PostgreSQL seek the index instead of walking it.
     """
     payload = _read(secret, token)
-    terms = _columns(order)
+    terms = order_columns(order)
     if payload.s != sort:
         raise InvalidCursor("the cursor was made for another sort")
     if len(payload.k) != len(terms):

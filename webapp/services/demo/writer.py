@@ -1,5 +1,6 @@
 """Writing the demo rows: precomputed ids, row buffers, Core bulk inserts in committed
-batches, then the planner's statistics and PostgreSQL's id sequences."""
+batches, then PostgreSQL's id sequences and the planner's statistics (and, on
+PostgreSQL, the visibility map)."""
 
 from __future__ import annotations
 
@@ -109,18 +110,27 @@ class Writer:
                 copy.write_row(values)
 
     def analyze(self) -> None:
-        """Refresh the planner's statistics after a bulk load.
+        """Refresh the planner's statistics after a bulk load (and commit what is pending).
 
         Without them SQLite picks the catalog's indexes blind: at 100 000 rows it walks
         the "newest" index and sorts every public row for the first page (seconds per
         request) where the sort index answers in milliseconds.
+
+        PostgreSQL gets VACUUM (ANALYZE), what autovacuum does to a table after this
+        many inserts: besides the statistics, it sets the visibility map, without which
+        an index-only scan still reads the table for every entry, and the planner,
+        knowing as much, reads and sorts the whole table instead (at 100 000 rows the
+        catalog's count took 223 ms, 41 ms after it; page 2,000's OFFSET 354 ms, 27 ms).
+        VACUUM cannot run inside a transaction: it gets a connection of its own.
         """
         if self.dialect == "sqlite":
             self.session.execute(text("ANALYZE"))
-        elif self.dialect == "postgresql":
-            tables = ", ".join(table.__tablename__ for table in TABLES)
-            self.session.execute(text(f"ANALYZE {tables}"))
         self.session.commit()
+        if self.dialect == "postgresql":
+            tables = ", ".join(table.__tablename__ for table in TABLES)
+            engine = self.session.get_bind()
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text(f"VACUUM (ANALYZE) {tables}"))
 
     def fix_sequences(self) -> None:
         """PostgreSQL's id sequences do not see explicit ids; move them past the demo rows."""

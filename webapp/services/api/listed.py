@@ -1,0 +1,182 @@
+"""The API list's rows, read as columns: one page of them, and the list's total.
+
+A page is cut as the catalog cuts it (the selection's conditions, listing.order, the
+cursor's seek) from the sort's index alone, then its rows are read by id with their
+count of clean reproductions, in a statement built once, at import. Reference entries
+come from the tables kept per data version (services.reference_memo), as transient rows,
+so labels.* and plausibility read a listed row as they read a Submission. Badge, tier and
+stale marker come from the stored index the catalog filters on (listing.shown_marks),
+which equals what the pages show on every day; a row whose index was never refreshed (a
+bug elsewhere: every decision refreshes it) is assessed from its evidence instead. No
+Submission entity is loaded for a listed row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import ColumnElement, bindparam, func, select
+from sqlalchemy.orm import Session, aliased
+
+from webapp.models import Hardware, ModelVariant, PublicRowCount, Quant, Runtime, Submission
+from webapp.services import data_version, evidence, reference_memo, summaries
+from webapp.services.api.cursor import order_columns
+from webapp.services.catalog import Selection
+from webapp.services.listing import Sort, not_stale, order, shown_marks
+from webapp.services.rules import Badge, Kind, State, Tier
+
+_REPRO = aliased(Submission, name="repro")
+# What a summary, the plausibility check and shown_marks read of a row.
+_ROW_COLUMNS = (
+    Submission.id, Submission.kind, Submission.hardware_count,
+    Submission.other_model, Submission.other_hardware, Submission.other_quant,
+    Submission.other_runtime, Submission.runtime_version,
+    Submission.speculative, Submission.batch_gt1, Submission.tensor_parallel,
+    Submission.decode_tps, Submission.ttft_ms, Submission.prefill_tps,
+    Submission.vram_peak_mib, Submission.tokens_generated,
+    Submission.measured_at, Submission.decided_at, Submission.is_demo,
+    Submission.derived_ceiling_share, Submission.derived_badge, Submission.derived_tier,
+    Submission.derived_tier_lifted_off, Submission.derived_lift_until,
+    Submission.derived_tier_aged, Submission.derived_newest_at, Submission.derived_repro_count,
+    Submission.model_id, Submission.hardware_id, Submission.quant_id, Submission.runtime_id,
+)
+_ROW_NAMES = tuple(column.key for column in _ROW_COLUMNS)
+_ROWS = (
+    select(*_ROW_COLUMNS,
+           # clean reproductions, read from ix_submissions_hub_state
+           select(func.count()).select_from(_REPRO)
+           .where(_REPRO.hub_id == Submission.id, _REPRO.kind == Kind.REPRODUCTION,
+                  _REPRO.state == State.REPRODUCED)
+           .correlate(Submission).scalar_subquery())
+    .where(Submission.id.in_(bindparam("ids", expanding=True)))
+)
+# The reference entries' columns that labels.* and plausibility read, per table.
+_REFERENCES: tuple[tuple[Any, tuple[str, ...]], ...] = (
+    (ModelVariant, ("id", "slug", "name", "variant", "active_params_b")),
+    (Hardware, ("id", "slug", "name", "kind", "memory_gib", "bandwidth_gb_s")),
+    (Quant, ("id", "slug", "family", "name", "bits_per_weight")),
+    (Runtime, ("id", "slug", "name", "engine_family")),
+)
+_PUBLIC_ROWS = (select(func.coalesce(func.sum(PublicRowCount.rows), 0))
+                .where(PublicRowCount.subject == summaries.HARDWARE).scalar_subquery())
+_FILTERS = ("model", "hardware", "quant", "runtime", "badge", "tier", "q")
+
+
+@dataclass(slots=True)
+class Listed:
+    """One row of the list as the catalog shows it. `row` has a Submission's column
+    attributes and its reference entries (`model`, `hardware`, `quant`, `runtime`:
+    transient rows, so labels.* and plausibility read it as they read a Submission)."""
+
+    row: Any
+    badge: Badge
+    tier: Tier
+    stale: bool
+    independent_operators: int
+    reproductions: int
+
+
+@dataclass(frozen=True)
+class ListedPage:
+    items: list[Listed]
+    has_next: bool
+    last_key: Any = None  # the last row's values of the sort's ORDER BY (the next cursor)
+
+
+def page(session: Session, conditions: Sequence[ColumnElement[bool]], sort: Sort, limit: int,
+         now: datetime) -> ListedPage:
+    """The first `limit` rows under `conditions` in `sort`'s order, and whether more follow.
+
+    The ids are read from the sort's index alone (as listing._fetch's first step does),
+    then the rows by id."""
+    terms = order_columns(order(sort))
+    connection = session.connection()
+    keys = connection.execute(
+        select(*(column for column, _ in terms)).where(*conditions)
+        .order_by(*order(sort)).limit(limit + 1)).all()
+    has_next = len(keys) > limit
+    keys = keys[:limit]
+    if not keys:
+        return ListedPage(items=[], has_next=False)
+    ids = [key[-1] for key in keys]
+    found = {values[0]: values for values in connection.execute(_ROWS, {"ids": ids}).all()}
+    models, hardware, quants, runtimes = reference_memo.kept(
+        session, "api-reference", data_version.current(session), _reference_rows)
+    items: list[Listed] = []
+    unindexed: dict[int, int] = {}  # id -> reproductions, of rows the index cannot show
+    for row_id in ids:
+        values = found[row_id]
+        row = SimpleNamespace(**dict(zip(_ROW_NAMES, values, strict=False)))
+        row.model, row.hardware = models[row.model_id], hardware[row.hardware_id]
+        row.quant, row.runtime = quants[row.quant_id], runtimes[row.runtime_id]
+        reproductions = values[-1]
+        marks = shown_marks(row, now)
+        if marks is None:
+            unindexed[row_id] = reproductions
+            marks = (Badge.COMMUNITY, Tier.LOW, True)  # replaced below
+        items.append(Listed(row, *marks, row.derived_repro_count, reproductions))
+    if unindexed:
+        assessed = _assessed(session, unindexed, now)
+        items = [assessed.get(item.row.id, item) for item in items]
+    return ListedPage(items=items, has_next=has_next, last_key=keys[-1])
+
+
+def _reference_rows(session: Session) -> tuple[dict[int, Any], ...]:
+    """The four reference tables by id, as transient rows (the rules that read them, such
+    as Quant.label and is_other, stay on the models), kept for the data version."""
+    return tuple(
+        {values[0]: entity(**dict(zip(names, values, strict=True)))
+         for values in session.execute(select(*(getattr(entity, name) for name in names)))}
+        for entity, names in _REFERENCES
+    )
+
+
+def _assessed(session: Session, reproductions: dict[int, int],
+              now: datetime) -> dict[int, Listed]:
+    """Rows the index cannot show (id -> clean reproductions), assessed from their
+    evidence as the detail page assesses a row."""
+    rows = list(session.scalars(
+        select(Submission).where(Submission.id.in_(list(reproductions)))).unique())
+    assessments = evidence.assess_hubs(session, rows, now)
+    out = {}
+    for row in rows:
+        assessment = assessments[row.id]
+        confidence = assessment.confidence
+        out[row.id] = Listed(row=row, badge=assessment.badge, tier=confidence.tier,
+                             stale=confidence.stale,
+                             independent_operators=confidence.independent_operators,
+                             reproductions=reproductions[row.id])
+    return out
+
+
+def total(session: Session, selection: Selection, now: datetime) -> int:
+    """How many rows `selection` picks.
+
+    The whole catalog's count is kept by decisions (the public rows per hardware entry,
+    summaries.public_row_counts, which every public row is counted in once); unfiltered,
+    the list takes off it the stale rows (and any whose index was never refreshed), a
+    range of ix_submissions_state_newest, instead of counting every public row. Any
+    filter is counted from its own index."""
+    query = selection.query
+    unfiltered = all(getattr(query, name) is None for name in _FILTERS)
+    # public_conditions(), and not_stale unless stale rows are asked for: nothing else
+    if unfiltered and len(selection.conditions) == (1 if query.include_stale else 2):
+        connection = session.connection()
+        if query.include_stale:
+            return connection.execute(select(_PUBLIC_ROWS)).scalar() or 0
+        # Two ranges of the index (an OR of them would walk all of it on PostgreSQL).
+        stale, unindexed = (
+            select(func.count()).select_from(Submission)
+            .where(Submission.state == State.APPROVED, condition).scalar_subquery()
+            for condition in (~not_stale(now), Submission.derived_newest_at.is_(None)))
+        fresh = connection.execute(select(_PUBLIC_ROWS - stale - unindexed)).scalar() or 0
+        if fresh >= 0:
+            return fresh
+        # Fewer rows kept than stale ones: the summaries were bypassed (rows written by
+        # hand), so the rows are counted.
+    return session.scalar(
+        select(func.count()).select_from(Submission).where(*selection.conditions)) or 0
