@@ -281,12 +281,16 @@ def batches(
         shares = (size,)
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value
+_FORMULA_FIRST = frozenset(FORMULA_STARTS)  # each a single character
+
+
+def _cells(record: tuple[Any, ...]) -> list[Any]:
+    """A record's CSV cells: text a spreadsheet would read as a formula gets its
+    apostrophe, flags read true/false (one expression per value: no call per cell)."""
+    return [("'" + value if value[:1] in _FORMULA_FIRST else value)
+            if isinstance(value, str)
+            else "true" if value is True else "false" if value is False else value
+            for value in record]
 
 
 def csv_chunks(records: Iterable[list[tuple[Any, ...]]]) -> Iterator[str]:
@@ -298,7 +302,7 @@ def csv_chunks(records: Iterable[list[tuple[Any, ...]]]) -> Iterator[str]:
     for batch in records:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerows([_cell(value) for value in record] for record in batch)
+        writer.writerows(map(_cells, batch))
         yield buffer.getvalue()
 
 
