@@ -59,8 +59,12 @@ class Defaults:
         "application/atom+xml", "application/xml", "image/svg+xml", "text/x-python",
     ]
     COMPRESS_MIN_SIZE = 1024
-    COMPRESS_LEVEL = 6
-    COMPRESS_BR_LEVEL = 4
+    # Level 3 of each: the last before the slower match search (gzip's lazy matching from
+    # 4, brotli's deeper hash from 4). On the detail (80 KB) and catalog (50 KB) pages,
+    # brotli 3 takes half the time of 4 for 6-7% more bytes (0.5 against 1.0 ms, 11.5
+    # against 10.8 KB); gzip 3 under half of 6 for 13% more (0.46 against 0.98 ms).
+    COMPRESS_LEVEL = 3
+    COMPRESS_BR_LEVEL = 3
     COMPRESS_STREAMS = True
     # Static files: content-hashed URLs (web/static_files) are cached for a year.
     STATIC_HASHED_MAX_AGE = 31536000

@@ -106,6 +106,21 @@ class SessionInterface(SecureCookieSessionInterface):
     behind TLS never sends its session over an unencrypted connection.
     """
 
+    def open_session(self, app: Flask, request: FlaskRequest):
+        # No cookie, as on nearly every public page view: an empty session, without
+        # building the signer that only a cookie's value needs.
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session, response) -> None:
+        # Empty and untouched: no cookie to set or delete, only the Vary it was read under.
+        if not session and not session.modified:
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
+
     def get_cookie_secure(self, app: Flask) -> bool:
         if app.config.get("SESSION_COOKIE_SECURE"):
             return True
@@ -209,20 +224,30 @@ def _api_cors(response):
     return response
 
 
+# Every response's security headers, unless the view set its own.
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+_DEFAULTS = tuple((name.lower(), name, value) for name, value in SECURITY_HEADERS)
+
+
 def _headers(response):
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    # One pass over what the view set, instead of a search per header.
+    present = {name.lower() for name, _value in headers}
+    headers.extend([(name, value) for key, name, value in _DEFAULTS if key not in present])
     if current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token") in g:
         # A page that rendered this visitor's CSRF token is theirs alone: no shared
         # cache may keep it, and no browser cache either (the back button refetches).
         headers["Cache-Control"] = PRIVATE
-    if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if request.is_secure and "strict-transport-security" not in present:
+        headers.add(*HSTS)
     if "HX-Request" in request.headers or request.endpoint and response.mimetype == "text/html":
         response.vary.add("HX-Request")
     return response

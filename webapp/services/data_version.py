@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import event, insert, inspect, select, update
+from sqlalchemy import event, insert, inspect, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -39,7 +39,12 @@ SITE_STATE_ID = 1
 PRIVATE_MODELS = (DailyKey, RateCounter, Reviewer, SiteState, FeedbackNote)
 _CHANGED = "trustbench_public_data_changed"
 
-_VERSION = select(SiteState.data_version).where(SiteState.id == SITE_STATE_ID)
+# Read on every shared page, so sent as the driver's own statement: no compiling and no
+# ORM execution each time. Errors still come wrapped as SQLAlchemy's (the 503 page).
+_VERSION = "SELECT data_version FROM site_state WHERE id = 1"  # SITE_STATE_ID
+# The version a transaction read, kept for the rest of it: the page store's key and a
+# view's own memo (the catalog's) ask once between them, and agree.
+_READ = "trustbench_data_version"
 _BUMP = (
     update(SiteState)
     .where(SiteState.id == SITE_STATE_ID)
@@ -48,7 +53,12 @@ _BUMP = (
 
 
 def current(session: Session) -> int:
-    return session.execute(_VERSION).scalar() or 0
+    """The data version as this session's transaction sees it (read once per transaction)."""
+    version = session.info.get(_READ)
+    if version is None:
+        version = session.connection().exec_driver_sql(_VERSION).scalar() or 0
+        session.info[_READ] = version
+    return version
 
 
 def bump(engine: Engine) -> None:
@@ -106,6 +116,12 @@ def _bump_after_commit(session_: Session) -> None:
         # The change itself is committed: answering with an error now would make the
         # user repeat it. Stored pages then live out their PAGE_CACHE_SECONDS instead.
         logger.exception("could not move the data version on; pages may lag a minute")
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_version_read(session_: Session, _transaction) -> None:
+    # A commit may have moved it (this worker's, or any other's the next one sees).
+    session_.info.pop(_READ, None)
 
 
 @event.listens_for(Session, "after_soft_rollback")
