@@ -5,7 +5,8 @@ reference rows (`model`, `hardware`, `quant`, `runtime`: detached copies, so the
 `is_other` and `label` are the models' own) and its timed runs, read in one query each.
 Evidence rows (a hub's reproductions in an evidence state) carry only what the pages and
 the rules read of a reproduction. Every statement is built once, at import; a request
-only binds its ids. Nothing here is kept between requests.
+only binds its ids. Between requests only the reference copies are kept, keyed by every
+value read (so a changed reference row is a new copy); no public row is ever kept.
 """
 
 from __future__ import annotations
