@@ -7,16 +7,25 @@ from __future__ import annotations
 import operator
 from collections import Counter
 
-from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy import Table, func, insert, inspect, select, text
 from sqlalchemy.orm import Session
 
-from webapp.models import AuditEvent, FeedbackNote, RunSample, Submission
+from webapp.models import (
+    AuditEvent,
+    ChartSummary,
+    FeedbackNote,
+    OperatorSummary,
+    PublicRowCount,
+    RunSample,
+    Submission,
+)
 
 BATCH = 5_000
 # Batches per commit: each SQLite commit of random index pages costs a WAL checkpoint,
 # so a commit every 50 000 submissions keeps both the WAL and the checkpoints few.
 COMMIT_EVERY = 10
 TABLES = (Submission, RunSample, AuditEvent, FeedbackNote)  # in the order they are written
+SUMMARIES = (OperatorSummary, PublicRowCount, ChartSummary)  # rebuilt after the rows
 
 
 class Writer:
@@ -116,20 +125,23 @@ class Writer:
         the "newest" index and sorts every public row for the first page (seconds per
         request) where the sort index answers in milliseconds.
 
-        PostgreSQL gets VACUUM (ANALYZE), what autovacuum does to a table after this
-        many inserts: besides the statistics, it sets the visibility map, without which
-        an index-only scan still reads the table for every entry, and the planner,
-        knowing as much, reads and sorts the whole table instead (at 100 000 rows the
-        catalog's count took 223 ms, 41 ms after it; page 2,000's OFFSET 354 ms, 27 ms).
+        PostgreSQL gets VACUUM (ANALYZE) of the rows' tables and of the summaries rebuilt
+        from them, what autovacuum does to a table after this many inserts: besides the
+        statistics, it sets the visibility map, without which an index-only scan still
+        reads the table for every entry, and the planner, knowing as much, reads and
+        sorts the whole table instead (at 100 000 rows the catalog's count took 223 ms,
+        41 ms after it; page 2,000's OFFSET 354 ms, 27 ms).
         VACUUM cannot run inside a transaction: it gets a connection of its own.
         """
         if self.dialect == "sqlite":
             self.session.execute(text("ANALYZE"))
         self.session.commit()
         if self.dialect == "postgresql":
-            tables = ", ".join(table.__tablename__ for table in TABLES)
             engine = self.session.get_bind()
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                present = inspect(conn)
+                tables = ", ".join(table.__tablename__ for table in (*TABLES, *SUMMARIES)
+                                   if present.has_table(table.__tablename__))
                 conn.execute(text(f"VACUUM (ANALYZE) {tables}"))
 
     def fix_sequences(self) -> None:
