@@ -57,7 +57,13 @@ def test_a_blank_date_means_today(client, session, no_csrf):
     before = datetime.now(UTC)
     assert client.post("/submit/benchmark", data=fresh_form(measured_on="")).status_code == 303
     [row] = stored(session)
-    assert before <= row.measured_at <= datetime.now(UTC)
+    # A day's runs are stored at its noon (UTC), or at the moment they arrived when that
+    # is earlier: never in the future, and on today's date (the test before noon and after).
+    noon = datetime.combine(before.date(), datetime.min.time(), tzinfo=UTC) + timedelta(hours=12)
+    assert row.measured_at == min(noon, row.measured_at)
+    assert row.measured_at.date() == before.date()
+    assert row.measured_at <= datetime.now(UTC)
+    assert row.measured_at >= min(before, noon)
 
 
 @pytest.mark.parametrize(("typed", "message"), [
