@@ -44,7 +44,7 @@ def _summary_fields(row: Any, *, badge: Badge, tier: Tier, stale: bool,
                     independent_operators: int, reproductions: int, share: float | None,
                     links: Links) -> dict[str, Any]:
     """One row as the catalog lists it, as models.BenchmarkSummary's fields: `row` is a
-    Submission or a listed.ListedRow. A list validates its page's fields in one call
+    Submission or a row of services/api/listed. A list validates its page's fields in one call
     (models built one by one cost more than the page's query)."""
     return {
         "id": row.id,
