@@ -59,9 +59,10 @@ def rate_limited(action: str, ip_hash: str, now: datetime) -> dict:
 
 
 def _retry_after(response: Response) -> Response:
-    seconds = g.get("retry_after_seconds")
-    if seconds is not None and response.status_code == 429:
-        response.headers["Retry-After"] = str(seconds)
+    if response.status_code == 429:
+        seconds = g.get("retry_after_seconds")
+        if seconds is not None:
+            response.headers["Retry-After"] = str(seconds)
     return response
 
 

@@ -23,6 +23,7 @@ from werkzeug.utils import cached_property
 
 from webapp.errors import CONTROL_CHARACTERS
 from webapp.extensions import SAFE_METHODS
+from webapp.web.vary import add_vary
 
 CSP = "; ".join(
     [
@@ -117,7 +118,7 @@ class SessionInterface(SecureCookieSessionInterface):
         # Empty and untouched: no cookie to set or delete, only the Vary it was read under.
         if not session and not session.modified:
             if session.accessed:
-                response.vary.add("Cookie")
+                add_vary(response, "Cookie")
             return
         super().save_session(app, session, response)
 
@@ -218,7 +219,7 @@ def _origin_of(url: str) -> tuple[str, str, int | None] | None:
 def _api_cors(response):
     """Any site's scripts may read the API's GET answers: public data, no credentials
     taken. Never on pages or POSTs (a cross-origin read of those could leak a session)."""
-    if request.method == "GET" and request.path.startswith("/api/"):
+    if request.path.startswith("/api/") and request.method == "GET":
         response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers["Access-Control-Expose-Headers"] = "ETag"
     return response
@@ -249,5 +250,5 @@ def _headers(response):
     if request.is_secure and "strict-transport-security" not in present:
         headers.add(*HSTS)
     if "HX-Request" in request.headers or request.endpoint and response.mimetype == "text/html":
-        response.vary.add("HX-Request")
+        add_vary(response, "HX-Request")
     return response

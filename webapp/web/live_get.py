@@ -19,6 +19,7 @@ from flask import Flask, Response, request
 from webapp.fields import FLAG_FIELDS, RUN_FIELDS
 from webapp.services.matching import NAME_FIELDS
 from webapp.services.rules import MAX_RUNS, METADATA_FIELDS
+from webapp.web.vary import add_vary
 
 # What the check reads (services/live_check.py): the runs, the plausibility inputs, the
 # date, the picked configuration (fresh form) and which setup fields are filled.
@@ -31,6 +32,7 @@ NOTE_GIVEN = "note_given"
 # The check only asks whether a note is there; this stands in for the one not sent.
 NOTE_STAND_IN = "(a note was written)"
 MAX_AGE = 60
+CACHE_CONTROL = f"public, max-age={MAX_AGE}"
 MAX_VALUE_LENGTH = 200
 
 
@@ -51,7 +53,6 @@ def cacheable(response: Response) -> Response:
     """The same numbers give the same fragment: public for a minute, with an ETag."""
     response.set_etag(hashlib.blake2b(response.get_data(), digest_size=12).hexdigest(),
                       weak=True)
-    response.cache_control.public = True
-    response.cache_control.max_age = MAX_AGE
-    response.vary.add("HX-Request")
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    add_vary(response, "HX-Request")
     return response.make_conditional(request)

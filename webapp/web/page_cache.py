@@ -46,6 +46,7 @@ from flask import Flask, Response, current_app, g, request, session
 from webapp.extensions import db
 from webapp.services import data_version
 from webapp.web.htmx import wants_fragment
+from webapp.web.vary import add_vary
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +162,7 @@ def page_etag(version: int, key: tuple) -> str:
 def _conditional_headers(response: Response, etag: str) -> Response:
     response.set_etag(etag, weak=True)
     response.headers["Cache-Control"] = SHARED_CACHE_CONTROL
-    response.vary.update(("HX-Request", "Cookie"))
+    add_vary(response, "HX-Request", "Cookie")
     return response
 
 
@@ -172,7 +173,7 @@ def _from_store(packed: bytes, mimetype: str) -> Response:
     if _takes_gzip():
         response = Response(packed, mimetype=mimetype)
         response.headers["Content-Encoding"] = "gzip"
-        response.vary.add("Accept-Encoding")
+        add_vary(response, "Accept-Encoding")
         return response
     return Response(gzip.decompress(packed), mimetype=mimetype)
 
@@ -223,7 +224,7 @@ def shared_page(view: Callable[..., Any] | None = None, *,
                 if _takes_gzip():  # the same bytes the next visitor gets from the store
                     response.set_data(packed)
                     response.headers["Content-Encoding"] = "gzip"
-                    response.vary.add("Accept-Encoding")
+                    add_vary(response, "Accept-Encoding")
             return _conditional_headers(response, etag)
 
         wrapper.shared_params = params  # type: ignore[attr-defined]

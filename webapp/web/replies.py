@@ -13,6 +13,7 @@ from webapp.models import Submission
 from webapp.services import privacy, tokens
 from webapp.services.rules import SPREAD_LIMIT
 from webapp.web.forms import LIMITS, field_labels
+from webapp.web.vary import add_vary
 
 # A field no person fills in: a value means a bot, which gets a calm reply and nothing stored.
 HONEYPOT = "website"
@@ -20,7 +21,7 @@ HONEYPOT = "website"
 
 def fragment(template: str, **context) -> Response:
     response = make_response(render_template(template, **context))
-    response.vary.add("HX-Request")
+    add_vary(response, "HX-Request")
     return response
 
 
