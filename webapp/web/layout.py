@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, current_app, has_request_context, request, url_for
 
 EXTENSION = "layout_links"
 # name in the template -> (endpoint, values)
@@ -43,12 +43,18 @@ def init_app(app: Flask) -> None:
 
 def links() -> MappingProxyType:
     """The layout's addresses for this request's mount point, read-only."""
+    if not has_request_context():  # rendered in an app context: url_for as it stands
+        return _build()
     built = current_app.extensions[EXTENSION]
     prefix = request.script_root
     found = built.get(prefix)
     if found is None:
         if len(built) >= MAX_PREFIXES:
             built.clear()
-        found = built[prefix] = MappingProxyType(
-            {name: url_for(endpoint, **values) for name, (endpoint, values) in LINKS.items()})
+        found = built[prefix] = _build()
     return found
+
+
+def _build() -> MappingProxyType:
+    return MappingProxyType(
+        {name: url_for(endpoint, **values) for name, (endpoint, values) in LINKS.items()})
