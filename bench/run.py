@@ -70,6 +70,7 @@ REALISTIC_RATIO = 0.5
 FLOOD_DROP = 0.20
 LIVE_RATIO = 0.8
 RSS_LIMIT_MIB = 150
+EXPORT_FIRST_BYTE_MS = 200  # issue 12: the first byte of a 100,000-row export
 
 LABELS = {
     "catalog": "catalog, first page",
@@ -689,6 +690,13 @@ def budgets(runs: list[dict]) -> list[dict]:
             if name not in at:
                 continue
             m = at[name]
+            if name == "csv_whole":
+                # Not a page: every public row sent. Its budget is the issue's export one
+                # (first byte < 200 ms, below); the table shows its figures beside the rest.
+                continue
+            if name == "csv_first_byte":
+                check(f"{LABELS[name]}: p50 < {EXPORT_FIRST_BYTE_MS} ms (store off)",
+                      m["p50_ms"] < EXPORT_FIRST_BYTE_MS, f"p50 {m['p50_ms']:.1f} ms")
             check(f"{LABELS[name]}: >= {OFF_RPS_RATIO}x baseline req/s, p50 within "
                   f"{OFF_P50_RATIO:.0f}x (store off)",
                   m["rps_ratio"] >= OFF_RPS_RATIO and m["p50_ratio"] <= OFF_P50_RATIO,

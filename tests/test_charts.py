@@ -165,6 +165,25 @@ def test_scatter_text_is_escaped(client, session, make_row):
     assert "<script>x" not in body
 
 
+
+def test_typed_names_stay_escaped_in_the_charts(client, session, make_row):
+    """The charts write their own numbers without escaping; anything a submitter typed
+    (an "other" hardware, quant or runtime name) is still escaped, on both pages."""
+    typed = "<img src=x onerror=alert(1)>"
+    publish(session, make_row, hardware="other", other_hardware=typed, runs=runs(90.0))
+    publish(session, make_row, quant="other", other_quant=typed, runs=runs(95.0))
+    publish(session, make_row, runtime="other", other_runtime=typed, runs=runs(97.0))
+    plain = publish(session, make_row, runs=runs(100.0))
+    shown = 0
+    for path in (f"/models/{plain.model.slug}", "/hardware/rtx-4090", "/hardware/other"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        body = response.data.decode()
+        parse(response.data)
+        assert "<img src=x" not in body, path
+        shown += body.count("&lt;img src=x onerror=alert(1)&gt;")
+    assert shown
+
 # --- the model page -------------------------------------------------------------------------
 
 

@@ -56,7 +56,6 @@ def seed_demo(rows: int, if_empty: bool, random_seed: int) -> None:
         db.session.commit()
         return
     report = demo.seed(db.session, rows=rows, random_seed=random_seed)
-    summaries.rebuild_all(db.session)  # the bulk load bypasses the decisions that keep them
     db.session.commit()
     data_version.bump(db.engine)  # bulk inserts bypass the ORM: running workers re-render
     click.echo(report)

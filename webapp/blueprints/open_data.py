@@ -19,6 +19,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    g,
     make_response,
     render_template,
     request,
@@ -159,6 +160,7 @@ def badge(benchmark_id: int) -> Response:
 @bp.get("/data")
 def data() -> Response:
     """What can be downloaded, in which shape, under which licence (with an ETag)."""
+    g.shared_page = True  # no form: no per-visitor CSRF token, so no session and one ETag
     body = render_template("public/data.html", fields=exports.FIELDS, snapshot=snapshot,
                            feed_limit=feed.LIMIT)
     return _conditional(Response(body, mimetype="text/html"))

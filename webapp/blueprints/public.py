@@ -35,7 +35,6 @@ from webapp.services.detail import detail as benchmark_detail
 from webapp.services.listing import MemoStore, page_number
 from webapp.services.operators import operators_page
 from webapp.services.reference_index import IndexPage, hardware_index_page, models_index_page
-from webapp.web import page_cache
 from webapp.web.htmx import wants_fragment
 from webapp.web.page_cache import shared_page
 
@@ -158,16 +157,14 @@ def _index_page(template: str, find: Callable[..., IndexPage]) -> str:
 @shared_page(params=("page",))
 def hardware(slug: str) -> str:
     return _paged("public/hardware.html", partial(
-        reference_pages.reference_page, db.session, reference_pages.HARDWARE, slug, now=utcnow(),
-        keep_chart=page_cache.enabled()))
+        reference_pages.reference_page, db.session, reference_pages.HARDWARE, slug, now=utcnow()))
 
 
 @bp.get("/models/<slug>")
 @shared_page(params=("page",))
 def model(slug: str) -> str:
     return _paged("public/model.html", partial(
-        reference_pages.reference_page, db.session, reference_pages.MODEL, slug, now=utcnow(),
-        keep_chart=page_cache.enabled()))
+        reference_pages.reference_page, db.session, reference_pages.MODEL, slug, now=utcnow()))
 
 
 @bp.get("/operators")

@@ -1,8 +1,10 @@
 """From stored rows to the rules engine's plain facts, for a page of hubs at a time.
 
-Badge and tier are always recomputed from the evidence. The derived_* columns are
-an index for filtering and sorting many rows, refreshed from the same functions
-whenever a decision touches a hub.
+The detail page, comparisons' evidence and badge SVGs recompute badge and tier from the
+evidence (assess_hubs). The derived_* columns are the index for filtering and sorting
+many rows, refreshed from the same functions whenever a decision touches a hub; list
+pages also show badge, tier and stale from them (listing.shown_marks picks the stretch
+`now` falls in), so a list never loads every reproduction of its page.
 """
 
 from __future__ import annotations

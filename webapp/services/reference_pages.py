@@ -182,11 +182,9 @@ class ReferencePage:
 
 def reference_page(
     session: Session, subject: Subject, slug: str, page: int, *, now: datetime, per_page: int,
-    keep_chart: bool = True,
 ) -> ReferencePage | None:
-    """The page of the hardware or model `slug` (by `subject`), or None when there is none.
-
-    `keep_chart` is the page store's switch; the chart is read from its summary either way."""
+    """The page of the hardware or model `slug` (by `subject`), or None when there is none;
+    its chart is read from the entry's kept summary (chart_summaries)."""
     entity = subject.entity
     found = session.scalars(select(entity).where(entity.slug == slug)).one_or_none()
     if found is None:
