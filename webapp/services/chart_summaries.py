@@ -53,6 +53,16 @@ def _devices(count: int, tensor_parallel: bool) -> str:
     return f"{count}×" if count == 1 else f"{count}×, layer split"
 
 
+# What each chart reads of a row, also its ORDER BY: the rows come in one order on every
+# database and every rebuild, so the merged dots (float sums) and their order never depend
+# on how the database happened to return them.
+_HARDWARE_COLUMNS = (Submission.model_id, Submission.quant_id, Submission.hardware_count,
+                     Submission.tensor_parallel, Submission.derived_badge, Submission.kind,
+                     Submission.decode_tps)
+_MODEL_COLUMNS = (Submission.hardware_id, Submission.hardware_count,
+                  Submission.tensor_parallel, Submission.quant_id, Submission.decode_tps)
+
+
 def _plain_rows(session: Session, statement: Select[Any]) -> list[Sequence[Any]]:
     """The statement's rows as the database driver returns them. A chart reads a few
     numbers from every public row of an entry (23,000 at 100,000 rows); building
@@ -93,10 +103,9 @@ def hardware_data(session: Session, hardware_id: int) -> dict[str, Any] | None:
     """Every public row of the hardware as a dot (merged per spot), bytes per token against
     decode speed, and its configurations; None when it has no public rows."""
     found = _plain_rows(session, (
-        select(Submission.model_id, Submission.quant_id, Submission.hardware_count,
-               Submission.tensor_parallel, Submission.derived_badge, Submission.kind,
-               Submission.decode_tps)
+        select(*_HARDWARE_COLUMNS)
         .where(_PUBLIC, Submission.hardware_id == hardware_id)
+        .order_by(*_HARDWARE_COLUMNS)
     ))
     if not found:
         return None
@@ -182,9 +191,9 @@ def model_data(session: Session, model_id: int) -> dict[str, Any] | None:
     ceiling of the quant most of them use, split as most of them split; None when the
     model has no public rows."""
     found = _plain_rows(session, (
-        select(Submission.hardware_id, Submission.hardware_count, Submission.tensor_parallel,
-               Submission.quant_id, Submission.decode_tps)
+        select(*_MODEL_COLUMNS)
         .where(_PUBLIC, Submission.model_id == model_id)
+        .order_by(*_MODEL_COLUMNS)
     ))
     if not found:
         return None
