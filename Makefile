@@ -54,9 +54,10 @@ lint: test-venv
 bench: test-venv
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
-# Where one page's time goes, in-process, beside the baseline: make profile URL=/ DATABASE_URL=…
+# Where one page's time goes, in-process, beside the baseline: make profile URL=/ [DATABASE_URL=…]
+# (without DATABASE_URL, the instance database make run serves, set up as make run does).
 URL ?= /
-profile: test-venv
+profile: test-venv db
 	$(BIN)/python bench/page_profile.py $(URL) --profile $(PROFILE_ARGS)
 
 # Rewrite the pins from a scratch environment with the runtime and test dependencies.

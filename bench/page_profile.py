@@ -1,7 +1,8 @@
 """Where a page's time goes: one URL served in-process, timed and profiled (`make profile`).
 
-Serves `URL` through Flask's test client against the database in `DATABASE_URL` (the
-page store off, as the bench's uncached rows), beside the Fortunes baseline
+Serves `URL` through Flask's test client against the database in `DATABASE_URL` (else the
+app's default, the one `make run` serves; the page store off, as the bench's uncached
+rows), beside the Fortunes baseline
 (bench/baseline_app.py) served the same way in the same process, and prints:
 
 - the median milliseconds per request of each and their ratio (requests per second of
@@ -11,6 +12,7 @@ page store off, as the bench's uncached rows), beside the Fortunes baseline
 
 It asserts nothing and writes nothing but its own temporary baseline database.
 
+    make profile URL=/                                   # the instance database
     make profile URL=/ DATABASE_URL=sqlite:////tmp/tb.sqlite3
     .venv/bin/python bench/page_profile.py /benchmarks/7 --repeat 200 --profile
 """
@@ -62,8 +64,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=35)
     parser.add_argument("--htmx", action="store_true", help="send HX-Request (a fragment)")
     args = parser.parse_args()
-    if "DATABASE_URL" not in os.environ:
-        raise SystemExit("set DATABASE_URL to the database to read (e.g. a bench --keep one)")
+    # Without DATABASE_URL, the app's own default: the instance database `make run` serves.
     os.environ.setdefault("TRUSTBENCH_PAGE_CACHE_SECONDS", "0")
     os.environ.setdefault("TRUSTBENCH_RATE_LIMITS_ENABLED", "0")
     os.environ.setdefault("SECRET_KEY", "profile-secret-key-not-for-production")

@@ -867,10 +867,12 @@ def git_commit() -> str:
 
 
 def postgres_version(url: str) -> str | None:
+    """The server's version, asked of its `postgres` database (the bench's own database
+    need not exist yet: fresh_database creates it)."""
     try:
         from sqlalchemy import create_engine, text
 
-        engine = create_engine(_sqlalchemy_url(url))
+        engine = create_engine(_sqlalchemy_url(url.rsplit("/", 1)[0] + "/postgres"))
         with engine.connect() as conn:
             version = conn.execute(text("SHOW server_version")).scalar()
         engine.dispose()
