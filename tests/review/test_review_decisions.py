@@ -272,3 +272,24 @@ def test_unknown_submission_is_404(reviewer_client):
     assert reviewer_client.post("/review/submissions/1/link", {"other": "9" * 30}).status_code in (
         404, 422)
     assert reviewer_client.post("/review/submissions/999/approve").status_code == 404
+
+
+def test_every_dashboard_table_scrolls_by_keyboard_on_a_narrow_screen(reviewer_client, hub,
+                                                                       repro_of):
+    """Wide reviewer tables (queue, side by side, runs, history, audit) sit in a named,
+    focusable region, so a keyboard can scroll them sideways on a phone."""
+    repro = repro_of()
+    parser = html5lib.HTMLParser(strict=False, namespaceHTMLElements=False)
+    seen = 0
+    for path in ("/review/", "/review/audit", f"/review/submissions/{repro.id}"):
+        document = parser.parse(reviewer_client.get(path).get_data(as_text=True))
+        parents = {child: parent for parent in document.iter() for child in parent}
+        for table in document.iter("table"):
+            if table.get("class") == "runs-input":
+                continue  # the editorial form's inputs, not a table to read
+            region = parents[table]
+            assert region.get("class") == "table-scroll", (path, table.get("class"))
+            assert region.get("tabindex") == "0" and region.get("role") == "region", path
+            assert region.get("aria-label", "").startswith("Table: "), path
+            seen += 1
+    assert seen >= 6
