@@ -61,7 +61,7 @@ def test_the_guide_shows_the_files_sha256_and_the_two_commands(client):
 
 
 def commands_on(html: str) -> list[str]:
-    block = re.search(r'<pre class="runner-command"><code>(.*?)</code></pre>', html, re.S)
+    block = re.search(r'<pre class="runner-command"[^>]*><code>(.*?)</code></pre>', html, re.S)
     assert block, "no runner command on the page"
     return unescape(block.group(1)).splitlines()
 
