@@ -215,7 +215,8 @@ class Listing:
     def assessment(self) -> Assessment:
         """The full assessment with its reasons, recomputed from the evidence."""
         if self._assessment is None:
-            assert self._page is not None
+            if self._page is None:  # built with its assessment; never without either
+                raise RuntimeError("a Listing without its assessment or its page")
             self._assessment = self._page.of(self.row)
         return self._assessment
 
