@@ -28,13 +28,13 @@ from webapp.models import Hardware, ModelVariant, Quant, Runtime, Submission
 from webapp.services import catalog_rows, data_version, reference_memo
 from webapp.services.listing import (
     ListingPage,
-    MemoStore,
     Sort,
     effective_tier,
     listing_page,
     not_stale,
     public_conditions,
 )
+from webapp.services.page_memo import MemoStore
 from webapp.services.rules import Badge, Tier
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
