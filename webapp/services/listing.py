@@ -328,21 +328,33 @@ def order(sort: Sort, *, reverse: bool = False) -> tuple[ColumnElement[Any], ...
 
 
 def _at_or_after(sort: Sort, key: tuple[Any, ...]) -> ColumnElement[bool]:
-    """Rows at or after the row whose ORDER BY values are `key`, in `sort`'s order.
+    """Rows at or after the row whose ORDER BY values are `key`, in `sort`'s order."""
+    return keyset_bound(_sort_terms(sort), key, inclusive=True)
+
+
+def keyset_bound(terms: Sequence[tuple[Any, bool]], key: Sequence[Any], *,
+                 inclusive: bool) -> ColumnElement[bool]:
+    """Rows after (or, `inclusive`, at or after) the row whose ORDER BY values are `key`,
+    in the order of `terms` ((column, descending) each, as _sort_terms gives them).
 
     When every term runs one way (every sort does), one row-value comparison, which
     SQLite (3.15+) and PostgreSQL seek in the sort's index on all its columns: a bound on
     the first column alone left the trust sort (a dozen ranks) stepping over half the
     catalog on a deep page. Otherwise the comparison spelt out, with a plain bound on the
     first column to seek by."""
-    terms = _sort_terms(sort)
+    terms = tuple(terms)
     directions = {descending for _, descending in terms}
     if len(directions) == 1:
         columns = tuple_(*(column for column, _ in terms))
         values = tuple_(*(literal(value, column.type)
                           for (column, _), value in zip(terms, key, strict=True)))
-        return columns <= values if directions.pop() else columns >= values
-    branches = [and_(*(column == value for (column, _), value in zip(terms, key, strict=True)))]
+        if directions.pop():
+            return columns <= values if inclusive else columns < values
+        return columns >= values if inclusive else columns > values
+    branches = []
+    if inclusive:
+        branches.append(and_(*(column == value
+                               for (column, _), value in zip(terms, key, strict=True))))
     for index, ((column, descending), value) in enumerate(zip(terms, key, strict=True)):
         equal = [earlier == earlier_value
                  for (earlier, _), earlier_value in zip(terms[:index], key[:index], strict=True)]

@@ -17,11 +17,12 @@ from typing import Any
 
 from itsdangerous import BadData, URLSafeSerializer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
 
 from webapp.models import Submission, UTCDateTime
+from webapp.services.listing import keyset_bound
 
 SALT = "trustbench.api-cursor.v1"
 ID_MAX = 2**31 - 1
@@ -97,11 +98,8 @@ def _typed(column: Any, value: float | int | str) -> Any:
 
 def after(secret: str, token: str, sort: str,
           order: Sequence[ColumnElement[Any]]) -> ColumnElement[bool]:
-    """The condition selecting the rows after the cursor in `order`.
-
-    The lexicographic OR is preceded by a plain bound on the first column, which is
-    what lets both SQLite and PostgreSQL seek the index instead of walking it.
-    """
+    """The condition selecting the rows after the cursor in `order`: a seek on the
+    sort's index on all its columns (listing.keyset_bound)."""
     payload = _read(secret, token)
     terms = order_columns(order)
     if payload.s != sort:
@@ -109,15 +107,7 @@ def after(secret: str, token: str, sort: str,
     if len(payload.k) != len(terms):
         raise InvalidCursor("the cursor does not fit this sort")
     values = [_typed(column, value) for (column, _), value in zip(terms, payload.k, strict=True)]
-    branches = []
-    for index, ((column, descending), value) in enumerate(zip(terms, values, strict=True)):
-        equal = [earlier == earlier_value
-                 for (earlier, _), earlier_value in zip(terms[:index], values[:index],
-                                                        strict=False)]
-        branches.append(and_(*equal, column < value if descending else column > value))
-    first, first_descending = terms[0]
-    bound = first <= values[0] if first_descending else first >= values[0]
-    return and_(bound, or_(*branches))
+    return keyset_bound(terms, values, inclusive=False)
 
 
 def page_cursor(secret: str, page: int) -> str:
