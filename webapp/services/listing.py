@@ -278,11 +278,16 @@ def _whole_days_cutoff(now: datetime, days: int) -> datetime:
     return now - timedelta(days=days + 1)
 
 
+def stale_cutoff(now: datetime) -> datetime:
+    """The newest-measurement time at or before which a row is stale on `now`'s day."""
+    return _whole_days_cutoff(now, STALE_DAYS)
+
+
 def not_stale(now: datetime) -> ColumnElement[bool]:
     # A plain range test, so the planner can keep walking the sort index. A row whose
     # index was never refreshed (derived_newest_at NULL) shows only with stale rows;
     # evidence.refresh_derived runs on every decision, so that is a bug elsewhere.
-    return Submission.derived_newest_at > _whole_days_cutoff(now, STALE_DAYS)
+    return Submission.derived_newest_at > stale_cutoff(now)
 
 
 def effective_tier(now: datetime) -> ColumnElement[str]:

@@ -22,11 +22,19 @@ from typing import Any
 from sqlalchemy import ColumnElement, bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
-from webapp.models import Hardware, ModelVariant, PublicRowCount, Quant, Runtime, Submission
+from webapp.models import (
+    Hardware,
+    ModelVariant,
+    PublicRowCount,
+    Quant,
+    Runtime,
+    Submission,
+    UTCDateTime,
+)
 from webapp.services import data_version, evidence, reference_memo, summaries
 from webapp.services.api.cursor import order_columns
 from webapp.services.catalog import Selection
-from webapp.services.listing import Sort, not_stale, order, shown_marks
+from webapp.services.listing import Sort, order, shown_marks, stale_cutoff
 from webapp.services.rules import Badge, Kind, State, Tier
 
 _REPRO = aliased(Submission, name="repro")
@@ -63,6 +71,19 @@ _REFERENCES: tuple[tuple[Any, tuple[str, ...]], ...] = (
 )
 _PUBLIC_ROWS = (select(func.coalesce(func.sum(PublicRowCount.rows), 0))
                 .where(PublicRowCount.subject == summaries.HARDWARE).scalar_subquery())
+# The unfiltered list's fresh rows: the public rows kept by decisions, less the stale ones
+# and any whose index was never refreshed, two ranges of ix_submissions_state_newest (an
+# OR of them would walk all of it on PostgreSQL). Built once, as _ROWS is.
+_FRESH_ROWS = select(
+    _PUBLIC_ROWS
+    - select(func.count()).select_from(Submission)
+    .where(Submission.state == State.APPROVED,
+           Submission.derived_newest_at <= bindparam("cutoff", type_=UTCDateTime()))
+    .scalar_subquery()
+    - select(func.count()).select_from(Submission)
+    .where(Submission.state == State.APPROVED, Submission.derived_newest_at.is_(None))
+    .scalar_subquery()
+)
 _FILTERS = ("model", "hardware", "quant", "runtime", "badge", "tier", "q")
 
 
@@ -168,12 +189,7 @@ def total(session: Session, selection: Selection, now: datetime) -> int:
         connection = session.connection()
         if query.include_stale:
             return connection.execute(select(_PUBLIC_ROWS)).scalar() or 0
-        # Two ranges of the index (an OR of them would walk all of it on PostgreSQL).
-        stale, unindexed = (
-            select(func.count()).select_from(Submission)
-            .where(Submission.state == State.APPROVED, condition).scalar_subquery()
-            for condition in (~not_stale(now), Submission.derived_newest_at.is_(None)))
-        fresh = connection.execute(select(_PUBLIC_ROWS - stale - unindexed)).scalar() or 0
+        fresh = connection.execute(_FRESH_ROWS, {"cutoff": stale_cutoff(now)}).scalar() or 0
         if fresh >= 0:
             return fresh
         # Fewer rows kept than stale ones: the summaries were bypassed (rows written by
