@@ -8,6 +8,7 @@ import html5lib
 import pytest
 
 from tests.factories import counted_statements, listed_ids
+from webapp.models import Hardware
 from webapp.services import evidence, labels, plausibility
 from webapp.services.rules import (
     RELATED_LIMIT,
@@ -146,6 +147,21 @@ def test_catalog_filters_by_each_matching_set_dimension(client, session, make_ro
     # the form shows what is applied
     body = client.get("/?hardware=rtx-3090").data.decode()
     assert '<option value="rtx-3090" selected>' in body
+
+
+def test_filter_lists_follow_the_reference_data_escaped_and_mark_only_the_choice(client,
+                                                                                 session):
+    """The option lists are written once per data version: a hardware entry added later
+    is offered on the next page, its name escaped, and only the applied one is selected."""
+    assert "Bench &lt;Card&gt;" not in client.get("/").data.decode()
+    session.add(Hardware(slug="bench-card", name="Bench <Card>", vendor="Acme & Co",
+                         kind="gpu", memory_gib=8.0, bandwidth_gb_s=100.0))
+    session.commit()
+    body = client.get("/?hardware=bench-card").data.decode()
+    assert '<option value="bench-card" selected>Bench &lt;Card&gt;</option>' in body
+    assert '<optgroup label="Acme &amp; Co">' in body and "<Card>" not in body
+    assert body.count(" selected>") == 2  # the hardware and the default sort, nothing else
+    assert '<option value="bench-card">' in client.get("/").data.decode()
 
 
 def test_catalog_filters_by_badge_and_tier(client, session, make_row):

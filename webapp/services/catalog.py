@@ -193,6 +193,8 @@ class FilterOptions:
     sorts: tuple[Sort, ...] = tuple(Sort)
     groups: dict[str, list[Group]] = field(default_factory=dict)
     slugs: dict[str, dict[str, Choice]] = field(default_factory=dict)  # filter -> slug -> choice
+    # filter -> its <option>s as written once for these options (web.filter_options)
+    markup: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def sort_named(self) -> dict[str, Sort]:
