@@ -127,9 +127,11 @@ def catalog() -> Response:
 
 
 @bp.get("/benchmarks/<int:benchmark_id>")
-@shared_page
+@shared_page(params=("page",))
 def detail(benchmark_id: int) -> str:
-    found = benchmark_detail(db.session, benchmark_id, now=utcnow())
+    """A row's page; `page` pages its reproductions (past the last one: not found)."""
+    found = benchmark_detail(db.session, benchmark_id, now=utcnow(),
+                             page=page_number(request.args))
     if found is None:
         abort(404)
     _show_demo_banner(found.demo_shown)

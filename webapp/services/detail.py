@@ -3,9 +3,13 @@
 Only reproductions in an evidence state are shown as evidence, and only those within
 tolerance in the rings (the others apart, "accepted with a note"); a fragment (a
 reproduction that became a row of its own) is shown as related. The rows are read as
-columns (services.detail_rows): the row with its runs, then the evidence of the row, of
-its fragments and of its hub in one query; a row with fragments or a hub reads those
-rows in one more.
+columns (services.detail_rows) in two statements: the row with its runs, fragments and
+hub, then the evidence of the row, of its fragments and of its hub.
+
+Every long list pages: the page shows REPRODUCTIONS_PER_PAGE of each ring (and of those
+accepted with a note), newest first, and `?page=` the next ones; the badge, the tier's
+reasons, the headings' counts and the divergence strip's summary count every accepted
+reproduction.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from sqlalchemy.orm import Session
 from webapp.services import detail_rows, divergence, evidence_charts, plausibility
 from webapp.services.evidence import assess
 from webapp.services.labels import Fact, build_context, operator_label, safe_url
-from webapp.services.listing import Listing
+from webapp.services.listing import Listing, Pagination
 from webapp.services.rules import Ring, State, percent
 
 MAX_ID = 2**31 - 1  # ids are INTEGER: 32-bit on PostgreSQL
@@ -116,6 +120,8 @@ class RingPicture:
     hub_radius: int
     dot_radius: int
     dots: tuple[RingDot, ...]
+    # how many each ring holds in all, when the dots are one page of them
+    totals: tuple[int, int] | None = None
 
     @property
     def inner_count(self) -> int:
@@ -125,8 +131,22 @@ class RingPicture:
     def outer_count(self) -> int:
         return sum(1 for dot in self.dots if dot.ring is Ring.OUTER)
 
+    @property
+    def inner_total(self) -> int:
+        return self.inner_count if self.totals is None else self.totals[0]
 
-def ring_picture(reproductions: Sequence[ReproductionView]) -> RingPicture:
+    @property
+    def outer_total(self) -> int:
+        return self.outer_count if self.totals is None else self.totals[1]
+
+    @property
+    def partial(self) -> bool:
+        """Only some of the ring members are drawn (one page of them)."""
+        return len(self.dots) < self.inner_total + self.outer_total
+
+
+def ring_picture(reproductions: Sequence[ReproductionView],
+                 totals: tuple[int, int] | None = None) -> RingPicture:
     size, inner, outer = 280, 62, 118
     centre = size // 2
     dots: list[RingDot] = []
@@ -142,53 +162,153 @@ def ring_picture(reproductions: Sequence[ReproductionView]) -> RingPicture:
                 title=f"{ring_.label}: reproduction #{view.row.id} by {view.operator}",
             ))
     return RingPicture(size=size, centre=centre, inner_radius=inner, outer_radius=outer,
-                       hub_radius=22, dot_radius=9, dots=tuple(dots))
+                       hub_radius=22, dot_radius=9, dots=tuple(dots), totals=totals)
+
+
+REPRODUCTIONS_PER_PAGE = 10  # of each ring, and of those accepted with a note
+
+
+@dataclass(frozen=True)
+class ReproGroup:
+    """One table of the page: a ring's reproductions (ring None: those accepted with a
+    note), how many it holds in all and this page's share of them, newest first."""
+
+    ring: Ring | None
+    total: int
+    views: tuple[ReproductionView, ...]
+    first: int  # the place of the first shown, counting from 1 (newest first)
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.views) - 1
+
+    @property
+    def paged(self) -> bool:
+        return self.total > REPRODUCTIONS_PER_PAGE
+
+
+def _view(original: Any, repro: Any, ring: Ring | None) -> ReproductionView:
+    return ReproductionView(
+        row=repro,
+        ring=ring,
+        comparison=divergence.compare(original.ttft_ms, original.decode_tps,
+                                      repro.ttft_ms, repro.decode_tps),
+        differences=differences(original.ttft_ms, original.decode_tps,
+                                repro.ttft_ms, repro.decode_tps),
+    )
 
 
 @dataclass(frozen=True)
 class Detail(_Measured):
+    """One public row and its evidence. `reproductions`, `picture` and `noted` are every
+    accepted reproduction (the API and the network page); the page shows `groups`, one
+    page (`page`) of each ring and of those accepted with a note, with `page_picture`
+    and `strip` drawn from that page and counting them all."""
+
     listing: Listing
     build_context: tuple[Fact, ...]
     runs: list[Any]  # position, ttft_ms, tokens_generated, decode_tps
     spreads: tuple[divergence.SpreadCheck, ...]
     plausibility: plausibility.Plausibility
-    reproductions: tuple[ReproductionView, ...]
-    picture: RingPicture
+    accepted: tuple[Any, ...]  # the reproductions in the REPRODUCED state, oldest first
     related: list[Listing]
     hub: Listing | None  # the row this fragment came from, when public
+    page: int = 1
 
     @property
     def row(self) -> Any:
         return self.listing.row
 
-    @cached_property
-    def ring_groups(self) -> tuple[tuple[Ring, tuple[ReproductionView, ...]], ...]:
-        """The clean reproductions grouped by ring, inner first; empty rings included."""
-        return tuple(
-            (ring_, tuple(view for view in self.reproductions if view.ring is ring_))
-            for ring_ in Ring
-        )
-
     @property
-    def in_rings(self) -> bool:
-        return bool(self.picture.dots)
+    def rings(self) -> dict[int, Ring]:
+        return self.listing.assessment.rings
+
+    @cached_property
+    def reproductions(self) -> tuple[ReproductionView, ...]:
+        """Every accepted reproduction, oldest first."""
+        rings = self.rings
+        return tuple(_view(self.row, repro, rings.get(repro.id)) for repro in self.accepted)
+
+    @cached_property
+    def picture(self) -> RingPicture:
+        """Every clean reproduction on its ring."""
+        return ring_picture(self.reproductions)
 
     @cached_property
     def noted(self) -> tuple[ReproductionView, ...]:
         """Reproductions a reviewer accepted outside tolerance: shown apart from the rings."""
         return tuple(view for view in self.reproductions if view.ring is None)
 
+    # --- the page: one page of each table ---------------------------------------------------
+
+    @cached_property
+    def _members(self) -> dict[Ring | None, list[Any]]:
+        """The accepted reproductions by ring (None: accepted with a note), newest first."""
+        rings = self.rings
+        members: dict[Ring | None, list[Any]] = {Ring.INNER: [], Ring.OUTER: [], None: []}
+        for repro in reversed(self.accepted):
+            members[rings.get(repro.id)].append(repro)
+        return members
+
+    @property
+    def page_count(self) -> int:
+        largest = max(len(rows) for rows in self._members.values())
+        return max(1, math.ceil(largest / REPRODUCTIONS_PER_PAGE))
+
+    @cached_property
+    def groups(self) -> tuple[ReproGroup, ReproGroup, ReproGroup]:
+        """Inner ring, outer ring, accepted with a note: this page of each."""
+        start = (self.page - 1) * REPRODUCTIONS_PER_PAGE
+        groups = []
+        for ring_, rows in self._members.items():
+            shown = rows[start:start + REPRODUCTIONS_PER_PAGE]
+            groups.append(ReproGroup(ring_, len(rows),
+                                     tuple(_view(self.row, repro, ring_) for repro in shown),
+                                     start + 1))
+        inner, outer, noted = groups
+        return inner, outer, noted
+
+    @property
+    def ring_groups(self) -> tuple[ReproGroup, ReproGroup]:
+        return self.groups[0], self.groups[1]
+
+    @property
+    def noted_group(self) -> ReproGroup:
+        return self.groups[2]
+
+    @property
+    def pagination(self) -> Pagination:
+        return Pagination(page=self.page, per_page=REPRODUCTIONS_PER_PAGE,
+                          shown=max(len(group.views) for group in self.groups),
+                          has_next=self.page < self.page_count)
+
+    @property
+    def in_rings(self) -> bool:
+        return bool(self._members[Ring.INNER] or self._members[Ring.OUTER])
+
+    @cached_property
+    def page_picture(self) -> RingPicture:
+        """This page's clean reproductions on their rings, with how many each ring holds."""
+        inner, outer, _noted = self.groups
+        return ring_picture((*inner.views, *outer.views), (inner.total, outer.total))
+
     @cached_property
     def strip(self) -> evidence_charts.Strip | None:
-        """The divergence strip: every accepted reproduction (rings and accepted with a note)
-        against this row's medians, signed; None when there is none."""
-        return evidence_charts.strip([
-            evidence_charts.StripInput(
-                view.row.id, view.operator, view.ring,
-                evidence_charts.signed(view.row.ttft_ms, self.row.ttft_ms),
-                evidence_charts.signed(view.row.decode_tps, self.row.decode_tps))
-            for view in self.reproductions
-        ])
+        """The divergence strip of this page's reproductions (rings and accepted with a
+        note) against this row's medians, signed, on an axis wide enough for all of them
+        and counting them all; None when there is none."""
+        row, rings = self.row, self.rings
+        shown = {view.row.id for group in self.groups for view in group.views}
+        drawn, others = [], []
+        for repro in reversed(self.accepted):
+            item = evidence_charts.StripInput(
+                repro.id, operator_label(repro), rings.get(repro.id),
+                evidence_charts.signed(repro.ttft_ms, row.ttft_ms),
+                evidence_charts.signed(repro.decode_tps, row.decode_tps))
+            (drawn if repro.id in shown else others).append(item)
+        order = {ring_: index for index, ring_ in enumerate(self._members)}
+        drawn.sort(key=lambda item: order[item.ring])  # the tables' order
+        return evidence_charts.strip(drawn, others)
 
     @property
     def spread_flagged(self) -> bool:
@@ -196,52 +316,38 @@ class Detail(_Measured):
 
     @property
     def demo_shown(self) -> bool:
-        rows = [self.row, *(view.row for view in self.reproductions),
-                *(listing.row for listing in self.related)]
+        rows = [self.row, *self.accepted, *(listing.row for listing in self.related)]
         if self.hub is not None:
             rows.append(self.hub.row)
         return any(row.is_demo for row in rows)
 
 
-def detail(session: Session, benchmark_id: int, *, now: datetime) -> Detail | None:
-    """Everything the detail page shows, or None when the row is not public."""
+def detail(session: Session, benchmark_id: int, *, now: datetime,
+           page: int = 1) -> Detail | None:
+    """Everything the detail page shows, or None when the row is not public or it has no
+    page `page` of reproductions (page 1 always exists)."""
     if not 0 < benchmark_id <= MAX_ID:
         return None  # the URL converter takes any digits; the database does not
-    row = detail_rows.public_row(session, benchmark_id)
-    if row is None:
+    around = detail_rows.row_around(session, benchmark_id)
+    if around is None:
         return None
-    # One query for the evidence of the row, of its fragments and of its hub; one more
-    # for the fragments and the hub as rows of their own, when there are any.
-    hub_id = row.hub_id
-    evidence = detail_rows.evidence_around(session, row.id, hub_id)
+    row, hub = around.row, around.hub
+    # One statement for the row, its runs, fragments and hub; one for the evidence of
+    # the row, of its fragments and of its hub.
+    evidence = detail_rows.evidence_around(session, row.id, row.hub_id)
     evidence_rows = evidence.get(row.id, [])
-    fragment_ids = [r.id for r in evidence_rows if r.state == State.APPROVED]
-    others = detail_rows.public_rows(
-        session, fragment_ids if hub_id is None else [*fragment_ids, hub_id])
-    fragments = [others[id_] for id_ in fragment_ids if id_ in others]
-    hub = others.get(hub_id) if hub_id is not None else None
-
+    fragments = [around.fragments[r.id] for r in evidence_rows
+                 if r.state == State.APPROVED and r.id in around.fragments]
     assessment = assess(row, evidence_rows, now)
-    reproductions = tuple(
-        ReproductionView(
-            row=repro,
-            ring=assessment.rings.get(repro.id),
-            comparison=divergence.compare(row.ttft_ms, row.decode_tps,
-                                          repro.ttft_ms, repro.decode_tps),
-            differences=differences(row.ttft_ms, row.decode_tps,
-                                    repro.ttft_ms, repro.decode_tps),
-        )
-        for repro in evidence_rows
-        if repro.state == State.REPRODUCED
-    )
-    return Detail(
+    found = Detail(
         listing=Listing(row, assessment),
         build_context=build_context(row),
         runs=row.runs,
         spreads=divergence.spread_checks(row.ttft_spread, row.decode_spread),
         plausibility=plausibility.of_row(row),
-        reproductions=reproductions,
-        picture=ring_picture(reproductions),
+        accepted=tuple(repro for repro in evidence_rows if repro.state == State.REPRODUCED),
         related=[Listing(r, assess(r, evidence.get(r.id, []), now)) for r in fragments],
         hub=Listing(hub, assess(hub, evidence.get(hub.id, []), now)) if hub else None,
+        page=page,
     )
+    return found if page <= found.page_count else None

@@ -2,7 +2,11 @@
 
 A page row is one public submission with a Submission's column attributes, its four
 reference rows (`model`, `hardware`, `quant`, `runtime`: detached copies, so their
-`is_other` and `label` are the models' own) and its timed runs, read in one query each.
+`is_other` and `label` are the models' own) and its timed runs. The detail page reads its
+row, the row's runs, its public fragments and its public hub in one statement
+(`row_around`), and the evidence around them in one more (`evidence_around`): two
+statements a page, whatever the row, which matters where each statement is a round trip
+(PostgreSQL).
 Evidence rows (a hub's reproductions in an evidence state) carry only what the pages and
 the rules read of a reproduction. Every statement is built once, at import; a request
 only binds its ids. Between requests only the reference copies are kept, keyed by every
@@ -13,12 +17,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection
+from dataclasses import dataclass
 from functools import lru_cache
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Row, bindparam, select, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy import Float, Integer, Row, bindparam, cast, literal, null, select, union_all
+from sqlalchemy.orm import Session, aliased
 
 from webapp.models import Hardware, ModelVariant, Quant, RunSample, Runtime, Submission
 from webapp.services.evidence import EVIDENCE_STATES
@@ -40,14 +45,24 @@ def _page_rows_statement() -> Any:
 
 
 _PAGE_ROWS = _page_rows_statement()
-_ONE_ROW = _PAGE_ROWS.where(Submission.id == bindparam("id"))
 _SOME_ROWS = _PAGE_ROWS.where(Submission.id.in_(bindparam("ids", expanding=True)))
 
-_RUNS = (
-    select(RunSample.position, RunSample.ttft_ms, RunSample.tokens_generated,
-           RunSample.decode_tps)
-    .where(RunSample.submission_id == bindparam("id"))
-    .order_by(RunSample.position)
+_RUN_COLUMNS = (RunSample.position, RunSample.ttft_ms, RunSample.tokens_generated,
+                RunSample.decode_tps)
+_NO_RUN = (cast(null(), Integer), cast(null(), Float), cast(null(), Integer),
+           cast(null(), Float))
+_HUB_OF = aliased(Submission)
+# The row (part 0) once per timed run, its public fragments (1) and its public hub (2),
+# the last two without runs.
+_ROW_AROUND = union_all(
+    _PAGE_ROWS.add_columns(*_RUN_COLUMNS, literal(0, Integer))
+    .outerjoin(RunSample, RunSample.submission_id == Submission.id)
+    .where(Submission.id == bindparam("id")),
+    _PAGE_ROWS.add_columns(*_NO_RUN, literal(1, Integer))
+    .where(Submission.hub_id == bindparam("id"), Submission.kind == Kind.REPRODUCTION),
+    _PAGE_ROWS.add_columns(*_NO_RUN, literal(2, Integer))
+    .where(Submission.id == select(_HUB_OF.hub_id)
+           .where(_HUB_OF.id == bindparam("id")).scalar_subquery()),
 )
 
 # What a reproduction shows and what evidence.assess reads of it.
@@ -98,15 +113,46 @@ def _connection(session: Session) -> Any:
     return session.connection()
 
 
-def public_row(session: Session, row_id: int) -> SimpleNamespace | None:
-    """The public row `row_id` with its reference rows and runs, or None."""
-    connection = _connection(session)
-    found = connection.execute(_ONE_ROW, {"id": row_id}).first()
-    if found is None:
+@dataclass(frozen=True)
+class RowAround:
+    row: SimpleNamespace  # with its runs, in order
+    fragments: dict[int, SimpleNamespace]  # its reproductions that became public rows
+    hub: SimpleNamespace | None  # the public row it came from, when it is a fragment
+
+
+def row_around(session: Session, row_id: int) -> RowAround | None:
+    """The public row `row_id` with its reference rows and runs, its public fragments and
+    its public hub (without their runs), in one statement; None when it is not public."""
+    row = hub = None
+    fragments: dict[int, SimpleNamespace] = {}
+    runs = []
+    for values in _connection(session).execute(_ROW_AROUND, {"id": row_id}):
+        part = values[-1]
+        if part == 0:
+            if row is None:
+                row = _page_row(values)
+            if values[-5] is not None:  # a row without runs reads one line of NULLs
+                runs.append(_Run(*values[-5:-1]))
+        elif part == 1:
+            fragments[values[0]] = _page_row(values)
+        else:
+            hub = _page_row(values)
+    if row is None:
         return None
-    row = _page_row(found)
-    row.runs = connection.execute(_RUNS, {"id": row_id}).all()
-    return row
+    runs.sort(key=_position)
+    row.runs = runs
+    return RowAround(row, fragments, hub)
+
+
+class _Run(NamedTuple):
+    position: int
+    ttft_ms: float
+    tokens_generated: int
+    decode_tps: float
+
+
+def _position(run: _Run) -> int:
+    return run.position
 
 
 def public_rows(session: Session, row_ids: Collection[int]) -> dict[int, SimpleNamespace]:

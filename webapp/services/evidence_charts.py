@@ -97,14 +97,21 @@ class Strip:
     ticks: list[Tick]
     axes: list[StripAxis]
     extent: float  # the axis runs from -extent to +extent (fractions)
-    rows: list[StripInput]
+    rows: list[StripInput]  # the ones drawn
+    counts: dict[Ring | None, int]  # of every reproduction, drawn or not
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def partial(self) -> bool:
+        return len(self.rows) < self.total
 
     @property
     def legend(self) -> list[tuple[str, str, str, int]]:
         """(label, css class, swatch, how many) of each kind of reproduction present."""
-        counts: dict[Ring | None, int] = {}
-        for row in self.rows:
-            counts[row.ring] = counts.get(row.ring, 0) + 1
+        counts = self.counts
         return [(ring_label(ring), ring_css(ring), LEGEND[RING_SHAPES[ring]], counts[ring])
                 for ring in (Ring.INNER, Ring.OUTER, None) if ring in counts]
 
@@ -146,13 +153,18 @@ def _lanes(xs: list[float], gap: float) -> list[int]:
     return lanes
 
 
-def strip(rows: Sequence[StripInput]) -> Strip | None:
-    """Both metrics' divergence from the hub on one axis each, the bands shaded."""
-    if not rows:
+def strip(rows: Sequence[StripInput], others: Sequence[StripInput] = ()) -> Strip | None:
+    """Both metrics' divergence from the hub on one axis each, the bands shaded: `rows`
+    drawn, on an axis wide enough for `others` too (the reproductions on other pages),
+    and the legend counting both."""
+    if not rows and not others:
         return None
+    counts: dict[Ring | None, int] = {}
+    for row in (*rows, *others):
+        counts[row.ring] = counts.get(row.ring, 0) + 1
     top, right, bottom, left = STRIP_PAD
     x_end = STRIP_WIDTH - right
-    widest = max(max(abs(r.ttft), abs(r.decode)) for r in rows)
+    widest = max(max(abs(r.ttft), abs(r.decode)) for r in (*rows, *others))
     extent = max(0.3, math.ceil(widest * 1.1 * 10) / 10)
     xs = LinearScale(-extent, extent, left, x_end)
     bands = [
@@ -186,7 +198,7 @@ def strip(rows: Sequence[StripInput]) -> Strip | None:
     height = int(top + len(axes) * STRIP_AXIS + bottom)
     ticks = [Tick(round(xs(v), 1), _percent_label(v)) for v in xs.tick_values(6)]
     return Strip(STRIP_WIDTH, height, left, x_end, round(xs(0.0), 1), ticks, axes, extent,
-                 list(rows))
+                 list(rows), counts)
 
 
 # --- the network page's tier ladder -----------------------------------------------------------
