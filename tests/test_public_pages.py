@@ -490,6 +490,21 @@ def test_detail_bandwidth_ceiling(client, session, make_row):
     assert "flag-exceeds-ceiling" in body
 
 
+def test_typed_names_stay_escaped_in_the_catalog_table(client, session, make_row):
+    """The catalog's rows are written in one pass (web/catalog_table.py): a name typed
+    for an "other" entry reaches its cells, its link and its compare label escaped."""
+    row = publish(session, make_row, model="other", other_model='Evil "<b>model</b>"',
+                  hardware="other", other_hardware="<img src=x onerror=alert(1)>")
+    body = client.get("/?stale=1").data.decode()
+    assert "<b>model</b>" not in body and "<img src=x" not in body
+    cells = re.search(rf'<tr[^>]*>\s*<td class="compare-col".*?value="{row.id}".*?</tr>',
+                      body, re.S).group(0)
+    assert "Evil &#34;&lt;b&gt;model&lt;/b&gt;&#34;" in cells
+    assert "&lt;img src=x onerror=alert(1)&gt;" in cells
+    assert f'href="/benchmarks/{row.id}"' in cells
+    parse(body.encode())
+
+
 def test_hostile_operator_input_renders_inert(client, session, make_row):
     hub = publish(session, make_row, handle=HOSTILE, url="javascript:alert(1)", notes=HOSTILE)
     reproduce(session, make_row, hub, handle="<img src=x onerror=alert(1)>",

@@ -11,7 +11,15 @@ from webapp import cli, config, errors, security
 from webapp.blueprints import api, compare, feedback, open_data, public, reproduce, review, submit
 from webapp.extensions import csrf, db, login_manager, migrate
 from webapp.services import privacy
-from webapp.web import filter_options, intake, layout, live_get, page_cache, static_files
+from webapp.web import (
+    catalog_table,
+    filter_options,
+    intake,
+    layout,
+    live_get,
+    page_cache,
+    static_files,
+)
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 # gzip/brotli for text bodies (config.py's COMPRESS_*), streamed exports chunk by chunk.
@@ -35,6 +43,7 @@ def create_app(overrides: dict | None = None, instance_path: str | None = None) 
     static_files.init_app(app)  # content-hashed static URLs, cached for a year
     layout.init_app(app)  # the layout's links, built once per worker
     filter_options.init_app(app)  # the catalog form's option lists, once per data version
+    catalog_table.init_app(app)  # the catalog table's rows, in one pass
     compress.init_app(app)
     live_get.init_app(app)  # the live warning's GET parameters, for the forms' hx-get
     intake.install(app)  # the import views' body cap: before every hook that reads a form

@@ -1,0 +1,67 @@
+"""The catalog table's rows, written in one pass (the template's loop, without Jinja's
+per-value machinery: a page of 25 rows had some 500 values escaped one by one).
+
+Every value that reaches the markup goes through `escape` (labels carry names operators
+typed for "other" entries); the numbers are the site's own formatting (labels.number,
+rules.percent) and are escaped too, which costs little. The row's markup must stay as
+public/_catalog_table.html describes it (markers, data-label for the phone layout):
+tests/test_public_pages.py and the browser tests read it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from flask import Flask
+from markupsafe import Markup, escape
+
+from webapp.services.labels import number
+from webapp.services.rules import percent
+
+_DEMO = ('<span class="marker marker-demo" title="Generated demo data, not a real '
+         'measurement.">Demo</span>')
+_STALE_ROW = ' class="is-stale"'
+_STALE = ('<span class="marker marker-stale" title="The newest accepted measurement is more '
+          'than 18 months old.">Stale</span>')
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_global(catalog_rows, "catalog_rows")
+
+
+def catalog_rows(listings: Sequence[Any], detail_base: str) -> Markup:
+    """The <tr>s of `listings` (listing.Listing), each linking `detail_base` + its id."""
+    base = escape(detail_base)
+    out = []
+    for listing in listings:
+        row = listing.row
+        row_id = int(row.id)
+        model, hardware = escape(listing.model_label), escape(listing.hardware_label)
+        badge, tier, stale = listing.badge, listing.tier, listing.stale
+        added = row.created_at.date().isoformat()
+        share = row.derived_ceiling_share
+        out.append(
+            f'<tr{_STALE_ROW if stale else ""}>'
+            f'<td class="compare-col" data-label="Compare"><input type="checkbox" name="ids" '
+            f'value="{row_id}" id="compare-{row_id}" aria-label="Compare row {row_id}: '
+            f'{model} on {hardware}"></td>'
+            f'<td data-label="Model"><a href="{base}{row_id}">{model}</a> '
+            f'{_DEMO if row.is_demo else ""}</td>'
+            f'<td data-label="Hardware">{hardware}</td>'
+            f'<td data-label="Quant">{escape(listing.quant_label)}</td>'
+            f'<td data-label="Runtime">{escape(listing.runtime_label)}</td>'
+            f'<td data-label="Decode (tok/s)" class="num">{escape(number(row.decode_tps))}</td>'
+            f'<td data-label="TTFT (ms)" class="num">{escape(number(row.ttft_ms))}</td>'
+            f'<td data-label="VRAM peak (MiB)" class="num">{escape(number(row.vram_peak_mib))}</td>'
+            f'<td data-label="Share of ceiling" class="num">'
+            f'{escape(percent(share)) if share else "—"}</td>'
+            f'<td data-label="Badge"><span class="badge {escape(badge.css)}" '
+            f'title="{escape(badge.explanation)}">{escape(badge.label)}</span></td>'
+            f'<td data-label="Tier"><span class="tier {escape(tier.css)}" '
+            f'title="{escape(tier.explanation)}"><span class="visually-hidden">Confidence: '
+            f'</span>{escape(tier.label)}</span> {_STALE if stale else ""}</td>'
+            f'<td data-label="Added"><time datetime="{added}">{added}</time></td>'
+            "</tr>")
+    # Every interpolated value above went through escape(); the rest is this module's text.
+    return Markup("\n".join(out))  # noqa: S704
