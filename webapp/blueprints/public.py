@@ -214,3 +214,20 @@ def healthz() -> Response:
     if problem:
         return jsonify(status="unavailable", database=problem), 503
     return jsonify(status="ok")
+
+
+@bp.get("/hardware/<slug>/configurations")
+@shared_page(params=("page",))
+def hardware_configurations(slug: str) -> str:
+    """Every configuration of the hardware page's chart, paginated: its data table whole."""
+    return _paged("public/hardware_configurations.html", partial(
+        reference_pages.chart_table_page, db.session, reference_pages.HARDWARE, slug))
+
+
+@bp.get("/models/<slug>/hardware")
+@shared_page(params=("page",))
+def model_hardware(slug: str) -> str:
+    """Every hardware and device count of the model page's chart, paginated: its data
+    table whole."""
+    return _paged("public/model_hardware.html", partial(
+        reference_pages.chart_table_page, db.session, reference_pages.MODEL, slug))

@@ -7,10 +7,15 @@ services.summaries keeps one ChartSummary per entry (JSON, in the shapes below) 
 calls `hardware_data` / `model_data` whenever a commit changes a public row of it;
 services.reference_pages reads them back with `hardware_chart` / `model_chart`.
 
-The stored values are plain: the scatter's spots with the value ranges its axes span
-(services.charts.merge), its configurations table, its bars' inputs. Labels and ceilings
-come from the reference tables as they stood at that moment, like the ceiling share the
-catalog sorts on; `flask refresh` recomputes them after the reference data changes.
+The stored values are plain, and drawn: the scatter's dots (at most charts.MAX_DOTS:
+positions, sizes, paths, titles, merged counts), its ticks and ceiling lines, and the
+model's bars (at most charts.MAX_BARS), so a page only writes them out. Each summary is
+two JSON documents, one line each: first what the hardware or model page shows (the
+drawn chart and the first CONFIGURATIONS_SHOWN lines of its data table, bounded whatever
+the catalog holds), then the whole data table, which only its own paginated page reads
+(`decode_head` parses the first alone). Labels and ceilings come from the reference
+tables as they stood at that moment, like the ceiling share the catalog sorts on; `flask
+refresh` recomputes them after the reference data changes.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import json
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
 from sqlalchemy import Select, select
@@ -27,7 +32,11 @@ from sqlalchemy.orm import Session
 
 from webapp.models import Hardware, ModelVariant, Quant, Submission
 from webapp.services import charts, plausibility
-from webapp.services.rules import Badge, Kind, State
+from webapp.services.rules import CEILING_MARGIN, Badge, Kind, State
+
+# Lines of a chart's data table on the hardware or model page itself; the rest are on the
+# table's own paginated page.
+CONFIGURATIONS_SHOWN = 25
 
 _PUBLIC = Submission.state == State.APPROVED
 
@@ -94,9 +103,42 @@ class Configuration(NamedTuple):
 @dataclass(frozen=True)
 class HardwareChart:
     scatter: charts.Scatter | None
-    configurations: list[Configuration]
+    configurations: list[Configuration]  # the first lines of the table (most rows first)
     undrawn: int  # public rows whose model or quant has no reference numbers
     bandwidth_gb_s: float | None
+    configurations_total: int = 0  # lines in the whole table
+
+    @property
+    def configurations_more(self) -> bool:
+        return self.configurations_total > len(self.configurations)
+
+
+def _by_rows(table: list[Configuration]) -> list[Configuration]:
+    """Most rows first; a tie by bytes per token, then by label."""
+    return sorted(table, key=lambda c: (-c.rows, c.gigabytes, c.label))
+
+
+def _plain_scatter(scatter: charts.Scatter) -> dict[str, Any]:
+    return {
+        "width": scatter.width, "height": scatter.height, "left": scatter.left,
+        "right": scatter.right, "top": scatter.top, "bottom": scatter.bottom,
+        "x_ticks": [[tick.pos, tick.label] for tick in scatter.x_ticks],
+        "y_ticks": [[tick.pos, tick.label] for tick in scatter.y_ticks],
+        "dots": [list(dot) for dot in scatter.dots],
+        "lines": [list(asdict(line).values()) for line in scatter.lines],
+        "rows": scatter.rows, "above": scatter.above,
+        "merged_further": scatter.merged_further,
+    }
+
+
+def _scatter_of(plain: dict[str, Any]) -> charts.Scatter:
+    return charts.Scatter(
+        plain["width"], plain["height"], plain["left"], plain["right"], plain["top"],
+        plain["bottom"], [charts.Tick(*tick) for tick in plain["x_ticks"]],
+        [charts.Tick(*tick) for tick in plain["y_ticks"]],
+        plain["dots"],  # the template unpacks each in Dot's order
+        [charts.Line(*line) for line in plain["lines"]], plain["rows"], plain["above"],
+        plain["merged_further"])
 
 
 def hardware_data(session: Session, hardware_id: int) -> dict[str, Any] | None:
@@ -150,26 +192,34 @@ def hardware_data(session: Session, hardware_id: int) -> dict[str, Any] | None:
         above = 0 if ceiling is None else sum(1 for value in values if value > ceiling)
         table.append(Configuration(label, len(values), gigabytes, ceiling,
                                    statistics.median(values), max(values), above))
-    table.sort(key=lambda c: (c.gigabytes, c.label))
+    table = _by_rows(table)
     merged = charts.merge(series, bandwidth, (key[2] for key in by_config))
+    lines = [list(config) for config in table]
     return {
-        "merged": None if merged is None else {**asdict(merged), "spots": merged.spots},
-        "configurations": [list(config) for config in table],
+        "scatter": None if merged is None else _plain_scatter(charts.draw(merged)),
+        "configurations": lines[:CONFIGURATIONS_SHOWN],
+        "configurations_total": len(lines),
         "undrawn": undrawn,
+        "table": lines,
     }
 
 
 def hardware_chart(stored: dict[str, Any] | None, bandwidth_gb_s: float | None
                    ) -> HardwareChart:
-    """The hardware page's chart from its stored summary (None: no public rows)."""
+    """The hardware page's chart from its stored summary (None: no public rows): the drawn
+    scatter and the first lines of its data table, as stored."""
     if stored is None:
         return HardwareChart(None, [], 0, bandwidth_gb_s)
-    merged = stored["merged"]
-    scatter = None
-    if merged is not None:
-        scatter = charts.draw(charts.Merged(**merged))  # spots as stored, in Spot's order
+    plain = stored["scatter"]
     table = [Configuration(*values) for values in stored["configurations"]]
-    return HardwareChart(scatter, table, stored["undrawn"], bandwidth_gb_s)
+    return HardwareChart(None if plain is None else _scatter_of(plain), table,
+                         stored["undrawn"], bandwidth_gb_s, stored["configurations_total"])
+
+
+def hardware_table(stored: dict[str, Any] | None) -> list[Configuration]:
+    """Every line of the hardware chart's data table, most rows first (the full summary,
+    `decode`; None: no public rows)."""
+    return [] if stored is None else [Configuration(*values) for values in stored["table"]]
 
 
 # --- the model page's bars ----------------------------------------------------------------------
@@ -181,9 +231,47 @@ class _BarRow(NamedTuple):
     decode_tps: float
 
 
+class BarLine(NamedTuple):
+    """One line of the model chart's data table: a hardware and device count."""
+
+    label: str
+    rows: int
+    median_tps: float
+    ceiling_label: str
+    ceiling_tps: float | None
+    share: float | None
+    above: bool
+
+    @classmethod
+    def of(cls, item: charts.BarInput) -> BarLine:
+        share = None if not item.ceiling_tps else item.median_tps / item.ceiling_tps
+        return cls(item.label, item.rows, item.median_tps, item.ceiling_label,
+                   item.ceiling_tps, share, share is not None and share > CEILING_MARGIN)
+
+
 @dataclass(frozen=True)
 class ModelChart:
     bars: charts.Bars | None
+    lines: list[BarLine] = field(default_factory=list)  # the drawn bars' table lines
+
+    max_bars: int = charts.MAX_BARS
+
+    @property
+    def groups(self) -> int:
+        return 0 if self.bars is None else self.bars.groups
+
+
+def _plain_bars(drawn: charts.Bars) -> dict[str, Any]:
+    return {"width": drawn.width, "height": drawn.height, "left": drawn.left,
+            "right": drawn.right, "axis_y": drawn.axis_y,
+            "ticks": [[tick.pos, tick.label] for tick in drawn.ticks],
+            "bars": [list(bar) for bar in drawn.bars], "groups": drawn.groups}
+
+
+def _bars_of(plain: dict[str, Any]) -> charts.Bars:
+    return charts.Bars(plain["width"], plain["height"], plain["left"], plain["right"],
+                       plain["axis_y"], [charts.Tick(*tick) for tick in plain["ticks"]],
+                       [charts.Bar(*bar) for bar in plain["bars"]], plain["groups"])
 
 
 def model_data(session: Session, model_id: int) -> dict[str, Any] | None:
@@ -224,14 +312,29 @@ def model_data(session: Session, model_id: int) -> dict[str, Any] | None:
             median_tps=statistics.median(r.decode_tps for r in rows),
             rows=len(rows), ceiling_tps=ceiling, ceiling_label=f"{quant.label}{split}",
         ))
-    return {"bars": [list(asdict(item).values()) for item in items]}
+    drawn = charts.bars(items)
+    table = charts.drawn_bars(items, len(items))  # most rows first
+    return {"bars": None if drawn is None else _plain_bars(drawn),
+            "table": [list(asdict(item).values()) for item in table]}
 
 
 def model_chart(stored: dict[str, Any] | None) -> ModelChart:
-    """The model page's chart from its stored summary (None: no public rows)."""
+    """The model page's chart from its stored summary (None: no public rows): the drawn
+    bars, and their lines of its data table."""
+    if stored is None or stored["bars"] is None:
+        return ModelChart(None, [])
+    drawn = _bars_of(stored["bars"])
+    lines = [BarLine(bar.label, bar.rows, bar.median_tps, bar.ceiling_label, bar.ceiling_tps,
+                     bar.share, bar.above) for bar in drawn.bars]
+    return ModelChart(drawn, lines)
+
+
+def model_table(stored: dict[str, Any] | None) -> list[BarLine]:
+    """Every line of the model chart's data table, most rows first (the full summary,
+    `decode`; None: no public rows)."""
     if stored is None:
-        return ModelChart(None)
-    return ModelChart(charts.bars([charts.BarInput(*values) for values in stored["bars"]]))
+        return []
+    return [BarLine.of(charts.BarInput(*values)) for values in stored["table"]]
 
 
 # --- stored -------------------------------------------------------------------------------------
@@ -241,9 +344,36 @@ DATA_OF = {HARDWARE: hardware_data, MODEL: model_data}
 CHARTED_BY = {HARDWARE: Submission.hardware_id, MODEL: Submission.model_id}
 
 
+FORMAT = 2  # the stored shape's version: 1 kept undrawn spots and one document
+
+
 def encode(data: dict[str, Any]) -> str:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    """Two JSON documents, a line each: the page's part, then the whole table."""
+    head = {key: value for key, value in data.items() if key != "table"}
+    head["format"] = FORMAT
+    return "\n".join((json.dumps(head, separators=(",", ":"), ensure_ascii=False),
+                      json.dumps(data.get("table", []), separators=(",", ":"),
+                                 ensure_ascii=False)))
+
+
+_HEAD = json.JSONDecoder()
+
+
+def decode_head(text: str | None) -> dict[str, Any] | None:
+    """What a hardware or model page reads: the first document only, however long the
+    table after it (None: no summary, or one in an older shape, read as none until
+    `flask db upgrade` or `flask refresh` rebuilds it)."""
+    if text is None:
+        return None
+    head, _end = _HEAD.raw_decode(text)
+    return head if head.get("format") == FORMAT else None
 
 
 def decode(text: str | None) -> dict[str, Any] | None:
-    return None if text is None else json.loads(text)
+    """The whole summary: the page's part, with the whole table as "table"."""
+    head = decode_head(text)
+    if head is None:
+        return None
+    _head, end = _HEAD.raw_decode(text)  # type: ignore[arg-type]
+    head["table"] = json.loads(text[end:])  # type: ignore[index]
+    return head

@@ -3,8 +3,13 @@
 Two charts of many rows, each from plain values (no Flask, no session):
 
 - `scatter`: decode speed against the bytes each token must read, one dot per row (dots
-  on the same spot merged), with the bandwidth-ceiling line of each device count;
-- `bars`: decode by hardware, the median of each group, the ceiling marked on each bar.
+  on the same spot merged, then nearest neighbours merged until at most MAX_DOTS are
+  left), with the bandwidth-ceiling line of each device count;
+- `bars`: decode by hardware, the median of each group, the ceiling marked on each bar
+  (at most MAX_BARS of them: the groups with the most rows).
+
+Both are drawn when an entry's rows change (services.chart_summaries keeps the drawn
+geometry), so a page's share of this work is bounded whatever the catalog holds.
 
 The pictures of one row's evidence (the divergence strip, the tier ladder) are in
 services/evidence_charts.py, drawn with the scales and shapes defined here.
@@ -16,7 +21,9 @@ colour alone.
 
 from __future__ import annotations
 
+import heapq
 import math
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -145,6 +152,10 @@ SCATTER_PAD = (14, 18, 46, 58)  # top, right, bottom, left
 # Dots whose centres fall in one cell are drawn as one (a page of thousands of rows stays a
 # few hundred dots); the dot grows with the rows it holds.
 MERGE_CELL = 6.0
+# Never more dots than this: past it, the nearest dots of one column (same badge, same
+# side of the ceiling) merge first, then neighbours across columns, so a page's size is
+# bounded whatever the catalog holds.
+MAX_DOTS = 200
 
 
 @dataclass(frozen=True)
@@ -166,7 +177,7 @@ class Dot(NamedTuple):
     y: float
     r: float
     path: str
-    badge: Badge
+    badge: str  # the badge's value (a CSS class: dot-<badge>)
     shape: str
     above: bool
     count: int
@@ -197,42 +208,50 @@ class Scatter:
     bottom: float
     x_ticks: list[Tick]
     y_ticks: list[Tick]
-    dots: list[Dot]
+    dots: Sequence[Sequence[Any]]  # Dot, or its values in its order (as a summary keeps them)
     lines: list[Line]
     rows: int
     above: int
+    merged_further: bool = False  # nearby dots merged to stay within MAX_DOTS
 
     @property
     def summary(self) -> str:
         rows, dots = self.rows, len(self.dots)
         drawn = (f"{rows:,} row{'s' if rows != 1 else ''} drawn as {dots:,} "
                  f"dot{'s' if dots != 1 else ''}")
-        if dots < rows:
+        if self.merged_further:
+            drawn += (f" (at most {MAX_DOTS:,}: rows on the same spot or near one another "
+                      "share one dot, whose title gives how many rows and their range)")
+        elif dots < rows:
             drawn += " (rows that fall on the same spot share one dot)"
         return f"{drawn}; {self.above:,} above the ceiling that applies to them."
 
     @property
     def badges(self) -> list[tuple[Badge, str]]:
         """The badges present, with their legend swatch, lowest rung first."""
-        present = {dot.badge for dot in self.dots}
-        return [(badge, LEGEND[BADGE_SHAPES[badge]]) for badge in Badge if badge in present]
+        present = {dot[4] for dot in self.dots}  # the badge's value
+        return [(badge, LEGEND[BADGE_SHAPES[badge]]) for badge in Badge
+                if badge.value in present]
 
 
 class _Cell:
     """The rows that fall on one spot: how many, where on average, which speeds."""
 
-    __slots__ = ("count", "x", "y", "low", "high", "gigabytes", "group")
+    __slots__ = ("count", "x", "y", "low", "high", "gb_low", "gb_high", "group")
 
     def __init__(self, x: float, y: float, decode: float, series: Series):
         self.count, self.x, self.y = 1, x, y
         self.low = self.high = decode
-        self.gigabytes, self.group = series.gigabytes, series.group
+        self.gb_low = self.gb_high = series.gigabytes
+        self.group = series.group
 
     def add(self, x: float, y: float, decode: float, series: Series) -> None:
         self.count += 1
         self.x += x
         self.y += y
         self.low, self.high = min(self.low, decode), max(self.high, decode)
+        self.gb_low = min(self.gb_low, series.gigabytes)
+        self.gb_high = max(self.gb_high, series.gigabytes)
         if series.group != self.group:
             self.group = ""  # configurations mixed: the tooltip names none
 
@@ -252,11 +271,12 @@ class Merged:
     spots: Sequence[Sequence[Any]]  # Spot
     rows: int
     above: int
+    capped: bool = False  # spots merged further to stay within MAX_DOTS
 
 
 class Spot(NamedTuple):
     """The rows on one spot: mean position, how many, their badge and flag, their speeds,
-    the bytes per token and configuration of the first (no configuration when mixed)."""
+    the range of bytes per token they read, and their configuration (none when mixed)."""
 
     x: float
     y: float
@@ -265,8 +285,79 @@ class Spot(NamedTuple):
     above: bool
     low: float
     high: float
-    gigabytes: float
+    gb_low: float
+    gb_high: float
     group: str
+
+    def joined(self, other: Spot) -> Spot:
+        """One spot holding the rows of both (same badge and flag), at their mean position."""
+        count = self.count + other.count
+        return Spot((self.x * self.count + other.x * other.count) / count,
+                    (self.y * self.count + other.y * other.count) / count,
+                    count, self.badge, self.above, min(self.low, other.low),
+                    max(self.high, other.high), min(self.gb_low, other.gb_low),
+                    max(self.gb_high, other.gb_high),
+                    self.group if self.group == other.group else "")
+
+
+def _merge_neighbours(chains: list[list[Spot]], distance: Any, excess: int
+                      ) -> tuple[list[Spot], int]:
+    """Merge the closest neighbouring pair of any chain (spots in order along it), again and
+    again, `excess` times at most or until every chain is one spot; the spots left (in their
+    chains' order) and how many merges were made."""
+    spots: list[Spot | None] = []
+    after: list[int] = []
+    before: list[int] = []
+    version: list[int] = []
+    heap: list[tuple[float, int, int, int, int]] = []
+    for chain in chains:
+        start = len(spots)
+        for i, spot in enumerate(chain):
+            spots.append(spot)
+            before.append(start + i - 1 if i else -1)
+            after.append(start + i + 1 if i < len(chain) - 1 else -1)
+            version.append(0)
+        for i in range(start, start + len(chain) - 1):
+            heap.append((distance(chain[i - start], chain[i - start + 1]), i, i + 1, 0, 0))
+    heapq.heapify(heap)
+    merges = 0
+    while heap and merges < excess:
+        _d, a, b, va, vb = heapq.heappop(heap)
+        first, second = spots[a], spots[b]
+        if first is None or second is None or version[a] != va or version[b] != vb:
+            continue  # one of them merged since: a fresher pair is in the heap
+        spots[a], spots[b] = first.joined(second), None
+        version[a] += 1
+        merges += 1
+        after[a] = after[b]
+        if after[a] != -1:
+            before[after[a]] = a
+        for left, right in ((before[a], a), (a, after[a])):
+            if left != -1 and right != -1:
+                heapq.heappush(heap, (distance(spots[left], spots[right]), left, right,
+                                      version[left], version[right]))
+    return [spot for spot in spots if spot is not None], merges
+
+
+def cap_spots(spots: list[Spot], limit: int = MAX_DOTS) -> tuple[list[Spot], bool]:
+    """At most `limit` spots: the nearest spots of one column (same badge, same side of the
+    ceiling) merged first, then neighbours across columns (nearest first); whether any
+    were merged. Never more than eight spots are left unmerged (one per badge and flag)."""
+    if len(spots) <= limit:
+        return spots, False
+    columns: dict[tuple[int, str, bool], list[Spot]] = defaultdict(list)
+    for spot in spots:
+        columns[(int(spot.x // MERGE_CELL), spot.badge, spot.above)].append(spot)
+    chains = [sorted(chain, key=lambda s: (s.y, s.x)) for _key, chain in sorted(columns.items())]
+    spots, _merges = _merge_neighbours(chains, lambda p, q: abs(p.y - q.y), len(spots) - limit)
+    if len(spots) > limit:
+        groups: dict[tuple[str, bool], list[Spot]] = defaultdict(list)
+        for spot in spots:
+            groups[(spot.badge, spot.above)].append(spot)
+        chains = [sorted(chain, key=lambda s: (s.x, s.y)) for _key, chain in sorted(groups.items())]
+        spots, _merges = _merge_neighbours(
+            chains, lambda p, q: math.hypot(p.x - q.x, p.y - q.y), len(spots) - limit)
+    return spots, True
 
 
 def scatter(series: Sequence[Series], bandwidth_gb_s: float | None,
@@ -325,10 +416,12 @@ def merge(series: Sequence[Series], bandwidth_gb_s: float | None,
         rows += len(item.decodes)
 
     spots = [Spot(cell.x / cell.count, cell.y / cell.count, cell.count, badge.value, above,
-                  cell.low, cell.high, cell.gigabytes, cell.group)
+                  cell.low, cell.high, cell.gb_low, cell.gb_high, cell.group)
              for (_column, _row, badge, above), cell in cells.items()]
+    spots, capped = cap_spots(spots)
     spots.sort(key=lambda s: (s.above, Badge(s.badge).rank))  # flagged dots drawn last, on top
-    return Merged(x_lo, x_hi, y_lo, y_hi, bandwidth_gb_s, counts, spots, rows, above_count)
+    return Merged(x_lo, x_hi, y_lo, y_hi, bandwidth_gb_s, counts, spots, rows, above_count,
+                  capped)
 
 
 def draw(merged: Merged) -> Scatter:
@@ -336,17 +429,20 @@ def draw(merged: Merged) -> Scatter:
     xs, ys = _scales((merged.x_lo, merged.x_hi, merged.y_lo, merged.y_hi))
     dots = []
     log2, badges, shapes, labels = math.log2, _BADGES, BADGE_SHAPES, _BADGE_LABELS
-    for x, y, count, value, above, low, high, gigabytes, group in merged.spots:
+    for x, y, count, value, above, low, high, gb_low, gb_high, group in merged.spots:
         badge = badges[value]
         r = 3.5 + min(3.0, log2(count))
         shape = shapes[badge]
         head = f"{group}: " if group else ""
         speed = (f"{low:,.1f} tok/s" if count == 1 else
-                 f"{count} rows, {low:,.1f}–{high:,.1f} tok/s")
+                 f"{count:,} rows, {low:,.1f}–{high:,.1f} tok/s")
+        read = f"{gb_low:,.2f}"
+        if f"{gb_high:,.2f}" != read:
+            read += f"–{gb_high:,.2f}"
         mark = ", above its ceiling" if above else ""
-        title = f"{head}{speed} at {gigabytes:,.2f} GB per token, {labels[badge]}{mark}"
+        title = f"{head}{speed} at {read} GB per token, {labels[badge]}{mark}"
         dots.append(Dot(round(x, 1), round(y, 1), round(r, 1), shape_path(shape, x, y, r),
-                        badge, shape, above, count, title))
+                        value, shape, above, count, title))
 
     lines = []
     if merged.bandwidth_gb_s:
@@ -355,7 +451,8 @@ def draw(merged: Merged) -> Scatter:
             if line is not None:
                 lines.append(line)
     return Scatter(SCATTER_WIDTH, SCATTER_HEIGHT, xs.start, xs.end, ys.end, ys.start,
-                   xs.ticks(), ys.ticks(), dots, lines, merged.rows, merged.above)
+                   xs.ticks(), ys.ticks(), dots, lines, merged.rows, merged.above,
+                   merged.capped)
 
 
 _BADGES = {badge.value: badge for badge in Badge}
@@ -389,6 +486,9 @@ BAR_WIDTH = 440  # narrower than the others: its labels stay legible on a phone
 BAR_ROW = 40
 BAR_PAD = (8, 16, 34, 8)  # top, right, bottom, left
 BAR_HEIGHT = 14
+# Never more bars than this (the groups with the most rows): the picture stays a phone's
+# few screens, and the page's size bounded; the table linked beside it lists every group.
+MAX_BARS = 20
 
 
 @dataclass(frozen=True)
@@ -428,17 +528,29 @@ class Bars:
     axis_y: float
     ticks: list[Tick]
     bars: list[Bar]
+    groups: int = 0  # the groups there are; only the MAX_BARS with most rows are drawn
 
     @property
     def above(self) -> int:
         return sum(bar.above for bar in self.bars)
 
+    @property
+    def capped(self) -> bool:
+        return self.groups > len(self.bars)
 
-def bars(items: Sequence[BarInput]) -> Bars | None:
-    """One horizontal bar per item (fastest first), with its ceiling marked; None when
-    there is nothing to draw."""
+
+def drawn_bars(items: Sequence[BarInput], limit: int = MAX_BARS) -> list[BarInput]:
+    """The items a bar chart draws: the `limit` with the most rows (a tie: by label)."""
+    return sorted(items, key=lambda i: (-i.rows, i.label))[:limit]
+
+
+def bars(items: Sequence[BarInput], limit: int = MAX_BARS) -> Bars | None:
+    """One horizontal bar per item (fastest first), with its ceiling marked, for the
+    `limit` items with the most rows; None when there is nothing to draw."""
     if not items:
         return None
+    groups = len(items)
+    items = drawn_bars(items, limit)
     top, right, bottom, left = BAR_PAD
     x_end = BAR_WIDTH - right
     highest = max(max(i.median_tps, i.ceiling_tps or 0.0) for i in items)
@@ -461,4 +573,5 @@ def bars(items: Sequence[BarInput]) -> Bars | None:
             above=above,
         ))
     axis_y = top + len(items) * BAR_ROW + 4
-    return Bars(BAR_WIDTH, int(axis_y + bottom), left, x_end, axis_y, xs.ticks(), drawn)
+    return Bars(BAR_WIDTH, int(axis_y + bottom), left, x_end, axis_y, xs.ticks(), drawn,
+                groups)

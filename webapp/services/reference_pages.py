@@ -7,7 +7,9 @@ page's decode-against-bytes scatter, the model page's decode by hardware.
 
 A chart covers every public row of the entry, not one page of them: it is read from the
 entry's summary (services.chart_summaries, kept by services.summaries whenever a commit
-changes one of its public rows), one row however many the entry has.
+changes one of its public rows), one row however many the entry has, already drawn and
+bounded (at most charts.MAX_DOTS dots or charts.MAX_BARS bars, the first lines of its
+data table). The whole data table has its own paginated page (`chart_table_page`).
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, bindparam, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from webapp.models import Hardware, ModelVariant, Quant, Submission
+from webapp.models import ChartSummary, Hardware, ModelVariant, PublicRowCount, Quant, Submission
 from webapp.services import (
     catalog_rows,
     chart_summaries,
@@ -29,9 +31,17 @@ from webapp.services import (
     reference_memo,
     summaries,
 )
-from webapp.services.chart_summaries import HardwareChart, ModelChart
+from webapp.services.chart_summaries import BarLine, Configuration, HardwareChart, ModelChart
 from webapp.services.labels import Fact, shown
-from webapp.services.listing import Listing, ListingPage, Sort, listing_page, public_conditions
+from webapp.services.listing import (
+    Listing,
+    ListingPage,
+    Pagination,
+    Sort,
+    last_page,
+    listing_page,
+    public_conditions,
+)
 
 
 @dataclass(frozen=True)
@@ -106,16 +116,29 @@ def _ceilings(session: Session, listings: Sequence[Listing], varies: Callable[[A
 # --- the charts ---------------------------------------------------------------------------
 
 
+# Built once: a page reads it on every request.
+_CHART_TEXT = select(ChartSummary.data).where(
+    ChartSummary.subject == bindparam("subject"),
+    ChartSummary.reference_id == bindparam("reference_id"))
+
+
+def _chart_text(session: Session, subject: str, reference_id: int) -> str | None:
+    return session.connection().execute(
+        _CHART_TEXT, {"subject": subject, "reference_id": reference_id}).scalar()
+
+
 def hardware_chart(session: Session, hardware: Hardware) -> HardwareChart:
     """Every public row of `hardware` as a dot: bytes per token against decode speed, as
-    its summary keeps it."""
+    its summary keeps it (drawn, the page's part only)."""
     return chart_summaries.hardware_chart(
-        summaries.chart_data(session, summaries.HARDWARE, hardware.id), hardware.bandwidth_gb_s)
+        chart_summaries.decode_head(_chart_text(session, summaries.HARDWARE, hardware.id)),
+        hardware.bandwidth_gb_s)
 
 
 def model_chart(session: Session, model: ModelVariant) -> ModelChart:
     """One bar per hardware and device count, as the model's summary keeps them."""
-    return chart_summaries.model_chart(summaries.chart_data(session, summaries.MODEL, model.id))
+    return chart_summaries.model_chart(
+        chart_summaries.decode_head(_chart_text(session, summaries.MODEL, model.id)))
 
 
 class FactSpec(NamedTuple):
@@ -143,6 +166,8 @@ class Subject:
     facts: tuple[FactSpec, ...]
     varies: Callable[[Any], str]  # the other side's name, in the ceilings table
     chart: Callable[[Session, Any], HardwareChart | ModelChart]
+    summary: str  # its chart's subject in chart_summaries
+    table: Callable[[dict[str, Any] | None], list[Any]]  # its chart's whole data table
 
 
 HARDWARE = Subject(
@@ -153,6 +178,8 @@ HARDWARE = Subject(
            FactSpec("Memory bandwidth", "bandwidth_gb_s", "GB/s"), FactSpec("Note", "note")),
     varies=lambda row: row.model.name,
     chart=hardware_chart,
+    summary=summaries.HARDWARE,
+    table=chart_summaries.hardware_table,
 )
 MODEL = Subject(
     entity=ModelVariant,
@@ -162,6 +189,8 @@ MODEL = Subject(
            FactSpec("Active parameters per token", "active_params_b", "billion")),
     varies=lambda row: row.hardware.name,
     chart=model_chart,
+    summary=summaries.MODEL,
+    table=chart_summaries.model_table,
 )
 
 
@@ -195,3 +224,38 @@ def reference_page(
     facts = tuple(spec.of(found) for spec in subject.facts)
     return ReferencePage(found, facts, rows, _ceilings(session, rows.listings, subject.varies),
                          subject.chart(session, found))
+
+
+# --- a chart's whole data table -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChartTablePage:
+    """One page of a chart's whole data table: the hardware chart's configurations or the
+    model chart's hardware and device counts, most rows first."""
+
+    subject: Hardware | ModelVariant
+    lines: list[Configuration] | list[BarLine]
+    pagination: Pagination
+    demo_shown: bool
+
+
+def chart_table_page(session: Session, subject: Subject, slug: str, page: int, *,
+                     per_page: int) -> ChartTablePage | None:
+    """Page `page` of the data table of the chart of `slug` (by `subject`), read from its
+    summary; None when there is no such entry, or no such page (past the last)."""
+    entity = subject.entity
+    found = session.scalars(select(entity).where(entity.slug == slug)).one_or_none()
+    if found is None:
+        return None
+    table = subject.table(chart_summaries.decode(_chart_text(session, subject.summary,
+                                                             found.id)))
+    if page > last_page(len(table), per_page):
+        return None
+    lines = table[(page - 1) * per_page:page * per_page]
+    demo_rows = session.scalar(select(PublicRowCount.demo_rows).where(
+        PublicRowCount.subject == subject.summary, PublicRowCount.reference_id == found.id))
+    return ChartTablePage(found, lines,
+                          Pagination(page, per_page, len(lines), page * per_page < len(table),
+                                     total=len(table)),
+                          bool(demo_rows))
