@@ -99,7 +99,8 @@ def test_the_strip_and_the_rings_count_every_reproduction(client, hub):
         # the dots are this page's reproductions, each linked to its line on this page
         shown = {int(found) for found in re.findall(
             r'id="repro-(\d+)"', client.get(f"/benchmarks/{row.id}?page={page}").text)}
-        dots = {int(g.get("data-repro")) for g in strip.iter(f"{SVG}g") if g.get("data-repro")}
+        dots = {int(dot.get("data-repro")) for dot in strip.iter(f"{SVG}path")
+                if dot.get("data-repro")}
         assert dots == shown
         assert f"{INNER} reproduction(s) in the inner ring" in _text(rings.find(f"{SVG}desc"))
         links = {a.get("href") for a in rings.iter(f"{SVG}a")}

@@ -54,13 +54,13 @@ class Difference:
     metric: str
     change: float  # signed, as a share of the original: above 0 the reproduction is faster
 
-    @property
+    @cached_property
     def word(self) -> str:
         if self.change > 0:
             return "faster"
         return "slower" if self.change < 0 else "same"
 
-    @property
+    @cached_property
     def label(self) -> str:
         if self.word == "same":
             return "same as the original"
@@ -99,6 +99,11 @@ class ReproductionView(_Measured):
         """The day it reached this site."""
         return self.row.created_at.date().isoformat()
 
+    @property
+    def days(self) -> tuple[str, str]:
+        """(measured_on, received_on)."""
+        return self.measured_on, self.received_on
+
 
 @dataclass(frozen=True)
 class RingDot:
@@ -107,6 +112,10 @@ class RingDot:
     x: str
     y: str
     title: str
+
+    @property
+    def css(self) -> str:
+        return self.ring.css
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,8 @@ _EVIDENCE_AROUND = union_all(
     _EVIDENCE.where(Submission.hub_id.in_(_FRAGMENT_IDS)),
     _EVIDENCE.where(Submission.hub_id == bindparam("hub")),
 )
+_EVIDENCE_AROUND = _EVIDENCE_AROUND.order_by(  # oldest first
+    _EVIDENCE_AROUND.selected_columns.created_at, _EVIDENCE_AROUND.selected_columns.id)
 
 
 _NAMES = tuple(column.name for column in _SUBMISSION)
@@ -169,10 +171,6 @@ def evidence_around(session: Session, row_id: int, hub_id: int | None
     that became rows of their own) and of its hub, by hub id, oldest first: one query."""
     found = _connection(session).execute(_EVIDENCE_AROUND, {"row": row_id, "hub": hub_id})
     grouped: dict[int, list[Row[Any]]] = defaultdict(list)
-    for row in sorted(found, key=_oldest_first):
+    for row in found:
         grouped[row.hub_id].append(row)
     return grouped
-
-
-def _oldest_first(row: Row[Any]) -> tuple[Any, int]:
-    return row.created_at, row.id

@@ -13,6 +13,7 @@ import math
 from bisect import bisect_left, insort
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from webapp.services.charts import LEGEND, RING_SHAPES, LinearScale, Tick, shape_path
 from webapp.services.rules import (
@@ -52,6 +53,10 @@ class StripInput:
     def decode_label(self) -> str:
         return f"{self.decode * 100:+.1f}%"
 
+    @property
+    def ring_label(self) -> str:
+        return ring_label(self.ring)
+
 
 @dataclass(frozen=True)
 class StripDot:
@@ -63,10 +68,7 @@ class StripDot:
     shape: str
     value: float
     title: str
-
-    @property
-    def css(self) -> str:
-        return ring_css(self.ring)
+    css: str  # ring_css(ring)
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,7 @@ class Strip:
     def partial(self) -> bool:
         return len(self.rows) < self.total
 
-    @property
+    @cached_property
     def legend(self) -> list[tuple[str, str, str, int]]:
         """(label, css class, swatch, how many) of each kind of reproduction present."""
         counts = self.counts
@@ -193,6 +195,7 @@ def strip(rows: Sequence[StripInput], others: Sequence[StripInput] = ()) -> Stri
                 row.ring, shape, value,
                 f"Reproduction #{row.repro_id} by {row.operator} ({ring_label(row.ring)}): "
                 f"{named} {_percent_label(value)} against the original",
+                ring_css(row.ring),
             ))
         axes.append(StripAxis(metric, low, high, axis_top, round(axis_y, 1), dots, bands))
     height = int(top + len(axes) * STRIP_AXIS + bottom)
