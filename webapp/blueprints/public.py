@@ -159,14 +159,14 @@ def _index_page(template: str, find: Callable[..., IndexPage]) -> str:
 @bp.get("/hardware/<slug>")
 @shared_page(params=("page",))
 def hardware(slug: str) -> str:
-    return _chart_paged("public/hardware.html", partial(
+    return _paged("public/hardware.html", partial(
         reference_pages.reference_page, db.session, reference_pages.HARDWARE, slug, now=utcnow()))
 
 
 @bp.get("/models/<slug>")
 @shared_page(params=("page",))
 def model(slug: str) -> str:
-    return _chart_paged("public/model.html", partial(
+    return _paged("public/model.html", partial(
         reference_pages.reference_page, db.session, reference_pages.MODEL, slug, now=utcnow()))
 
 
@@ -220,7 +220,7 @@ def healthz() -> Response:
 @shared_page(params=("page",))
 def hardware_configurations(slug: str) -> str:
     """Every configuration of the hardware page's chart, paginated: its data table whole."""
-    return _chart_paged("public/hardware_configurations.html", partial(
+    return _paged("public/hardware_configurations.html", partial(
         reference_pages.chart_table_page, db.session, reference_pages.HARDWARE, slug))
 
 
@@ -229,17 +229,5 @@ def hardware_configurations(slug: str) -> str:
 def model_hardware(slug: str) -> str:
     """Every hardware and device count of the model page's chart, paginated: its data
     table whole."""
-    return _chart_paged("public/model_hardware.html", partial(
+    return _paged("public/model_hardware.html", partial(
         reference_pages.chart_table_page, db.session, reference_pages.MODEL, slug))
-
-
-def _chart_paged(template: str, find: Callable[..., _Shown | None]) -> str:
-    """A paged page with a chart or a chart's data table: `_paged`, with the writer of the
-    charts' repeated marks and table lines (web/chart_marks.py) for its template."""
-    from webapp.web import chart_marks  # only the chart pages use it
-
-    found = find(page_number(request.args), per_page=_per_page())
-    if found is None:
-        abort(404)
-    _show_demo_banner(found.demo_shown)
-    return render_template(template, page=found, rules=rules, marks=chart_marks)
