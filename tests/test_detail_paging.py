@@ -11,7 +11,7 @@ import pytest
 
 from tests.factories import counted_statements
 from webapp.services import evidence
-from webapp.services.detail import REPRODUCTIONS_PER_PAGE
+from webapp.services.detail import REPRODUCTIONS_PER_PAGE, differences
 from webapp.services.rules import Kind, State
 
 NS = "{http://www.w3.org/1999/xhtml}"
@@ -131,3 +131,11 @@ def test_the_page_reads_the_database_twice_whatever_the_row(app, client, hub, ma
             assert client.get(f"/benchmarks/{id_}").status_code == 200
         reads = [s for s in statements if "FROM submissions" in s]
         assert len(reads) == 2, reads
+
+
+def test_a_difference_that_rounds_to_nothing_reads_the_same():
+    decode, ttft = differences(250.0, 100.0, 250.1, 100.02)
+    assert decode.label == "same as the original" and decode.word == "same"
+    assert ttft.label == "same as the original"
+    decode, ttft = differences(250.0, 100.0, 255.0, 99.0)
+    assert decode.label == "1% slower" and ttft.label == "2% slower"

@@ -56,15 +56,20 @@ class Difference:
 
     @cached_property
     def word(self) -> str:
-        if self.change > 0:
-            return "faster"
-        return "slower" if self.change < 0 else "same"
+        """"same" also when the difference rounds to 0% (never "0% faster")."""
+        if self.size == "0%":
+            return "same"
+        return "faster" if self.change > 0 else "slower"
+
+    @cached_property
+    def size(self) -> str:
+        return percent(abs(self.change))
 
     @cached_property
     def label(self) -> str:
         if self.word == "same":
             return "same as the original"
-        return f"{percent(abs(self.change))} {self.word}"
+        return f"{self.size} {self.word}"
 
 
 def differences(original_ttft_ms: float, original_decode_tps: float, ttft_ms: float,
