@@ -22,7 +22,7 @@ from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
-from sqlalchemy import Float, Integer, Row, bindparam, cast, literal, null, select, union_all
+from sqlalchemy import Float, Integer, Row, bindparam, cast, literal_column, null, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from webapp.models import Hardware, ModelVariant, Quant, RunSample, Runtime, Submission
@@ -55,12 +55,12 @@ _HUB_OF = aliased(Submission)
 # The row (part 0) once per timed run, its public fragments (1) and its public hub (2),
 # the last two without runs.
 _ROW_AROUND = union_all(
-    _PAGE_ROWS.add_columns(*_RUN_COLUMNS, literal(0, Integer))
+    _PAGE_ROWS.add_columns(*_RUN_COLUMNS, literal_column("0", Integer))
     .outerjoin(RunSample, RunSample.submission_id == Submission.id)
     .where(Submission.id == bindparam("id")),
-    _PAGE_ROWS.add_columns(*_NO_RUN, literal(1, Integer))
+    _PAGE_ROWS.add_columns(*_NO_RUN, literal_column("1", Integer))
     .where(Submission.hub_id == bindparam("id"), Submission.kind == Kind.REPRODUCTION),
-    _PAGE_ROWS.add_columns(*_NO_RUN, literal(2, Integer))
+    _PAGE_ROWS.add_columns(*_NO_RUN, literal_column("2", Integer))
     .where(Submission.id == select(_HUB_OF.hub_id)
            .where(_HUB_OF.id == bindparam("id")).scalar_subquery()),
 )
