@@ -258,9 +258,10 @@ class _Cell:
 
 @dataclass(frozen=True)
 class Merged:
-    """A scatter's rows merged per spot, in plain values (what services.chart_summaries
-    keeps): the value ranges the axes span, the ceiling lines' device counts, and one
-    `Spot` per dot (or a plain sequence in its order). `draw` turns it into a Scatter."""
+    """A scatter's rows merged per spot (at most MAX_DOTS spots), in plain values: the
+    value ranges the axes span, the ceiling lines' device counts, and one `Spot` per dot
+    (or a plain sequence in its order). `draw` turns it into the Scatter that
+    services.chart_summaries keeps."""
 
     x_lo: float
     x_hi: float
@@ -300,11 +301,11 @@ class Spot(NamedTuple):
                     self.group if self.group == other.group else "")
 
 
-def _merge_neighbours(chains: list[list[Spot]], distance: Any, excess: int
-                      ) -> tuple[list[Spot], int]:
+def _merge_neighbours(chains: list[list[Spot]], distance: Any, excess: int) -> list[Spot]:
     """Merge the closest neighbouring pair of any chain (spots in order along it), again and
-    again, `excess` times at most or until every chain is one spot; the spots left (in their
-    chains' order) and how many merges were made."""
+    again, `excess` times at most or until every chain is one spot; the spots left, in
+    their chains' order. A pair's distance is `distance(spot, spot)`; ties go to the pair
+    met first, so the result never depends on anything but the spots."""
     spots: list[Spot | None] = []
     after: list[int] = []
     before: list[int] = []
@@ -336,7 +337,7 @@ def _merge_neighbours(chains: list[list[Spot]], distance: Any, excess: int
             if left != -1 and right != -1:
                 heapq.heappush(heap, (distance(spots[left], spots[right]), left, right,
                                       version[left], version[right]))
-    return [spot for spot in spots if spot is not None], merges
+    return [spot for spot in spots if spot is not None]
 
 
 def cap_spots(spots: list[Spot], limit: int = MAX_DOTS) -> tuple[list[Spot], bool]:
@@ -349,13 +350,13 @@ def cap_spots(spots: list[Spot], limit: int = MAX_DOTS) -> tuple[list[Spot], boo
     for spot in spots:
         columns[(int(spot.x // MERGE_CELL), spot.badge, spot.above)].append(spot)
     chains = [sorted(chain, key=lambda s: (s.y, s.x)) for _key, chain in sorted(columns.items())]
-    spots, _merges = _merge_neighbours(chains, lambda p, q: abs(p.y - q.y), len(spots) - limit)
+    spots = _merge_neighbours(chains, lambda p, q: abs(p.y - q.y), len(spots) - limit)
     if len(spots) > limit:
         groups: dict[tuple[str, bool], list[Spot]] = defaultdict(list)
         for spot in spots:
             groups[(spot.badge, spot.above)].append(spot)
         chains = [sorted(chain, key=lambda s: (s.x, s.y)) for _key, chain in sorted(groups.items())]
-        spots, _merges = _merge_neighbours(
+        spots = _merge_neighbours(
             chains, lambda p, q: math.hypot(p.x - q.x, p.y - q.y), len(spots) - limit)
     return spots, True
 
