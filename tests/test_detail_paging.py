@@ -119,7 +119,7 @@ def test_a_page_past_the_last_is_not_found_and_junk_means_the_first(client, hub,
         REPRODUCTIONS_PER_PAGE + 2)
 
 
-def test_the_page_reads_the_database_twice_whatever_the_row(app, client, hub, make_row,
+def test_the_page_reads_the_database_once_whatever_the_row(app, client, hub, make_row,
                                                             session):
     app.config["PAGE_CACHE_SECONDS"] = 0  # every request rendered anew
     row, _inner, _outer, _noted, fragment = hub
@@ -130,7 +130,7 @@ def test_the_page_reads_the_database_twice_whatever_the_row(app, client, hub, ma
         with counted_statements() as statements:
             assert client.get(f"/benchmarks/{id_}").status_code == 200
         reads = [s for s in statements if "FROM submissions" in s]
-        assert len(reads) == 2, reads
+        assert len(reads) == 1, reads
 
 
 def test_a_difference_that_rounds_to_nothing_reads_the_same():

@@ -3,8 +3,8 @@
 Only reproductions in an evidence state are shown as evidence, and only those within
 tolerance in the rings (the others apart, "accepted with a note"); a fragment (a
 reproduction that became a row of its own) is shown as related. The rows are read as
-columns (services.detail_rows) in two statements: the row with its runs, fragments and
-hub, then the evidence of the row, of its fragments and of its hub.
+columns (services.detail_rows) in one statement: the row with its runs, fragments and
+hub, and the evidence of the row, of its fragments and of its hub.
 
 Every long list pages: the page shows REPRODUCTIONS_PER_PAGE of each ring (and of those
 accepted with a note), newest first, and `?page=` the next ones; the badge, the tier's
@@ -84,7 +84,7 @@ def differences(original_ttft_ms: float, original_decode_tps: float, ttft_ms: fl
 
 @dataclass(frozen=True)
 class ReproductionView(_Measured):
-    row: Any  # the reproduction's columns (services.detail_rows.evidence_around)
+    row: Any  # the reproduction's columns (services.detail_rows.row_around)
     ring: Ring | None  # None: outside tolerance, accepted with a note (no ring)
     comparison: divergence.Comparison
     differences: tuple[Difference, ...] = ()
@@ -345,10 +345,7 @@ def detail(session: Session, benchmark_id: int, *, now: datetime,
     around = detail_rows.row_around(session, benchmark_id)
     if around is None:
         return None
-    row, hub = around.row, around.hub
-    # One statement for the row, its runs, fragments and hub; one for the evidence of
-    # the row, of its fragments and of its hub.
-    evidence = detail_rows.evidence_around(session, row.id, row.hub_id)
+    row, hub, evidence = around.row, around.hub, around.evidence
     evidence_rows = evidence.get(row.id, [])
     fragments = [around.fragments[r.id] for r in evidence_rows
                  if r.state == State.APPROVED and r.id in around.fragments]

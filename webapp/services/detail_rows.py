@@ -3,31 +3,34 @@
 A page row is one public submission with a Submission's column attributes, its four
 reference rows (`model`, `hardware`, `quant`, `runtime`: detached copies, so their
 `is_other` and `label` are the models' own) and its timed runs. The detail page reads its
-row, the row's runs, its public fragments and its public hub in one statement
-(`row_around`), and the evidence around them in one more (`evidence_around`): two
-statements a page, whatever the row, which matters where each statement is a round trip
-(PostgreSQL).
-Evidence rows (a hub's reproductions in an evidence state) carry only what the pages and
-the rules read of a reproduction. Every statement is built once, at import; a request
-only binds its ids. Between requests only the reference copies are kept, keyed by every
-value read (so a changed reference row is a new copy); no public row is ever kept.
+row, the row's runs, its public fragments, its public hub and the evidence around them in
+one statement (`row_around`): one statement a page, whatever the row, which matters where
+each statement is a round trip (PostgreSQL). Evidence rows (a hub's reproductions in an
+evidence state) carry only what the pages and the rules read of a reproduction. Every
+statement is built once, at import; a request only binds its ids. Between requests only
+the reference copies are kept, keyed by every value read (so a changed reference row is a
+new copy); no public row is ever kept.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
-from sqlalchemy import Float, Integer, Row, bindparam, cast, literal_column, null, select, union_all
+from sqlalchemy import Integer, Row, bindparam, cast, literal_column, null, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from webapp.models import Hardware, ModelVariant, Quant, RunSample, Runtime, Submission
 from webapp.services.evidence import EVIDENCE_STATES
 from webapp.services.rules import Kind, State
+
+# The parts of the detail page's statement, in the order it returns them.
+ROW, FRAGMENT, HUB, ROW_EVIDENCE = 0, 1, 2, 3
 
 _SUBMISSION = tuple(Submission.__table__.c)
 _REFERENCES = (("model", ModelVariant), ("hardware", Hardware), ("quant", Quant),
@@ -49,43 +52,50 @@ _SOME_ROWS = _PAGE_ROWS.where(Submission.id.in_(bindparam("ids", expanding=True)
 
 _RUN_COLUMNS = (RunSample.position, RunSample.ttft_ms, RunSample.tokens_generated,
                 RunSample.decode_tps)
-_NO_RUN = (cast(null(), Integer), cast(null(), Float), cast(null(), Integer),
-           cast(null(), Float))
+_NO_RUN = tuple(cast(null(), column.type) for column in _RUN_COLUMNS)
+_NO_REFERENCES = tuple(cast(null(), column.type)
+                       for _name, _entity, columns in _REFERENCE_COLUMNS for column in columns)
 _HUB_OF = aliased(Submission)
-# The row (part 0) once per timed run, its public fragments (1) and its public hub (2),
-# the last two without runs.
-_ROW_AROUND = union_all(
-    _PAGE_ROWS.add_columns(*_RUN_COLUMNS, literal_column("0", Integer))
-    .outerjoin(RunSample, RunSample.submission_id == Submission.id)
-    .where(Submission.id == bindparam("id")),
-    _PAGE_ROWS.add_columns(*_NO_RUN, literal_column("1", Integer))
-    .where(Submission.hub_id == bindparam("id"), Submission.kind == Kind.REPRODUCTION),
-    _PAGE_ROWS.add_columns(*_NO_RUN, literal_column("2", Integer))
-    .where(Submission.id == select(_HUB_OF.hub_id)
-           .where(_HUB_OF.id == bindparam("id")).scalar_subquery()),
-)
+_HUB = select(_HUB_OF.hub_id).where(_HUB_OF.id == bindparam("id")).scalar_subquery()
+_FRAGMENT_OF = aliased(Submission)
+_FRAGMENT_IDS = select(_FRAGMENT_OF.id).where(
+    _FRAGMENT_OF.hub_id == bindparam("id"), _FRAGMENT_OF.kind == Kind.REPRODUCTION,
+    _FRAGMENT_OF.state == State.APPROVED)
 
-# What a reproduction shows and what evidence.assess reads of it.
+
+def _part(number: int) -> Any:
+    return literal_column(str(number), Integer).label("part")
+
+
+# What a reproduction shows and what evidence.assess reads of it: the evidence of a row
+# is its reproductions in an evidence state, public or not, and only these columns of
+# them are read (the others, NULL, keep the UNION's shape).
+_EVIDENCE_NAMES = ("id", "hub_id", "kind", "state", "operator_key", "handle", "url",
+                   "os_label", "driver_version", "runtime_version", "ttft_ms", "decode_tps",
+                   "notes", "measured_at", "created_at", "decided_at", "is_demo")
 _EVIDENCE = (
-    select(Submission.id, Submission.hub_id, Submission.kind, Submission.state,
-           Submission.operator_key, Submission.handle, Submission.url,
-           Submission.os_label, Submission.driver_version, Submission.runtime_version,
-           Submission.ttft_ms, Submission.decode_tps, Submission.notes,
-           Submission.measured_at, Submission.created_at, Submission.decided_at,
-           Submission.is_demo)
+    select(*(column if column.name in _EVIDENCE_NAMES else cast(null(), column.type)
+             for column in _SUBMISSION),
+           *_NO_REFERENCES, *_NO_RUN, _part(ROW_EVIDENCE))
     .where(Submission.kind == Kind.REPRODUCTION, Submission.state.in_(EVIDENCE_STATES))
 )
-# A row's evidence, its fragments' and its hub's (hub NULL: none), in one statement.
-_FRAGMENT_IDS = select(Submission.id).where(
-    Submission.hub_id == bindparam("row"), Submission.kind == Kind.REPRODUCTION,
-    Submission.state == State.APPROVED)
-_EVIDENCE_AROUND = union_all(
-    _EVIDENCE.where(Submission.hub_id == bindparam("row")),
+# Everything the detail page reads, in one statement: the row once per timed run, its
+# public fragments and its public hub, then the evidence of the row, of its fragments
+# and of its hub, oldest first. Constants, not bound parameters, mark the parts, so
+# PostgreSQL has no parameter to type in a UNION's select list.
+_AROUND = union_all(
+    _PAGE_ROWS.add_columns(*_RUN_COLUMNS, _part(ROW))
+    .outerjoin(RunSample, RunSample.submission_id == Submission.id)
+    .where(Submission.id == bindparam("id")),
+    _PAGE_ROWS.add_columns(*_NO_RUN, _part(FRAGMENT))
+    .where(Submission.hub_id == bindparam("id"), Submission.kind == Kind.REPRODUCTION),
+    _PAGE_ROWS.add_columns(*_NO_RUN, _part(HUB)).where(Submission.id == _HUB),
+    _EVIDENCE.where(Submission.hub_id == bindparam("id")),
     _EVIDENCE.where(Submission.hub_id.in_(_FRAGMENT_IDS)),
-    _EVIDENCE.where(Submission.hub_id == bindparam("hub")),
+    _EVIDENCE.where(Submission.hub_id == _HUB),
 )
-_EVIDENCE_AROUND = _EVIDENCE_AROUND.order_by(  # oldest first
-    _EVIDENCE_AROUND.selected_columns.created_at, _EVIDENCE_AROUND.selected_columns.id)
+_AROUND = _AROUND.order_by(_AROUND.selected_columns.part,
+                           _AROUND.selected_columns.created_at, _AROUND.selected_columns.id)
 
 
 _NAMES = tuple(column.name for column in _SUBMISSION)
@@ -120,30 +130,9 @@ class RowAround:
     row: SimpleNamespace  # with its runs, in order
     fragments: dict[int, SimpleNamespace]  # its reproductions that became public rows
     hub: SimpleNamespace | None  # the public row it came from, when it is a fragment
-
-
-def row_around(session: Session, row_id: int) -> RowAround | None:
-    """The public row `row_id` with its reference rows and runs, its public fragments and
-    its public hub (without their runs), in one statement; None when it is not public."""
-    row = hub = None
-    fragments: dict[int, SimpleNamespace] = {}
-    runs = []
-    for values in _connection(session).execute(_ROW_AROUND, {"id": row_id}):
-        part = values[-1]
-        if part == 0:
-            if row is None:
-                row = _page_row(values)
-            if values[-5] is not None:  # a row without runs reads one line of NULLs
-                runs.append(_Run(*values[-5:-1]))
-        elif part == 1:
-            fragments[values[0]] = _page_row(values)
-        else:
-            hub = _page_row(values)
-    if row is None:
-        return None
-    runs.sort(key=_position)
-    row.runs = runs
-    return RowAround(row, fragments, hub)
+    # evidence-state reproductions of the row, of its fragments and of its hub (rows with
+    # a Submission's column attributes), by hub id, oldest first
+    evidence: dict[int, list[Any]]
 
 
 class _Run(NamedTuple):
@@ -151,6 +140,39 @@ class _Run(NamedTuple):
     ttft_ms: float
     tokens_generated: int
     decode_tps: float
+
+
+_Evidence = namedtuple("_Evidence", _EVIDENCE_NAMES)  # type: ignore[misc]  # noqa: PYI024
+_EVIDENCE_VALUES = itemgetter(*(_NAMES.index(name) for name in _EVIDENCE_NAMES))
+
+
+def row_around(session: Session, row_id: int) -> RowAround | None:
+    """The public row `row_id` with its reference rows and runs, its public fragments,
+    its public hub (those two without runs) and the evidence around them, in one
+    statement; None when the row is not public."""
+    row = hub = None
+    fragments: dict[int, SimpleNamespace] = {}
+    runs = []
+    evidence: dict[int, list[Any]] = defaultdict(list)
+    for values in _connection(session).execute(_AROUND, {"id": row_id}):
+        part = values[-1]
+        if part == ROW_EVIDENCE:
+            repro = _Evidence._make(_EVIDENCE_VALUES(values))
+            evidence[repro.hub_id].append(repro)
+        elif part == ROW:
+            if row is None:
+                row = _page_row(values)
+            if values[-5] is not None:  # a row without runs reads one line of NULLs
+                runs.append(_Run(*values[-5:-1]))
+        elif part == FRAGMENT:
+            fragments[values[0]] = _page_row(values)
+        else:
+            hub = _page_row(values)
+    if row is None:
+        return None
+    runs.sort(key=_position)
+    row.runs = runs
+    return RowAround(row, fragments, hub, evidence)
 
 
 def _position(run: _Run) -> int:
@@ -163,14 +185,3 @@ def public_rows(session: Session, row_ids: Collection[int]) -> dict[int, SimpleN
         return {}
     found = _connection(session).execute(_SOME_ROWS, {"ids": list(row_ids)})
     return {row.id: row for row in map(_page_row, found)}
-
-
-def evidence_around(session: Session, row_id: int, hub_id: int | None
-                    ) -> dict[int, list[Row[Any]]]:
-    """The evidence-state reproductions of the row, of its fragments (its reproductions
-    that became rows of their own) and of its hub, by hub id, oldest first: one query."""
-    found = _connection(session).execute(_EVIDENCE_AROUND, {"row": row_id, "hub": hub_id})
-    grouped: dict[int, list[Row[Any]]] = defaultdict(list)
-    for row in found:
-        grouped[row.hub_id].append(row)
-    return grouped
