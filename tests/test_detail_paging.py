@@ -65,7 +65,7 @@ def test_the_first_page_shows_the_newest_of_each_table(client, hub):
     assert "&lt;b&gt;noted&lt;/b&gt;" in html and "power &lt;i&gt;limit&lt;/i&gt;" in html
     assert "<b>noted</b>" not in html and "<i>limit</i>" not in html
     # the pager links the second page; the related row is listed on every page
-    assert f'href="/benchmarks/{row.id}?page=2"' in html
+    assert f'href="/benchmarks/{row.id}?page=2#h-repros"' in html  # opens at the tables
     assert f"#{fragment.id}" in html[html.index('id="h-related"'):]
 
 
@@ -80,7 +80,7 @@ def test_the_next_page_shows_the_older_ones_and_says_where_the_rest_are(client, 
     assert f'id="repro-{outer.id}"' not in html and f'id="repro-{noted.id}"' not in html
     # badge, tier and its reasons count every reproduction, on every page
     assert _badge_and_reasons(html) == _badge_and_reasons(first)
-    assert f'href="/benchmarks/{row.id}"' in html  # back to the first page
+    assert f'href="/benchmarks/{row.id}#h-repros"' in html  # back to the first page
     assert client.get(f"/benchmarks/{row.id}?page=3").status_code == 404
 
 

@@ -135,7 +135,8 @@ def detail(benchmark_id: int) -> str:
     if found is None:
         abort(404)
     _show_demo_banner(found.demo_shown)
-    return render_template("public/detail.html", detail=found, rules=rules)
+    return render_template("public/detail.html", detail=found, rules=rules,
+                           reproductions_href=_reproductions_href)
 
 
 @bp.get("/hardware")
@@ -231,3 +232,8 @@ def model_hardware(slug: str) -> str:
     table whole."""
     return _paged("public/model_hardware.html", partial(
         reference_pages.chart_table_page, db.session, reference_pages.MODEL, slug))
+
+
+def _reproductions_href(endpoint: str, args: Mapping[str, object]) -> str:
+    """A page of a row's reproductions, opened at them (the detail page's pager)."""
+    return url_for(endpoint, **args) + "#h-repros"
