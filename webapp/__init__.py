@@ -18,7 +18,6 @@ from webapp.web import (
     layout,
     live_get,
     page_cache,
-    pager,
     static_files,
 )
 
@@ -45,7 +44,6 @@ def create_app(overrides: dict | None = None, instance_path: str | None = None) 
     layout.init_app(app)  # the layout's links, built once per worker
     filter_options.init_app(app)  # the catalog form's option lists, once per data version
     catalog_table.init_app(app)  # the catalog table's rows, in one pass
-    pager.init_app(app)  # every paginated page's pager, in one pass
     compress.init_app(app)
     live_get.init_app(app)  # the live warning's GET parameters, for the forms' hx-get
     intake.install(app)  # the import views' body cap: before every hook that reads a form
