@@ -1,11 +1,14 @@
-"""The catalog table's rows, written in one pass (the template's loop, without Jinja's
-per-value machinery: a page of 25 rows had some 500 values escaped one by one).
+"""The rows of the catalog's table and of the hardware and model pages' rows table,
+written in one pass (the templates' loops, without Jinja's per-value machinery: a page
+of 25 rows had some 500 values escaped one by one).
 
 Every value that reaches the markup goes through `escape` (labels carry names operators
 typed for "other" entries); the numbers are the site's own formatting (labels.number,
 rules.percent) and are escaped too, which costs little. The row's markup must stay as
-public/_catalog_table.html describes it (markers, data-label for the phone layout):
-tests/test_public_pages.py and the browser tests read it.
+public/_catalog_table.html and public/_rows_table.html describe it (markers, data-label
+for the phone layout): tests/test_public_pages.py and the browser tests read it. The
+catalog's rows have a compare checkbox first and the day the row was added last; the
+hardware and model pages' rows have neither.
 """
 
 from __future__ import annotations
@@ -28,10 +31,21 @@ _STALE = ('<span class="marker marker-stale" title="The newest accepted measurem
 
 def init_app(app: Flask) -> None:
     app.add_template_global(catalog_rows, "catalog_rows")
+    app.add_template_global(reference_rows, "reference_rows")
 
 
 def catalog_rows(listings: Sequence[Any], detail_base: str) -> Markup:
-    """The <tr>s of `listings` (listing.Listing), each linking `detail_base` + its id."""
+    """The catalog's <tr>s of `listings` (listing.Listing), each linking `detail_base` +
+    its id."""
+    return _rows(listings, detail_base, catalog=True)
+
+
+def reference_rows(listings: Sequence[Any], detail_base: str) -> Markup:
+    """The hardware and model pages' <tr>s of `listings`."""
+    return _rows(listings, detail_base, catalog=False)
+
+
+def _rows(listings: Sequence[Any], detail_base: str, *, catalog: bool) -> Markup:
     base = escape(detail_base)
     out = []
     for listing in listings:
@@ -39,13 +53,13 @@ def catalog_rows(listings: Sequence[Any], detail_base: str) -> Markup:
         row_id = int(row.id)
         model, hardware = escape(listing.model_label), escape(listing.hardware_label)
         badge, tier, stale = listing.badge, listing.tier, listing.stale
-        added = row.created_at.date().isoformat()
-        share = row.derived_ceiling_share
-        out.append(
-            f'<tr{_STALE_ROW if stale else ""}>'
-            f'<td class="compare-col" data-label="Compare"><input type="checkbox" name="ids" '
-            f'value="{row_id}" id="compare-{row_id}" aria-label="Compare row {row_id}: '
-            f'{model} on {hardware}"></td>'
+        cells = [f'<tr{_STALE_ROW if stale else ""}>']
+        if catalog:
+            cells.append(
+                f'<td class="compare-col" data-label="Compare"><input type="checkbox" '
+                f'name="ids" value="{row_id}" id="compare-{row_id}" aria-label="Compare row '
+                f'{row_id}: {model} on {hardware}"></td>')
+        cells.append(
             f'<td data-label="Model"><a href="{base}{row_id}">{model}</a> '
             f'{_DEMO if row.is_demo else ""}</td>'
             f'<td data-label="Hardware">{hardware}</td>'
@@ -53,15 +67,22 @@ def catalog_rows(listings: Sequence[Any], detail_base: str) -> Markup:
             f'<td data-label="Runtime">{escape(listing.runtime_label)}</td>'
             f'<td data-label="Decode (tok/s)" class="num">{escape(number(row.decode_tps))}</td>'
             f'<td data-label="TTFT (ms)" class="num">{escape(number(row.ttft_ms))}</td>'
-            f'<td data-label="VRAM peak (MiB)" class="num">{escape(number(row.vram_peak_mib))}</td>'
-            f'<td data-label="Share of ceiling" class="num">'
-            f'{escape(percent(share)) if share else "—"}</td>'
+            f'<td data-label="VRAM peak (MiB)" class="num">{escape(number(row.vram_peak_mib))}'
+            "</td>")
+        if catalog:
+            share = row.derived_ceiling_share
+            cells.append(f'<td data-label="Share of ceiling" class="num">'
+                         f'{escape(percent(share)) if share else "—"}</td>')
+        cells.append(
             f'<td data-label="Badge"><span class="badge {escape(badge.css)}" '
             f'title="{escape(badge.explanation)}">{escape(badge.label)}</span></td>'
             f'<td data-label="Tier"><span class="tier {escape(tier.css)}" '
             f'title="{escape(tier.explanation)}"><span class="visually-hidden">Confidence: '
-            f'</span>{escape(tier.label)}</span> {_STALE if stale else ""}</td>'
-            f'<td data-label="Added"><time datetime="{added}">{added}</time></td>'
-            "</tr>")
+            f'</span>{escape(tier.label)}</span> {_STALE if stale else ""}</td>')
+        if catalog:
+            added = row.created_at.date().isoformat()
+            cells.append(f'<td data-label="Added"><time datetime="{added}">{added}</time></td>')
+        cells.append("</tr>")
+        out.append("".join(cells))
     # Every interpolated value above went through escape(); the rest is this module's text.
     return Markup("\n".join(out))  # noqa: S704  # nosec B704
