@@ -10,6 +10,7 @@ import html5lib
 import pytest
 
 from tests.factories import counted_statements
+from webapp.models import Hardware
 from webapp.services import evidence
 from webapp.services.detail import REPRODUCTIONS_PER_PAGE, differences
 from webapp.services.rules import Kind, State
@@ -139,3 +140,14 @@ def test_a_difference_that_rounds_to_nothing_reads_the_same():
     assert ttft.label == "same as the original"
     decode, ttft = differences(250.0, 100.0, 255.0, 99.0)
     assert decode.label == "1% slower" and ttft.label == "2% slower"
+
+
+def test_a_changed_reference_row_shows_on_the_next_view(app, client, hub, session):
+    app.config["PAGE_CACHE_SECONDS"] = 0
+    row, *_ = hub
+    assert "RTX 4090" in client.get(f"/benchmarks/{row.id}").text
+    hardware = session.get(Hardware, row.hardware_id)
+    hardware.name = "RTX 4090 <renamed>"
+    session.commit()
+    html = client.get(f"/benchmarks/{row.id}").text
+    assert "RTX 4090 &lt;renamed&gt;" in html and "<renamed>" not in html

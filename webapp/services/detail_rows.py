@@ -5,7 +5,9 @@ reference rows (`model`, `hardware`, `quant`, `runtime`: detached copies, so the
 `is_other` and `label` are the models' own) and its timed runs. The detail page reads its
 row, the row's runs, its public fragments, its public hub and the evidence around them in
 one statement (`row_around`): one statement a page, whatever the row, which matters where
-each statement is a round trip (PostgreSQL). Evidence rows (a hub's reproductions in an
+each statement is a round trip (PostgreSQL). Its reference rows come from the reference
+tables kept per worker for the data version (services.reference_memo), so the statement
+joins none and its lines stay narrow. Evidence rows (a hub's reproductions in an
 evidence state) carry only what the pages and the rules read of a reproduction. Every
 statement is built once, at import; a request only binds its ids. Between requests only
 the reference copies are kept, keyed by every value read (so a changed reference row is a
@@ -26,6 +28,7 @@ from sqlalchemy import Integer, Row, bindparam, cast, literal_column, null, sele
 from sqlalchemy.orm import Session, aliased
 
 from webapp.models import Hardware, ModelVariant, Quant, RunSample, Runtime, Submission
+from webapp.services import data_version, reference_memo
 from webapp.services.evidence import EVIDENCE_STATES
 from webapp.services.rules import Kind, State
 
@@ -53,8 +56,9 @@ _SOME_ROWS = _PAGE_ROWS.where(Submission.id.in_(bindparam("ids", expanding=True)
 _RUN_COLUMNS = (RunSample.position, RunSample.ttft_ms, RunSample.tokens_generated,
                 RunSample.decode_tps)
 _NO_RUN = tuple(cast(null(), column.type) for column in _RUN_COLUMNS)
-_NO_REFERENCES = tuple(cast(null(), column.type)
-                       for _name, _entity, columns in _REFERENCE_COLUMNS for column in columns)
+# The detail page's rows without their reference rows: those come from the reference
+# tables kept per data version (`_references`).
+_BARE_ROWS = select(*_SUBMISSION).where(Submission.state == State.APPROVED)
 _HUB_OF = aliased(Submission)
 _HUB = select(_HUB_OF.hub_id).where(_HUB_OF.id == bindparam("id")).scalar_subquery()
 _FRAGMENT_OF = aliased(Submission)
@@ -76,7 +80,7 @@ _EVIDENCE_NAMES = ("id", "hub_id", "kind", "state", "operator_key", "handle", "u
 _EVIDENCE = (
     select(*(column if column.name in _EVIDENCE_NAMES else cast(null(), column.type)
              for column in _SUBMISSION),
-           *_NO_REFERENCES, *_NO_RUN, _part(ROW_EVIDENCE))
+           *_NO_RUN, _part(ROW_EVIDENCE))
     .where(Submission.kind == Kind.REPRODUCTION, Submission.state.in_(EVIDENCE_STATES))
 )
 # Everything the detail page reads, in one statement: the row once per timed run, its
@@ -84,12 +88,12 @@ _EVIDENCE = (
 # and of its hub, oldest first. Constants, not bound parameters, mark the parts, so
 # PostgreSQL has no parameter to type in a UNION's select list.
 _AROUND = union_all(
-    _PAGE_ROWS.add_columns(*_RUN_COLUMNS, _part(ROW))
+    _BARE_ROWS.add_columns(*_RUN_COLUMNS, _part(ROW))
     .outerjoin(RunSample, RunSample.submission_id == Submission.id)
     .where(Submission.id == bindparam("id")),
-    _PAGE_ROWS.add_columns(*_NO_RUN, _part(FRAGMENT))
+    _BARE_ROWS.add_columns(*_NO_RUN, _part(FRAGMENT))
     .where(Submission.hub_id == bindparam("id"), Submission.kind == Kind.REPRODUCTION),
-    _PAGE_ROWS.add_columns(*_NO_RUN, _part(HUB)).where(Submission.id == _HUB),
+    _BARE_ROWS.add_columns(*_NO_RUN, _part(HUB)).where(Submission.id == _HUB),
     _EVIDENCE.where(Submission.hub_id == bindparam("id")),
     _EVIDENCE.where(Submission.hub_id.in_(_FRAGMENT_IDS)),
     _EVIDENCE.where(Submission.hub_id == _HUB),
@@ -117,6 +121,32 @@ def _page_row(values: Row[Any]) -> SimpleNamespace:
         end = at + len(entity_columns)
         setattr(row, name, _reference(entity, tuple(values[at:end])))
         at = end
+    return row
+
+
+References = tuple[dict[int, Any], dict[int, Any], dict[int, Any], dict[int, Any]]
+
+
+def _all_references(session: Session) -> References:
+    """Every model, hardware, quant and runtime by id, as detached rows with all their
+    columns (the page's labels, build context and bandwidth ceiling read them)."""
+    return tuple(  # type: ignore[return-value]
+        {values[0]: entity(**dict(zip((column.name for column in columns), values,
+                                      strict=True)))
+         for values in session.execute(select(*columns))}
+        for _name, entity, columns in _REFERENCE_COLUMNS)
+
+
+def _references(session: Session) -> References:
+    """The reference rows as of this request's data version, kept per worker for it."""
+    return reference_memo.kept(session, "detail-references", data_version.current(session),
+                               _all_references)
+
+
+def _bare_row(values: Row[Any], references: References) -> SimpleNamespace:
+    row = SimpleNamespace(**dict(zip(_NAMES, values, strict=False)), runs=[])
+    for (name, _entity, _columns), by_id in zip(_REFERENCE_COLUMNS, references, strict=True):
+        setattr(row, name, by_id[getattr(row, f"{name}_id")])
     return row
 
 
@@ -154,25 +184,38 @@ def row_around(session: Session, row_id: int) -> RowAround | None:
     fragments: dict[int, SimpleNamespace] = {}
     runs = []
     evidence: dict[int, list[Any]] = defaultdict(list)
-    for values in _connection(session).execute(_AROUND, {"id": row_id}):
+    references = _references(session)
+    found = _connection(session).execute(_AROUND, {"id": row_id}).all()
+    if found and any(_references_missing(values, references) for values in found
+                     if values[-1] != ROW_EVIDENCE):
+        references = _all_references(session)  # a reference row newer than the memo
+    for values in found:
         part = values[-1]
         if part == ROW_EVIDENCE:
             repro = _Evidence._make(_EVIDENCE_VALUES(values))
             evidence[repro.hub_id].append(repro)
         elif part == ROW:
             if row is None:
-                row = _page_row(values)
+                row = _bare_row(values, references)
             if values[-5] is not None:  # a row without runs reads one line of NULLs
                 runs.append(_Run(*values[-5:-1]))
         elif part == FRAGMENT:
-            fragments[values[0]] = _page_row(values)
+            fragments[values[0]] = _bare_row(values, references)
         else:
-            hub = _page_row(values)
+            hub = _bare_row(values, references)
     if row is None:
         return None
     runs.sort(key=_position)
     row.runs = runs
     return RowAround(row, fragments, hub, evidence)
+
+
+_REFERENCE_IDS = itemgetter(*(_NAMES.index(f"{name}_id") for name, _e, _c in _REFERENCE_COLUMNS))
+
+
+def _references_missing(values: Row[Any], references: References) -> bool:
+    return any(id_ not in by_id
+               for id_, by_id in zip(_REFERENCE_IDS(values), references, strict=True))
 
 
 def _position(run: _Run) -> int:
