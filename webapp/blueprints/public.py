@@ -32,9 +32,9 @@ from webapp.services.catalog import (
     parse_catalog_query,
 )
 from webapp.services.detail import detail as benchmark_detail
-from webapp.services.listing import page_number
 from webapp.services.operators import operators_page
 from webapp.services.page_memo import MemoStore
+from webapp.services.paging import page_number
 from webapp.services.reference_index import IndexPage, hardware_index_page, models_index_page
 from webapp.web.htmx import wants_fragment
 from webapp.web.page_cache import shared_page

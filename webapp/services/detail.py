@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session
 from webapp.services import detail_rows, divergence, evidence_charts, plausibility
 from webapp.services.evidence import assess
 from webapp.services.labels import Fact, build_context, operator_label, safe_url
-from webapp.services.listing import Listing, Pagination
+from webapp.services.listing import Listing
+from webapp.services.paging import Pagination
 from webapp.services.rules import Ring, State, percent
 
 MAX_ID = 2**31 - 1  # ids are INTEGER: 32-bit on PostgreSQL

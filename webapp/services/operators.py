@@ -14,7 +14,7 @@ from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from webapp.models import Hardware, ModelVariant, OperatorSummary, Submission
-from webapp.services.listing import Pagination, clamped, last_page
+from webapp.services.paging import Pagination, clamped, last_page
 from webapp.services.rules import State
 from webapp.services.summaries import LATEST_HUBS, hub_ids
 

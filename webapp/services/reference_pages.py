@@ -36,12 +36,11 @@ from webapp.services.labels import Fact, shown
 from webapp.services.listing import (
     Listing,
     ListingPage,
-    Pagination,
     Sort,
-    last_page,
     listing_page,
     public_conditions,
 )
+from webapp.services.paging import Pagination, last_page
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from webapp.models import AuditEvent
-from webapp.services.listing import Pagination
+from webapp.services.paging import Pagination
 
 
 @dataclass(frozen=True)

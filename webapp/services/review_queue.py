@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from webapp.models import Submission
 from webapp.services import divergence, matching, moderation, plausibility, review_compare
-from webapp.services.listing import Pagination
+from webapp.services.paging import Pagination
 from webapp.services.rules import SPREAD_LIMIT, Band, Kind, State, percent
 
 
