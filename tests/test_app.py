@@ -27,12 +27,9 @@ def test_environment_overrides_defaults(tmp_path, monkeypatch):
         "postgresql+psycopg://someone@db.example/trustbench"
     )
     assert app.config["SECRET_KEY"] == "from-the-environment"
-    # a database server's connections are tested on checkout; an SQLite file's are not
-    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
     monkeypatch.setenv("TRUSTBENCH_PAGE_CACHE_SECONDS", "0")
     monkeypatch.setenv("DATABASE_URL", "sqlite:////tmp/elsewhere.sqlite3")
     app = create_app(instance_path=str(tmp_path))
-    assert not app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping")
     assert app.config["PAGE_CACHE_SECONDS"] == 0
 
 

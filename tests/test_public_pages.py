@@ -520,6 +520,9 @@ def test_hostile_operator_input_renders_inert(client, session, make_row):
     body = client.get(f"/benchmarks/{hub.id}").data.decode()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
     assert '<a href="https://example.org/me" rel="nofollow noopener ugc">safe-op</a>' in body
+    # The operators table is written in one pass (web/operators_table.py): the typed
+    # handle is listed, escaped.
+    assert "&lt;img src=x onerror=alert(1)&gt;" in client.get("/operators").data.decode()
 
 
 def test_anonymous_operator_shown_as_anonymous(client, session, make_row):

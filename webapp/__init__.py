@@ -17,6 +17,7 @@ from webapp.web import (
     intake,
     layout,
     live_get,
+    operators_table,
     page_cache,
     static_files,
 )
@@ -44,6 +45,7 @@ def create_app(overrides: dict | None = None, instance_path: str | None = None) 
     layout.init_app(app)  # the layout's links, built once per worker
     filter_options.init_app(app)  # the catalog form's option lists, once per data version
     catalog_table.init_app(app)  # the catalog table's rows, in one pass
+    operators_table.init_app(app)  # and the operators table's
     compress.init_app(app)
     live_get.init_app(app)  # the live warning's GET parameters, for the forms' hx-get
     intake.install(app)  # the import views' body cap: before every hook that reads a form

@@ -14,6 +14,9 @@ SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret  # nose
 class Defaults:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
+    # PostgreSQL: a pooled connection idle this long or longer is tested before a request
+    # uses it (extensions._postgres_checkout); 0 tests every checkout.
+    DATABASE_PING_IDLE_SECONDS = 1.0
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session; forms stay usable
     # Flask-WTF's HTTPS check demands a Referer that the status page's referrer policy
     # keeps back; security.py checks Origin (then Referer) instead.
@@ -102,6 +105,9 @@ def load(app, overrides: dict | None = None) -> None:
         app.config["TRUSTED_PROXY_COUNT"] = int(os.environ["TRUSTED_PROXY_COUNT"])
     if os.environ.get("TRUSTBENCH_RATE_LIMITS_ENABLED"):
         app.config["RATE_LIMITS_ENABLED"] = os.environ["TRUSTBENCH_RATE_LIMITS_ENABLED"] != "0"
+    if os.environ.get("TRUSTBENCH_DATABASE_PING_IDLE_SECONDS"):
+        app.config["DATABASE_PING_IDLE_SECONDS"] = float(
+            os.environ["TRUSTBENCH_DATABASE_PING_IDLE_SECONDS"])
     if os.environ.get("TRUSTBENCH_PAGE_CACHE_SECONDS"):
         app.config["PAGE_CACHE_SECONDS"] = int(os.environ["TRUSTBENCH_PAGE_CACHE_SECONDS"])
     if overrides:
@@ -113,9 +119,3 @@ def load(app, overrides: dict | None = None) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri[len("postgres://"):]
     elif uri.startswith("postgresql://"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri[len("postgresql://"):]
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        # A server connection can drop between requests (restart, idle timeout); test it
-        # on checkout. An SQLite file cannot, so it skips the extra query.
-        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-        options.setdefault("pool_pre_ping", True)
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options

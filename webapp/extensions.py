@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import time
 from pathlib import Path
 
-from flask import current_app, has_request_context, request
+import psycopg
+from flask import current_app, has_app_context, has_request_context, request
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING = {
@@ -58,6 +60,16 @@ def _sqlite_on_connect(dbapi_connection, _record):
     cursor.close()
 
 
+def _request_may_write() -> bool:
+    """True outside a request (CLI, tests' own code) and in a request that may write:
+    any method but GET, HEAD and OPTIONS, unless its view is marked `read_only`."""
+    if not has_request_context():
+        return True
+    return request.method not in SAFE_METHODS and not getattr(
+        current_app.view_functions.get(request.endpoint), READ_ONLY, False
+    )
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(connection):
     if connection.dialect.name != "sqlite":
@@ -65,12 +77,69 @@ def _sqlite_begin(connection):
     # A deferred transaction that later writes can fail with "database is locked"
     # without waiting (WAL snapshot upgrade); requests that may write take the
     # write lock up front, so busy_timeout queues them instead of failing them.
-    writes = (
-        has_request_context()
-        and request.method not in SAFE_METHODS
-        and not getattr(current_app.view_functions.get(request.endpoint), READ_ONLY, False)
-    )
+    writes = has_request_context() and _request_may_write()
     connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+
+_RETURNED_AT = "trustbench_returned_at"
+
+
+@event.listens_for(Engine, "checkin")
+def _postgres_checkin(dbapi_connection, record):
+    if isinstance(dbapi_connection, psycopg.Connection):
+        record.info[_RETURNED_AT] = time.monotonic()
+
+
+@event.listens_for(Engine, "checkout")
+def _postgres_checkout(dbapi_connection, record, _proxy):
+    """A PostgreSQL connection leaving the pool: tested, and set for the request's work.
+
+    A connection that sat in the pool for a second or more (DATABASE_PING_IDLE_SECONDS)
+    is tested with one round trip (";", outside any transaction); one the server dropped
+    (a restart, an idle timeout) raises DisconnectionError, and the pool throws it away
+    and checks out a fresh one. This stands for SQLAlchemy's pool_pre_ping, which tests
+    every checkout and with psycopg opens a transaction to do it (BEGIN, then the ping):
+    under load, when a connection goes out again within milliseconds, that was a third
+    of a page's round trips. A server that restarts under load fails the requests that
+    were using a connection and those that take one returned within the last second
+    (the database-unreachable page, 503); that error marks every pooled connection
+    invalid, and the next requests connect anew.
+
+    A request that only reads runs in autocommit: under READ COMMITTED every statement
+    takes its own snapshot whether or not a transaction wraps them, so the wrapper buys
+    nothing and costs a BEGIN and a ROLLBACK round trip per request. Everything that may
+    write (POST views, the CLI, code outside a request) keeps its transaction.
+    """
+    if not isinstance(dbapi_connection, psycopg.Connection):
+        return
+    # config.DATABASE_PING_IDLE_SECONDS; outside the app (a bare engine) every checkout.
+    idle_limit = current_app.config["DATABASE_PING_IDLE_SECONDS"] if has_app_context() else 0
+    returned_at = record.info.get(_RETURNED_AT)
+    try:
+        if dbapi_connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            dbapi_connection.rollback()  # the pool resets on return; a new one may not be
+        if not dbapi_connection.autocommit:
+            dbapi_connection.autocommit = True
+        if returned_at is None or time.monotonic() - returned_at >= idle_limit:
+            dbapi_connection.execute(";")
+        if _request_may_write():
+            dbapi_connection.autocommit = False
+    except psycopg.Error as error:
+        raise DisconnectionError(f"database connection lost: {type(error).__name__}") from error
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _postgres_streams_in_a_transaction(connection, _cursor, _statement, _parameters,
+                                       context, _executemany):
+    """A statement read through a server-side cursor (an export's or the snapshot's
+    stream), which PostgreSQL keeps only inside a transaction: a reading request's
+    autocommit connection opens one for it, ended like any other when the request ends."""
+    if context is None or not context.execution_options.get("stream_results"):
+        return
+    dbapi_connection = connection.connection.dbapi_connection
+    if getattr(dbapi_connection, "autocommit", False) and (
+            dbapi_connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE):
+        dbapi_connection.autocommit = False
 
 
 READ_ONLY = "trustbench_read_only"

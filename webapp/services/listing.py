@@ -10,13 +10,13 @@ queries, whatever its size; where it sits among the others is services.paging's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, Subquery, and_, case, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from webapp.models import Submission
@@ -30,9 +30,11 @@ from webapp.services.rules import AGE_LOWER_DAYS, STALE_DAYS, Badge, Kind, State
 # Up to this OFFSET a page is read without counting the matches (see listing_page).
 COUNT_FREE_OFFSET = 1_000
 
-# Reads a page's rows by id: Submission entities, or anything with the attributes the
-# page reads (the catalog's columns, catalog_rows.CatalogRow).
-RowLoader = Callable[[Session, Sequence[int]], Mapping[int, Any]]
+# Reads one page's rows in their order, in one statement: given the page's keys (a
+# subquery of the sort's columns, id last, already limited to the page) and the ORDER BY
+# over them, the rows joined to those keys. Submission entities, or anything with the
+# attributes the page reads (the catalog's columns, catalog_rows.CatalogRow).
+RowLoader = Callable[[Session, Subquery, Sequence[ColumnElement[Any]]], Sequence[Any]]
 
 
 class Sort(StrEnum):
@@ -323,8 +325,9 @@ def listing_page(
     index there. A page nearer the end than any known position is read from the other
     end (and its start learnt, so the next request for it seeks).
 
-    `load(session, ids)` reads the rows by id (default: Submission entities, with their
-    reference rows); the catalog reads only the columns its table shows.
+    `load(session, keys, ordering)` reads the rows of the page's keys (default: Submission
+    entities, with their reference rows); the catalog reads only the columns its table
+    shows.
     """
     load = load or submissions_by_id
     page = clamped(page)
@@ -404,8 +407,9 @@ def _fetch(
     memo: PageMemo | None = None,
     load: RowLoader,
 ) -> list[Any]:
-    """Rows in order, in two steps: the ids (and sort values) alone, so that OFFSET skips
-    index entries rather than joined rows, then the rows with their reference data.
+    """Rows in order, in one statement: the page's keys (the sort's columns, id last)
+    in a subquery, so that OFFSET skips index entries rather than whole rows, joined to
+    the rows `load` reads.
 
     With a memo, the read starts at the nearest row position it knows (a seek) and
     skips only the rest; the positions read are remembered for the next request."""
@@ -421,22 +425,26 @@ def _fetch(
             where.append(_at_or_after(sort, key))
         else:
             anchor = 0
-    keyed = session.execute(
+    keys = (
         select(*(column for column, _ in terms)).where(*where)
         .order_by(*order(sort, reverse=reverse)).limit(limit).offset(offset - anchor)
-    ).all()
-    if not keyed:
-        return []
-    if memo is not None:
-        memo.learn(offset, tuple(keyed[0]))
-        if len(keyed) == limit:
-            memo.learn(offset + limit - 1, tuple(keyed[-1]))
-    ids = [entry[-1] for entry in keyed]
-    rows = load(session, ids)
-    return [rows[row_id] for row_id in ids]
+        .subquery("page_keys")
+    )
+    ordering = tuple(
+        key.desc() if descending != reverse else key.asc()
+        for key, (_, descending) in zip(keys.c, terms, strict=True)
+    )
+    rows = list(load(session, keys, ordering))
+    if rows and memo is not None:
+        memo.learn(offset, _key_of(sort, rows[0]))
+        if len(rows) == limit:
+            memo.learn(offset + limit - 1, _key_of(sort, rows[-1]))
+    return rows
 
 
-def submissions_by_id(session: Session, ids: Sequence[int]) -> Mapping[int, Submission]:
-    """The default RowLoader: the Submission entities, with their reference rows."""
-    return {row.id: row for row in session.scalars(
-        select(Submission).where(Submission.id.in_(ids))).unique()}
+def submissions_by_id(session: Session, keys: Subquery,
+                      ordering: Sequence[ColumnElement[Any]]) -> list[Submission]:
+    """The default RowLoader: the Submission entities of the page's keys, in order."""
+    return list(session.scalars(
+        select(Submission).join(keys, Submission.id == keys.c.id).order_by(*ordering)
+    ).unique())

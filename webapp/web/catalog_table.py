@@ -2,9 +2,10 @@
 written in one pass (the templates' loops, without Jinja's per-value machinery: a page
 of 25 rows had some 500 values escaped one by one).
 
-Every value that reaches the markup goes through `escape` (labels carry names operators
-typed for "other" entries); the numbers are the site's own formatting (labels.number,
-rules.percent) and are escaped too, which costs little. The row's markup must stay as
+Every text value that reaches the markup goes through `escape` (labels carry names
+operators typed for "other" entries); a stored number goes in as labels.number formats a
+float, which writes nothing but digits, separators, a sign or a dash. The badge and tier
+cells are a few dozen fixed combinations, written once each. The row's markup must stay as
 public/_catalog_table.html and public/_rows_table.html describe it (markers, data-label
 for the phone layout): tests/test_public_pages.py and the browser tests read it. The
 catalog's rows have a compare checkbox first and the day the row was added last; the
@@ -14,13 +15,14 @@ hardware and model pages' rows have neither.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 from flask import Flask
 from markupsafe import Markup, escape
 
 from webapp.services.labels import number
-from webapp.services.rules import percent
+from webapp.services.rules import Badge, Tier, percent
 
 _DEMO = ('<span class="marker marker-demo" title="Generated demo data, not a real '
          'measurement.">Demo</span>')
@@ -45,6 +47,24 @@ def reference_rows(listings: Sequence[Any], detail_base: str) -> Markup:
     return _rows(listings, detail_base, catalog=False)
 
 
+def _number(value: float | int | None) -> str:
+    """labels.number of a stored number: digits, separators, a sign or an em dash (a
+    float's own formatting), nothing markup could read, so it goes in as it is."""
+    return number(value if value is None else float(value))
+
+
+@cache
+def _marks(badge: Badge, tier: Tier, stale: bool) -> str:
+    """A row's badge and tier cells: the same few dozen combinations on every page, each
+    written (and escaped) once per process."""
+    return (
+        f'<td data-label="Badge"><span class="badge {escape(badge.css)}" '
+        f'title="{escape(badge.explanation)}">{escape(badge.label)}</span></td>'
+        f'<td data-label="Tier"><span class="tier {escape(tier.css)}" '
+        f'title="{escape(tier.explanation)}"><span class="visually-hidden">Confidence: '
+        f'</span>{escape(tier.label)}</span> {_STALE if stale else ""}</td>')
+
+
 def _rows(listings: Sequence[Any], detail_base: str, *, catalog: bool) -> Markup:
     base = escape(detail_base)
     out = []
@@ -65,20 +85,15 @@ def _rows(listings: Sequence[Any], detail_base: str, *, catalog: bool) -> Markup
             f'<td data-label="Hardware">{hardware}</td>'
             f'<td data-label="Quant">{escape(listing.quant_label)}</td>'
             f'<td data-label="Runtime">{escape(listing.runtime_label)}</td>'
-            f'<td data-label="Decode (tok/s)" class="num">{escape(number(row.decode_tps))}</td>'
-            f'<td data-label="TTFT (ms)" class="num">{escape(number(row.ttft_ms))}</td>'
-            f'<td data-label="VRAM peak (MiB)" class="num">{escape(number(row.vram_peak_mib))}'
+            f'<td data-label="Decode (tok/s)" class="num">{_number(row.decode_tps)}</td>'
+            f'<td data-label="TTFT (ms)" class="num">{_number(row.ttft_ms)}</td>'
+            f'<td data-label="VRAM peak (MiB)" class="num">{_number(row.vram_peak_mib)}'
             "</td>")
         if catalog:
             share = row.derived_ceiling_share
             cells.append(f'<td data-label="Share of ceiling" class="num">'
                          f'{escape(percent(share)) if share else "—"}</td>')
-        cells.append(
-            f'<td data-label="Badge"><span class="badge {escape(badge.css)}" '
-            f'title="{escape(badge.explanation)}">{escape(badge.label)}</span></td>'
-            f'<td data-label="Tier"><span class="tier {escape(tier.css)}" '
-            f'title="{escape(tier.explanation)}"><span class="visually-hidden">Confidence: '
-            f'</span>{escape(tier.label)}</span> {_STALE if stale else ""}</td>')
+        cells.append(_marks(badge, tier, stale))
         if catalog:
             added = row.created_at.date().isoformat()
             cells.append(f'<td data-label="Added"><time datetime="{added}">{added}</time></td>')
