@@ -82,6 +82,19 @@ def test_filters_and_sorts_use_the_catalogs_names(client, catalog):
         "tier": None, "sort": "newest", "stale": True}
 
 
+def test_a_filtered_total_follows_a_new_public_row_at_once(client, catalog, make_row):
+    """The worker counts a filtered total once per data version: a row made public
+    changes the version, so the next answer counts it."""
+    asked = f"{LIST}?hardware=rtx-3090&sort=ttft"
+    assert client.get(asked).get_json()["total"] == 1
+    assert client.get(f"{LIST}?hardware=rtx-3090").get_json()["total"] == 1
+    added = publish(make_row(hardware="rtx-3090"))
+    db.session.commit()
+    body = client.get(asked).get_json()
+    assert body["total"] == 2 and added.id in [item["id"] for item in body["items"]]
+    assert client.get(f"{LIST}?hardware=rtx-3090").get_json()["total"] == 2
+
+
 def test_the_total_counts_stale_rows_only_when_asked(client, catalog, make_row):
     stale = publish(make_row(age_days=600, hardware="rtx-3090"))
     db.session.commit()

@@ -33,7 +33,7 @@ from webapp.services.catalog import (
 )
 from webapp.services.detail import detail as benchmark_detail
 from webapp.services.operators import operators_page
-from webapp.services.page_memo import MemoStore
+from webapp.services.page_memo import worker_memos
 from webapp.services.paging import page_number
 from webapp.services.reference_index import IndexPage, hardware_index_page, models_index_page
 from webapp.web.htmx import wants_fragment
@@ -115,7 +115,7 @@ def catalog() -> Response:
         # One spelling per view: empty fields, defaults and unknown names dropped, in
         # CatalogQuery.args() order (shared URLs and the page store's keys).
         return redirect(url_for("public.catalog", **query.args()), 301)
-    memos = current_app.extensions.setdefault("catalog_memos", MemoStore())
+    memos = worker_memos(current_app.extensions)
     page = catalog_page(db.session, query, notices, now=utcnow(), per_page=_per_page(),
                         memos=memos)
     _show_demo_banner(page.demo_shown)

@@ -30,6 +30,7 @@ from webapp.services.listing import (
     ListingPage,
     Sort,
     effective_tier,
+    equals_literal,
     listing_page,
     not_stale,
     public_conditions,
@@ -322,11 +323,11 @@ def select_rows(
                             "was ignored.")
             effective[name] = None
             continue
-        conditions.append(column == match.id)
+        conditions.append(equals_literal(column, match.id))
     if query.badge is not None:
-        conditions.append(Submission.derived_badge == query.badge.value)
+        conditions.append(equals_literal(Submission.derived_badge, query.badge.value))
     if query.tier is not None:
-        conditions.append(effective_tier(now) == query.tier.value)
+        conditions.append(equals_literal(effective_tier(now), query.tier.value))
     if not query.include_stale:
         conditions.append(not_stale(now))
     if query.q is not None:

@@ -56,3 +56,9 @@ class MemoStore:
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
             return found
+
+
+def worker_memos(extensions: dict[str, Any]) -> MemoStore:
+    """This worker's MemoStore, kept among the app's extensions: the catalog's pages and
+    the API list's totals learn into the same one."""
+    return extensions.setdefault("catalog_memos", MemoStore())

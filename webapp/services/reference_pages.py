@@ -37,6 +37,7 @@ from webapp.services.listing import (
     Listing,
     ListingPage,
     Sort,
+    equals_literal,
     listing_page,
     public_conditions,
 )
@@ -217,7 +218,8 @@ def reference_page(
     found = session.scalars(select(entity).where(entity.slug == slug)).one_or_none()
     if found is None:
         return None
-    conditions: list[ColumnElement[bool]] = [*public_conditions(), subject.column == found.id]
+    conditions: list[ColumnElement[bool]] = [*public_conditions(),
+                                             equals_literal(subject.column, found.id)]
     rows = listing_page(session, conditions, Sort.DECODE, page, per_page, now,
                         load=catalog_rows.rows_by_id)
     facts = tuple(spec.of(found) for spec in subject.facts)

@@ -23,6 +23,7 @@ from webapp.services.api import build, cursor, models, openapi
 from webapp.services.api.query import ParameterError, check_known, parse_list, parse_paged
 from webapp.services.catalog import filter_options, select_rows
 from webapp.services.detail import MAX_ID
+from webapp.services.page_memo import worker_memos
 
 bp = Blueprint("api", __name__)
 
@@ -137,7 +138,8 @@ def benchmarks() -> Response:
         selection = select_rows(db.session, asked.query, (), now=now)
         check_known(asked.query, selection.query)
         found = build.benchmark_list(db.session, selection, asked, now=now,
-                                     secret=_secret(), links=_Links())
+                                     secret=_secret(), links=_Links(),
+                                     memos=worker_memos(current_app.extensions))
     except ParameterError as error:
         return _refused(error)
     except cursor.InvalidCursor:

@@ -25,6 +25,7 @@ from webapp.services.detail import detail as row_detail
 from webapp.services.labels import model_label, quant_label
 from webapp.services.listing import Listing, order
 from webapp.services.operators import operators_page
+from webapp.services.page_memo import MemoStore
 from webapp.services.rules import Badge, Kind, Tier
 
 
@@ -85,9 +86,11 @@ def _listed_share(row: Any) -> float | None:
 
 
 def benchmark_list(session: Session, selection: Selection, asked: ListRequest, *,
-                   now: datetime, secret: str, links: Links) -> models.BenchmarkList:
+                   now: datetime, secret: str, links: Links,
+                   memos: MemoStore | None = None) -> models.BenchmarkList:
     """One page of the rows `selection` picks, after `asked.cursor` (InvalidCursor when
-    that is not a cursor this site made for this sort)."""
+    that is not a cursor this site made for this sort). With `memos` (the worker's), a
+    filtered total is counted once per data version and minute, as the catalog's is."""
     query = selection.query
     sort_order = order(query.sort)
     conditions = list(selection.conditions)
@@ -105,7 +108,7 @@ def benchmark_list(session: Session, selection: Selection, asked: ListRequest, *
                                   reproductions=item.reproductions,
                                   share=_listed_share(item.row), links=links)
                   for item in found.items],
-        "total": listed.total(session, selection, now),
+        "total": listed.total(session, selection, now, memos=memos),
         "limit": asked.limit,
         "query": {"model": query.model, "hardware": query.hardware, "quant": query.quant,
                   "runtime": query.runtime, "badge": query.badge, "tier": query.tier,
