@@ -10,7 +10,7 @@ queries, whatever its size; where it sits among the others is services.paging's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -18,7 +18,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Subquery,
     and_,
     bindparam,
     case,
@@ -41,11 +40,9 @@ from webapp.services.rules import AGE_LOWER_DAYS, STALE_DAYS, Badge, Kind, State
 # Up to this OFFSET a page is read without counting the matches (see listing_page).
 COUNT_FREE_OFFSET = 1_000
 
-# Reads one page's rows in their order, in one statement: given the page's keys (a
-# subquery of the sort's columns, id last, already limited to the page) and the ORDER BY
-# over them, the rows joined to those keys. Submission entities, or anything with the
-# attributes the page reads (the catalog's columns, catalog_rows.CatalogRow).
-RowLoader = Callable[[Session, Subquery, Sequence[ColumnElement[Any]]], Sequence[Any]]
+# Reads a page's rows by id: Submission entities, or anything with the attributes the
+# page reads (the catalog's columns, catalog_rows.CatalogRow).
+RowLoader = Callable[[Session, Sequence[int]], Mapping[int, Any]]
 
 
 class Sort(StrEnum):
@@ -347,9 +344,8 @@ def listing_page(
     index there. A page nearer the end than any known position is read from the other
     end (and its start learnt, so the next request for it seeks).
 
-    `load(session, keys, ordering)` reads the rows of the page's keys (default: Submission
-    entities, with their reference rows); the catalog reads only the columns its table
-    shows.
+    `load(session, ids)` reads the rows by id (default: Submission entities, with their
+    reference rows); the catalog reads only the columns its table shows.
     """
     load = load or submissions_by_id
     page = clamped(page)
@@ -429,9 +425,8 @@ def _fetch(
     memo: PageMemo | None = None,
     load: RowLoader,
 ) -> list[Any]:
-    """Rows in order, in one statement: the page's keys (the sort's columns, id last)
-    in a subquery, so that OFFSET skips index entries rather than whole rows, joined to
-    the rows `load` reads.
+    """Rows in order, in two steps: the ids (and sort values) alone, so that OFFSET skips
+    index entries rather than joined rows, then the rows with their reference data.
 
     With a memo, the read starts at the nearest row position it knows (a seek) and
     skips only the rest; the positions read are remembered for the next request."""
@@ -447,26 +442,22 @@ def _fetch(
             where.append(_at_or_after(sort, key))
         else:
             anchor = 0
-    keys = (
+    keyed = session.execute(
         select(*(column for column, _ in terms)).where(*where)
         .order_by(*order(sort, reverse=reverse)).limit(limit).offset(offset - anchor)
-        .subquery("page_keys")
-    )
-    ordering = tuple(
-        key.desc() if descending != reverse else key.asc()
-        for key, (_, descending) in zip(keys.c, terms, strict=True)
-    )
-    rows = list(load(session, keys, ordering))
-    if rows and memo is not None:
-        memo.learn(offset, _key_of(sort, rows[0]))
-        if len(rows) == limit:
-            memo.learn(offset + limit - 1, _key_of(sort, rows[-1]))
-    return rows
+    ).all()
+    if not keyed:
+        return []
+    if memo is not None:
+        memo.learn(offset, tuple(keyed[0]))
+        if len(keyed) == limit:
+            memo.learn(offset + limit - 1, tuple(keyed[-1]))
+    ids = [entry[-1] for entry in keyed]
+    rows = load(session, ids)
+    return [rows[row_id] for row_id in ids]
 
 
-def submissions_by_id(session: Session, keys: Subquery,
-                      ordering: Sequence[ColumnElement[Any]]) -> list[Submission]:
-    """The default RowLoader: the Submission entities of the page's keys, in order."""
-    return list(session.scalars(
-        select(Submission).join(keys, Submission.id == keys.c.id).order_by(*ordering)
-    ).unique())
+def submissions_by_id(session: Session, ids: Sequence[int]) -> Mapping[int, Submission]:
+    """The default RowLoader: the Submission entities, with their reference rows."""
+    return {row.id: row for row in session.scalars(
+        select(Submission).where(Submission.id.in_(ids))).unique()}
