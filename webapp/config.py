@@ -62,12 +62,13 @@ class Defaults:
         "application/atom+xml", "application/xml", "image/svg+xml", "text/x-python",
     ]
     COMPRESS_MIN_SIZE = 1024
-    # Level 3 of each: the last before the slower match search (gzip's lazy matching from
-    # 4, brotli's deeper hash from 4). On the detail (80 KB) and catalog (50 KB) pages,
-    # brotli 3 takes half the time of 4 for 6-7% more bytes (0.5 against 1.0 ms, 11.5
-    # against 10.8 KB); gzip 3 under half of 6 for 13% more (0.46 against 0.98 ms).
-    COMPRESS_LEVEL = 3
-    COMPRESS_BR_LEVEL = 3
+    # Level 1 of each: a page is compressed anew for every request that misses the page
+    # store, so the level is paid per request. bench/compression_levels.py at 100,000 rows:
+    # brotli 1 takes 0.09-0.21 ms on the catalog, detail and hardware pages against
+    # 0.23-0.39 ms at 3, for 7-11% more bytes (7.3 against 6.6 KB on the catalog); gzip 1
+    # takes 0.12-0.30 against 0.13-0.47 ms for 5-6% more.
+    COMPRESS_LEVEL = 1
+    COMPRESS_BR_LEVEL = 1
     COMPRESS_STREAMS = True
     # Static files: content-hashed URLs (web/static_files) are cached for a year.
     STATIC_HASHED_MAX_AGE = 31536000
