@@ -151,3 +151,41 @@ def test_a_changed_reference_row_shows_on_the_next_view(app, client, hub, sessio
     session.commit()
     html = client.get(f"/benchmarks/{row.id}").text
     assert "RTX 4090 &lt;renamed&gt;" in html and "<renamed>" not in html
+
+
+def test_a_reproductions_typed_text_stays_text_in_its_line_and_the_strip(
+        client, session, make_row):
+    """The reproduction tables and the strip are written outside Jinja's autoescape
+    (web/detail_tables.py): a handle, environment, note and URL typed with markup in them
+    are shown as text, and the URL stays a nofollow link inside its attribute."""
+    row = make_row(handle="origin", age_days=40)
+    typed = '<img src=x onerror=alert(1)>"'
+    ringed = make_row(kind=Kind.REPRODUCTION, state=State.REPRODUCED, hub=row,
+                      handle="<b>ring</b>", os_label=typed, driver_version="<i>drv</i>",
+                      url='https://example.com/"onmouseover="alert(1)', age_days=20)
+    noted = make_row(kind=Kind.REPRODUCTION, state=State.REPRODUCED, hub=row,
+                     handle="<u>noted</u>", notes=typed, age_days=10,
+                     runs=((300.0, 512, 85.0),) * 3)
+    evidence.refresh_derived(session, row)
+    session.commit()
+    html = client.get(f"/benchmarks/{row.id}").text
+    document = html5lib.parse(html)
+    assert not [img for img in document.iter(f"{NS}img") if img.get("onerror")]
+    for tag in ("b", "i", "u"):
+        assert not list(document.iter(f"{NS}{tag}")), f"a typed <{tag}> became markup"
+    line = next(tr for tr in document.iter(f"{NS}tr") if tr.get("id") == f"repro-{ringed.id}")
+    assert "<b>ring</b>" in _text(line) and typed in _text(line)
+    assert "<i>drv</i>" in _text(line)
+    link = next(a for a in line.iter(f"{NS}a"))
+    assert link.get("href") == 'https://example.com/"onmouseover="alert(1)'
+    assert set(link.get("rel").split()) == {"nofollow", "noopener", "ugc"}
+    assert link.get("onmouseover") is None
+    noted_line = next(tr for tr in document.iter(f"{NS}tr")
+                      if tr.get("id") == f"repro-{noted.id}")
+    assert typed in _text(noted_line)
+    titles = [_text(title) for path in document.iter(f"{SVG}path")
+              if "strip-dot" in (path.get("class") or "") for title in path.iter(f"{SVG}title")]
+    assert any("<b>ring</b>" in title for title in titles)
+    assert any("<u>noted</u>" in title for title in titles)
+    data = html[html.index("The strip’s data"):]
+    assert "&lt;u&gt;noted&lt;/u&gt;" in data and "<u>noted</u>" not in data

@@ -13,6 +13,7 @@ from webapp.extensions import csrf, db, login_manager, migrate
 from webapp.services import privacy
 from webapp.web import (
     catalog_table,
+    detail_tables,
     filter_options,
     intake,
     layout,
@@ -46,6 +47,7 @@ def create_app(overrides: dict | None = None, instance_path: str | None = None) 
     filter_options.init_app(app)  # the catalog form's option lists, once per data version
     catalog_table.init_app(app)  # the catalog table's rows, in one pass
     operators_table.init_app(app)  # and the operators table's
+    detail_tables.init_app(app)  # and the detail page's reproductions and strip
     compress.init_app(app)
     live_get.init_app(app)  # the live warning's GET parameters, for the forms' hx-get
     intake.install(app)  # the import views' body cap: before every hook that reads a form

@@ -1,0 +1,102 @@
+"""The detail page's long repeated parts, written in one pass: the lines of its
+reproduction tables and the divergence strip's dots and data rows. On the most
+reproduced row these are some 60 lines and 40 dots, and Jinja's per-value machinery
+(a lookup, an escape and a yield for each of about 900 values) cost more than the rest
+of the page's markup together.
+
+The markup stays as public/detail.html and charts/_divergence_strip.html describe it:
+tests/test_detail_page.py, the chart tests and the browser tests read it. Every text value
+goes through `escape` (an operator's handle, note and environment are what they typed);
+ids are ints, and numbers are formatted here from floats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from flask import Flask
+from markupsafe import Markup, escape
+
+from webapp.services.labels import number
+from webapp.services.rules import percent
+
+_DEMO = ('<span class="marker marker-demo" title="Generated demo data, not a real '
+         'measurement.">Demo</span>')
+_NO_NOTE = '<span class="not-given">no note</span>'
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_global(repro_rows, "repro_rows")
+    app.add_template_global(strip_dots, "strip_dots")
+    app.add_template_global(strip_rows, "strip_rows")
+
+
+def _number(value: Any) -> str:
+    """labels.number of a stored number: digits, separators, a sign or an em dash."""
+    return number(value if value is None else float(value))
+
+
+def repro_rows(views: Sequence[Any], noted: bool) -> Markup:
+    """The <tr>s of one table of reproductions (services.detail.ReproductionView), with
+    the operator's note last in the table of those accepted with a note."""
+    out = []
+    for view in views:
+        repro = view.row
+        repro_id = int(repro.id)
+        url, name = view.operator_url, escape(view.operator)
+        who = (f'<a href="{escape(url)}" rel="nofollow noopener ugc">{name}</a>' if url
+               else name)
+        measured, received = view.days
+        comparison = view.comparison
+        band = comparison.band
+        decode, ttft = view.differences
+        line = (
+            f'<tr id="repro-{repro_id}">\n'
+            f'<td>{repro_id} {_DEMO if repro.is_demo else ""}</td>\n'
+            f"<td>{who}</td>\n"
+            f'<td class="repro-dates"><time>{escape(measured)}</time><br><span '
+            f'class="muted">received <time>{escape(received)}</time></span></td>\n'
+            f"<td>{escape(view.environment)}</td>\n"
+            f'<td class="num">{_number(repro.decode_tps)}</td>\n'
+            f'<td class="num">{_number(repro.ttft_ms)}</td>\n'
+            f'<td class="repro-differences"><ul class="differences">'
+            f'<li class="difference difference-{escape(decode.word)}">'
+            f"{escape(decode.metric)} {escape(decode.label)}</li>"
+            f'<li class="difference difference-{escape(ttft.word)}">'
+            f"{escape(ttft.metric)} {escape(ttft.label)}</li></ul></td>\n"
+            f'<td><span class="band {escape(band.css)}">{escape(band.label)}</span> '
+            f'<span class="muted">(larger: {escape(percent(comparison.worst))})</span></td>')
+        if noted:
+            note = repro.notes
+            line += (f"\n<td>{escape(note)}</td>" if note and note.strip()
+                     else f"\n<td>{_NO_NOTE}</td>")
+        out.append(line + "\n</tr>")
+    # Every interpolated value above is an int, a formatted float or went through escape().
+    return Markup("\n".join(out))  # noqa: S704  # nosec B704
+
+
+def strip_dots(dots: Sequence[Any]) -> Markup:
+    """One strip axis's dots (services.evidence_charts.StripDot), each titled."""
+    # The coordinates and the path are floats and the path services.charts drew from them.
+    out = [
+        f'<path class="strip-dot {escape(dot.css)}" d="{escape(dot.path)}" '
+        f'data-repro="{int(dot.repro_id)}" data-shape="{escape(dot.shape)}" '
+        f'data-x="{float(dot.x)}"><title>{escape(dot.title)}</title></path>'
+        for dot in dots
+    ]
+    return Markup("\n".join(out))  # noqa: S704  # nosec B704
+
+
+def strip_rows(items: Sequence[Any]) -> Markup:
+    """The strip's data table (services.evidence_charts.StripInput): a ringed run's number
+    links its line in the reproduction tables."""
+    out = []
+    for item in items:
+        repro_id = int(item.repro_id)
+        ref = f'<a href="#repro-{repro_id}">{repro_id}</a>' if item.ring else str(repro_id)
+        out.append(
+            f"<tr><td>{ref}</td><td>{escape(item.operator)}</td>"
+            f"<td>{escape(item.ring_label)}</td><td class=\"num\">{escape(item.ttft_label)}"
+            f"</td><td class=\"num\">{escape(item.decode_label)}</td></tr>")
+    return Markup("\n".join(out))  # noqa: S704  # nosec B704
