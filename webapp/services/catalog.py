@@ -30,13 +30,13 @@ from webapp.services.listing import (
     ListingPage,
     Sort,
     effective_tier,
-    equals_literal,
     listing_page,
     not_stale,
     public_conditions,
 )
 from webapp.services.page_memo import MemoStore
 from webapp.services.rules import Badge, Tier
+from webapp.services.statements import equals_literal
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 # The text search: this many characters, this many words (each must match a model,

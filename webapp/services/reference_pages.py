@@ -37,11 +37,11 @@ from webapp.services.listing import (
     Listing,
     ListingPage,
     Sort,
-    equals_literal,
     listing_page,
     public_conditions,
 )
 from webapp.services.paging import Pagination, last_page
+from webapp.services.statements import equals_literal
 
 
 @dataclass(frozen=True)
