@@ -20,6 +20,7 @@ from webapp.web import (
     live_get,
     operators_table,
     page_cache,
+    pager,
     static_files,
 )
 
@@ -48,6 +49,7 @@ def create_app(overrides: dict | None = None, instance_path: str | None = None) 
     catalog_table.init_app(app)  # the catalog table's rows, in one pass
     operators_table.init_app(app)  # and the operators table's
     detail_tables.init_app(app)  # and the detail page's reproductions and strip
+    pager.init_app(app)  # every paginated page's pager, in one pass
     compress.init_app(app)
     live_get.init_app(app)  # the live warning's GET parameters, for the forms' hx-get
     intake.install(app)  # the import views' body cap: before every hook that reads a form

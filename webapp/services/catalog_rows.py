@@ -102,8 +102,8 @@ def _read_references(session: Session) -> _References:
 
 def rows_by_id(session: Session, ids: Sequence[int]) -> dict[int, CatalogRow]:
     """The catalog rows with these ids (a listing.listing_page loader). Read on the
-    session's connection, without the ORM's execution layer: listing_page's own query for
-    the ids went first, through the session, and flushed anything pending."""
+    session's connection, without the ORM's execution layer: listing._fetch flushed
+    anything pending before it read the ids."""
     references = reference_memo.kept(session, "catalog-rows", data_version.current(session),
                                      _read_references)
     found = session.connection().execute(_BY_ID, {"ids": list(ids)}).all()

@@ -405,7 +405,9 @@ def _fetch(
     load: RowLoader,
 ) -> list[Any]:
     """Rows in order, in two steps: the ids (and sort values) alone, so that OFFSET skips
-    index entries rather than joined rows, then the rows with their reference data.
+    index entries rather than joined rows, then the rows with their reference data. The
+    ids are read on the session's connection, past the ORM's execution layer (3% of the
+    catalog's instructions), after a flush of anything pending, as autoflush would.
 
     With a memo, the read starts at the nearest row position it knows (a seek) and
     skips only the rest; the positions read are remembered for the next request."""
@@ -421,7 +423,8 @@ def _fetch(
             where.append(_at_or_after(sort, key))
         else:
             anchor = 0
-    keyed = session.execute(
+    session.flush()  # the read below bypasses the ORM's autoflush
+    keyed = session.connection().execute(
         select(*(column for column, _ in terms)).where(*where)
         .order_by(*order(sort, reverse=reverse)).limit(limit).offset(offset - anchor)
     ).all()

@@ -32,8 +32,46 @@ _STALE = ('<span class="marker marker-stale" title="The newest accepted measurem
 
 
 def init_app(app: Flask) -> None:
+    app.add_template_global(catalog_head, "catalog_head")
     app.add_template_global(catalog_rows, "catalog_rows")
     app.add_template_global(reference_rows, "reference_rows")
+
+
+# The catalog's columns: (sort or None, heading, unit, class). A sorting column's header
+# links the catalog sorted by it (aria-sort and an arrow on the active one).
+_HEAD = (
+    (None, '<span class="visually-hidden">Compare</span>', None, "compare-col"),
+    (None, "Model", None, None), (None, "Hardware", None, None),
+    (None, "Quant", None, None), (None, "Runtime", None, None),
+    ("decode", "Decode", "tok/s", "num"), ("ttft", "TTFT", "ms", "num"),
+    ("vram", "VRAM peak", "MiB", "num"), ("share", "Share of ceiling", None, "num"),
+    ("trust", "Badge", None, None), (None, "Tier", None, None), ("newest", "Added", None, None),
+)
+
+
+def catalog_head(page: Any, query_href: Any) -> Markup:
+    """The <th>s of the catalog's table under `page` (catalog.CatalogPage), each sorting
+    column linking the same view sorted by it (query_href: the view's QueryHrefs)."""
+    sorts, query = page.options.sort_named, page.query
+    out = []
+    for key, text, unit, css in _HEAD:
+        css_attr = f' class="{css}"' if css else ""
+        if key is None:
+            out.append(f'<th scope="col"{css_attr}>{text}</th>')
+            continue
+        sort = sorts[key]
+        active = query.sort == sort
+        href = escape(query_href("public.catalog", query.args(sort=sort.value, page=None)))
+        aria = f' aria-sort="{"descending" if sort.descending else "ascending"}"' if active else ""
+        unit_span = f' <span class="unit">{unit}</span>' if unit else ""
+        arrow = ("▼" if sort.descending else "▲") if active else ""
+        out.append(
+            f'<th scope="col"{css_attr}{aria}>'
+            f'<a class="sort-link{" is-active" if active else ""}" href="{href}" '
+            f'title="Sort: {escape(sort.label)}">{text}{unit_span}<span class="sort-arrow" '
+            f'aria-hidden="true">{arrow}</span></a></th>')
+    # The headings are this module's text; the address and the sort's label are escaped.
+    return Markup("\n".join(out))  # noqa: S704  # nosec B704
 
 
 def catalog_rows(listings: Sequence[Any], detail_base: str) -> Markup:
