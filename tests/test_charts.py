@@ -95,6 +95,10 @@ def test_hardware_scatter_draws_each_row_against_its_ceiling(client, session, ma
         # SVG y grows downwards: above the line is a smaller y
         assert (y < line_y(one, x)) is is_above
         assert ("is-above" in dot.get("class")) is is_above
+    # the dot above its ceiling, and only it, is ringed by a halo on its centre
+    halos = [c for c in svg.iter(f"{SVG}circle") if "chart-halo" in (c.get("class") or "")]
+    assert [(h.get("cx"), h.get("cy")) for h in halos] == [
+        (by_speed[300.0].get("data-x"), by_speed[300.0].get("data-y"))]
     # the same bytes per token sit on one vertical, the faster row higher
     assert by_speed[100.0].get("data-x") == by_speed[300.0].get("data-x")
     assert float(by_speed[300.0].get("data-y")) < float(by_speed[100.0].get("data-y"))

@@ -1,8 +1,7 @@
-"""The detail page's long repeated parts, written in one pass: the lines of its
-reproduction tables and the divergence strip's dots and data rows. On the most
-reproduced row these are some 60 lines and 40 dots, and Jinja's per-value machinery
-(a lookup, an escape and a yield for each of about 900 values) cost more than the rest
-of the page's markup together.
+"""The charts' and the detail page's long repeated parts, written in one pass: the lines
+of a row's reproduction tables, the divergence strip's dots and data rows, and the
+hardware page's scatter dots (up to 200). In Jinja each value costs a lookup, an escape
+and a yield; the most reproduced row's page has about 900 of them.
 
 The markup stays as public/detail.html and charts/_divergence_strip.html describe it:
 tests/test_detail_page.py, the chart tests and the browser tests read it. Every text value
@@ -30,6 +29,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(repro_rows, "repro_rows")
     app.add_template_global(strip_dots, "strip_dots")
     app.add_template_global(strip_rows, "strip_rows")
+    app.add_template_global(scatter_dots, "scatter_dots")
 
 
 def _number(value: Any) -> str:
@@ -99,4 +99,20 @@ def strip_rows(items: Sequence[Any]) -> Markup:
             f"<tr><td>{ref}</td><td>{escape(item.operator)}</td>"
             f"<td>{escape(item.ring_label)}</td><td class=\"num\">{escape(item.ttft_label)}"
             f"</td><td class=\"num\">{escape(item.decode_label)}</td></tr>")
+    return Markup("\n".join(out))  # noqa: S704  # nosec B704
+
+
+def scatter_dots(dots: Sequence[Sequence[Any]]) -> Markup:
+    """The hardware page's scatter dots (services.charts.Dot, or its values as the chart's
+    summary keeps them), each titled, with a halo on a dot above its ceiling. The
+    numbers, path, shape and badge value are the chart's own (services.charts); the
+    title names what operators typed and is escaped."""
+    out = []
+    for x, y, r, path, badge, shape, above, count, title in dots:
+        halo = (f'<circle class="chart-halo" cx="{x}" cy="{y}" r="{r + 4}" fill="none"/>'
+                if above else "")
+        out.append(
+            f'{halo}<path class="chart-dot dot-{badge}{" is-above" if above else ""}" '
+            f'd="{path}" data-shape="{shape}" data-x="{x}" data-y="{y}" data-count="{count}">'
+            f"<title>{escape(title)}</title></path>")
     return Markup("\n".join(out))  # noqa: S704  # nosec B704
