@@ -13,25 +13,16 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import brotli
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.charts_cost import median_ms  # noqa: E402
+
 LEVELS = [("br", q) for q in range(5)] + [("gzip", level) for level in (1, 3, 6)]
-
-
-def median_ms(action, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def main() -> None:
