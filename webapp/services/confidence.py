@@ -12,6 +12,7 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from webapp.services.divergence import Comparison, compare, ratio, spread_exceeds
 from webapp.services.rules import (
@@ -57,6 +58,7 @@ _VERSION = re.compile(r"([a-z]*)(\d+(?:\.\d+)*)")
 _NO_SCHEME = frozenset({"", "v", "version", "ver"})
 
 
+@lru_cache(maxsize=4096)  # the same few hundred version strings on every assessment
 def _parse_version(text: str | None) -> tuple[str, tuple[int, ...]] | None:
     if not text:
         return None
@@ -167,7 +169,10 @@ def newest_accepted_at(hub: HubFacts, repros: Iterable[ReproFacts]) -> datetime:
 # --- the tier ----------------------------------------------------------------------
 
 
-def assess(hub: HubFacts, repros: Sequence[ReproFacts], now: datetime) -> Confidence:
+def assess(hub: HubFacts, repros: Sequence[ReproFacts], now: datetime, *,
+           placements: Sequence[Ring | None] | None = None) -> Confidence:
+    """The tier and its reasons. `placements`, when the caller already placed `repros`
+    (trust.placement of each, in order), spares placing them again."""
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(f"now must be timezone-aware (UTC), got {now!r}")
     repros = tuple(repros)
@@ -178,8 +183,13 @@ def assess(hub: HubFacts, repros: Sequence[ReproFacts], now: datetime) -> Confid
     count = len(operators)
     # 2. environment diversity: ring members only, so a related-band run a reviewer
     # accepted (no ring: "accepted with a note") is no evidence of it
-    placed = [(repro.operator, placement(hub, repro)) for repro in evidence
-              if repro.operator in operators]
+    if placements is None:
+        placed = [(repro.operator, placement(hub, repro)) for repro in evidence
+                  if repro.operator in operators]
+    else:
+        placed = [(repro.operator, ring_)
+                  for repro, ring_ in zip(repros, placements, strict=True)
+                  if repro.state in EVIDENCE_STATES and repro.operator in operators]
     outer = frozenset(operator for operator, ring_ in placed if ring_ is Ring.OUTER)
     ringed = frozenset(operator for operator, ring_ in placed if ring_ is not None)
     noted = frozenset(operator for operator, ring_ in placed if ring_ is None) - ringed

@@ -108,12 +108,13 @@ def load_reproductions(session: Session, hub_ids: Iterable[int]) -> dict[int, li
 def assess(hub: Submission, reproductions: Sequence[Submission], now: datetime) -> Assessment:
     facts = hub_facts(hub)
     repros = [repro_facts(r) for r in reproductions]
+    placements = [trust.placement(facts, f) for f in repros]
     return Assessment(
         badge=trust.badge(facts, repros),
-        confidence=confidence.assess(facts, repros, now),
+        confidence=confidence.assess(facts, repros, now, placements=placements),
         independent_operators=trust.independent_operators(facts, repros),
-        rings={r.id: placed for r, f in zip(reproductions, repros, strict=True)
-               if (placed := trust.placement(facts, f)) is not None},
+        rings={r.id: placed for r, placed in zip(reproductions, placements, strict=True)
+               if placed is not None},
     )
 
 

@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from confusable_homoglyphs import confusables
 
@@ -52,8 +52,10 @@ class Environment:
     driver_version: str | None
     runtime_version: str | None
 
-    @property
+    @cached_property
     def key(self) -> tuple[str, str, str]:
+        # Kept on the instance (frozen fields never change): a hub's key is compared with
+        # each of its reproductions', twice per assessment.
         return (
             comparable(self.os_label),
             comparable(self.driver_version),
