@@ -1,7 +1,7 @@
 """The charts' and the detail page's long repeated parts, written in one pass: the lines
-of a row's reproduction tables, the divergence strip's dots and data rows, and the
-hardware page's scatter dots (up to 200). In Jinja each value costs a lookup, an escape
-and a yield; the most reproduced row's page has about 900 of them.
+of a row's reproduction tables, the divergence strip's dots and data rows, the hardware
+page's scatter dots (up to 200) and the model page's bars (up to 20). In Jinja each value
+costs a lookup, an escape and a yield; the most reproduced row's page has about 900 of them.
 
 The markup stays as public/detail.html and charts/_divergence_strip.html describe it:
 tests/test_detail_page.py, the chart tests and the browser tests read it. Every text value
@@ -30,6 +30,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(strip_dots, "strip_dots")
     app.add_template_global(strip_rows, "strip_rows")
     app.add_template_global(scatter_dots, "scatter_dots")
+    app.add_template_global(bar_rows, "bar_rows")
 
 
 def _number(value: Any) -> str:
@@ -115,4 +116,40 @@ def scatter_dots(dots: Sequence[Sequence[Any]]) -> Markup:
             f'{halo}<path class="chart-dot dot-{badge}{" is-above" if above else ""}" '
             f'd="{path}" data-shape="{shape}" data-x="{x}" data-y="{y}" data-count="{count}">'
             f"<title>{escape(title)}</title></path>")
+    return Markup("\n".join(out))  # noqa: S704  # nosec B704
+
+
+def _rows_word(rows: int) -> str:
+    return f"{rows} row{'s' if rows != 1 else ''}"
+
+
+def bar_rows(chart: Any) -> Markup:
+    """The model page's bars (services.charts.Bars, or its values as the chart's summary
+    keeps them), each with its label, title, ceiling notch and value. The numbers are
+    the chart's own (services.charts); the labels name what operators typed and are
+    escaped."""
+    left = chart.left
+    out = []
+    for (label, label_y, y, width, value_x, value_y, median_tps, rows, ceiling_x,
+         ceiling_tps, ceiling_label, _share, above, value_inside) in chart.bars:
+        name, counted, median = escape(label), _rows_word(rows), _number(median_tps)
+        is_above = " is-above" if above else ""
+        ceiling = (f"; ceiling {_number(ceiling_tps)} tok/s ({escape(ceiling_label)})"
+                   if ceiling_tps is not None else "")
+        notch = (f'<path class="chart-ceiling-mark" d="M{ceiling_x} {y - 4}V{y + 18}" '
+                 f'data-ceiling="{ceiling_tps}"/>' if ceiling_x is not None else "")
+        inside = " is-inside" if value_inside else ""
+        anchor = ' text-anchor="end"' if value_inside else ""
+        out.append(
+            f'<g class="chart-bar-row{is_above}">\n'
+            f'<text class="bar-label" x="{left}" y="{label_y}">{name} '
+            f'<tspan class="tick-label">({counted})</tspan></text>\n'
+            f'<rect class="chart-bar{is_above}" x="{left}" y="{y}" width="{width}" '
+            f'height="14" data-median="{median_tps}"><title>{name}: median {median} tok/s '
+            f"over {counted}{ceiling}</title></rect>\n"
+            f"{notch}\n"
+            f'<text class="bar-value{inside}" x="{value_x}" y="{value_y}"{anchor}>{median}'
+            f'{" · above the ceiling" if above else ""}</text>\n'
+            "</g>")
+    # Every interpolated value above is the chart's own number or went through escape().
     return Markup("\n".join(out))  # noqa: S704  # nosec B704
