@@ -9,7 +9,7 @@ WORKERS ?= 2
 FLASK := $(BIN)/flask --app webapp
 PIP := $(BIN)/python -m pip install --quiet -c constraints.txt
 
-.PHONY: run test dev lint bench profile clean db venv test-venv constraints
+.PHONY: run test dev lint bench profile instructions clean db venv test-venv constraints
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,11 @@ bench: test-venv
 URL ?= /
 profile: test-venv db
 	$(BIN)/python bench/page_profile.py $(URL) --profile $(PROFILE_ARGS)
+
+# Instructions one more request for a page costs, under valgrind's callgrind (repeatable
+# where wall time is not): make instructions URL=/ [DATABASE_URL=…] [INSTRUCTIONS_ARGS=--store]
+instructions: test-venv db
+	$(BIN)/python bench/instructions.py $(URL) $(INSTRUCTIONS_ARGS)
 
 # Rewrite the pins from a scratch environment with the runtime and test dependencies.
 constraints:

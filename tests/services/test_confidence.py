@@ -29,7 +29,7 @@ from webapp.services.rules import (
     State,
     Tier,
 )
-from webapp.services.trust import Environment, HubFacts, ReproFacts, badge
+from webapp.services.trust import Environment, HubFacts, ReproFacts, badge, placement
 
 NOW = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
 HUB_ENV = Environment(os_label="Ubuntu 24.04", driver_version="550.54.14",
@@ -599,3 +599,28 @@ def test_a_new_distinct_reproducing_operator_never_lowers_tier_or_badge(scenario
     assert after.independent_operators == before.independent_operators + 1
     assert badge(hub, [*repros, newcomer]).rank >= badge(hub, repros).rank
     assert len(after.reasons) == len(before.reasons) == 7
+
+
+@settings(max_examples=300)
+@given(scenarios())
+def test_placements_handed_in_decide_as_those_assess_works_out(scenario):
+    """evidence.assess places each reproduction once, for the rings, and hands the places
+    to assess: tier, marker and every reason come out as when assess places them itself,
+    whatever states the reproductions are in (only evidence counts for diversity)."""
+    hub, repros, _newcomer, now = scenario
+    handed = assess(hub, repros, now, placements=[placement(hub, r) for r in repros])
+    assert handed == assess(hub, repros, now)
+
+
+@pytest.mark.parametrize("state", [State.QUEUED, State.REJECTED, State.WITHDRAWN])
+def test_a_handed_in_place_of_a_run_that_is_no_evidence_is_not_diversity(state):
+    """bob reproduced the row in its own environment; a run of his on another OS, within
+    tolerance but never accepted, would put him in the outer ring if it counted. Placed
+    by the caller or by assess, it does not."""
+    hub = make_hub(metadata=COMPLETE)
+    repros = [make_repro("bob"), make_repro("bob", state, environment=OTHER_OS)]
+    places = [placement(hub, repro) for repro in repros]
+    assert places[1] is not None  # it landed: only its state keeps it out
+    handed = assess(hub, repros, NOW, placements=places)
+    assert handed == assess(hub, repros, NOW)
+    assert handed == assess(hub, repros[:1], NOW)
