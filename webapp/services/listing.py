@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, tuple_
@@ -201,6 +202,7 @@ def public_conditions() -> list[ColumnElement[bool]]:
     return [_PUBLIC]
 
 
+@lru_cache(maxsize=64)  # a page asks twice a row, always for the request's one `now`
 def _whole_days_cutoff(now: datetime, days: int) -> datetime:
     """The newest-measurement time at or before which a row is *more than* `days` old.
 
