@@ -126,8 +126,8 @@ def _rows_word(rows: int) -> str:
 def bar_rows(chart: Any) -> Markup:
     """The model page's bars (services.charts.Bars, or its values as the chart's summary
     keeps them), each with its label, title, ceiling notch and value. The numbers are
-    the chart's own (services.charts); the labels name what operators typed and are
-    escaped."""
+    the chart's own (services.charts); the labels (reference names: hardware, quant) are
+    escaped all the same."""
     left = chart.left
     out = []
     for (label, label_y, y, width, value_x, value_y, median_tps, rows, ceiling_x,
