@@ -248,7 +248,8 @@ def test_flask_refresh_rebuilds_the_summaries(
 
     result = app.test_cli_runner().invoke(args=["refresh"])
     assert result.exit_code == 0, result.output
-    assert "summaries: 1 operators listed, 2 hardware and model counts" in result.output
+    assert ("summaries: 1 operators listed, 4 row counts (hardware entries, models, quants, "
+            "runtimes)") in result.output
     assert agrees(client, session) == expected != []
 
 
@@ -294,5 +295,6 @@ def test_the_migration_backfills_the_summaries(tmp_path):
         counts = db.session.execute(
             select(PublicRowCount.subject, PublicRowCount.reference_id, PublicRowCount.rows)
         ).all()
-        assert sorted(counts) == [("hardware", 1, 1), ("model", 1, 1)]
+        assert sorted(counts) == [("hardware", 1, 1), ("model", 1, 1), ("quant", 1, 1),
+                                  ("runtime", 1, 1)]
         db.engine.dispose()

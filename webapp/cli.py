@@ -141,7 +141,8 @@ def refresh(if_needed: bool) -> None:
     operators, entries = summaries.rebuild_all(db.session)
     db.session.commit()
     click.echo(f"catalog index: {count} public rows refreshed")
-    click.echo(f"summaries: {operators} operators listed, {entries} hardware and model counts")
+    click.echo(f"summaries: {operators} operators listed, {entries} row counts "
+               "(hardware entries, models, quants, runtimes)")
 
 
 @click.command("export-public")

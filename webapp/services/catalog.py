@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from webapp.models import Hardware, ModelVariant, Quant, Runtime, Submission
-from webapp.services import catalog_rows, data_version, reference_memo
+from webapp.services import catalog_rows, data_version, narrowing, reference_memo
 from webapp.services.listing import (
     ListingPage,
     Sort,
@@ -281,6 +281,16 @@ class Selection:
     conditions: list[ColumnElement[bool]]
     options: FilterOptions
     notices: tuple[str, ...]
+    # The model, hardware, quant and runtime filters among the conditions, for
+    # services.narrowing to choose which leads a read on SQLite.
+    filters: tuple[narrowing.Filter, ...] = ()
+    broad: tuple[ColumnElement[bool], ...] = ()  # among them, met by most rows (stale edge)
+
+    def narrowed(self, session: Session, reach: int) -> narrowing.Narrowed:
+        """The conditions as a read of its first `reach` rows in its order, and as a
+        count, should give them to the session's database."""
+        return narrowing.narrowed(session, self.conditions, self.filters, self.query.sort,
+                                  reach, self.broad)
 
 
 @dataclass(frozen=True)
@@ -307,6 +317,7 @@ def select_rows(
     options = filter_options(session)
     messages = list(notices)
     conditions = public_conditions()
+    filters: list[narrowing.Filter] = []
     effective: dict[str, Any] = {}
     for name, column in (
         ("model", Submission.model_id),
@@ -323,17 +334,22 @@ def select_rows(
                             "was ignored.")
             effective[name] = None
             continue
-        conditions.append(equals_literal(column, match.id))
+        term = equals_literal(column, match.id)
+        conditions.append(term)
+        filters.append(narrowing.Filter(name, column, match.id, term))
     if query.badge is not None:
         conditions.append(equals_literal(Submission.derived_badge, query.badge.value))
     if query.tier is not None:
         conditions.append(equals_literal(effective_tier(now), query.tier.value))
+    broad = []
     if not query.include_stale:
-        conditions.append(not_stale(now))
+        broad.append(not_stale(now))
+        conditions.append(broad[-1])
     if query.q is not None:
         conditions.append(search_condition(session, query.q))
     return Selection(query=query.model_copy(update=effective), conditions=conditions,
-                     options=options, notices=tuple(messages))
+                     options=options, notices=tuple(messages), filters=tuple(filters),
+                     broad=tuple(broad))
 
 
 def catalog_page(
@@ -357,8 +373,11 @@ def catalog_page(
             data_version.current(session), int(now.timestamp()) // 60, per_page,
             tuple(selection.query.args(page=None).items()),
         ))
-    rows = listing_page(session, selection.conditions, selection.query.sort,
+    # The rows a read may pass: up to the page's end (a memo's seek often starts nearer).
+    narrowed = selection.narrowed(session, selection.query.page * per_page + 1)
+    rows = listing_page(session, narrowed.read, selection.query.sort,
                         selection.query.page, per_page, now, memo=memo, counted=True,
+                        count_conditions=narrowed.count,
                         count_cap=SEARCH_COUNT_CAP if selection.query.q else None,
                         load=catalog_rows.rows_by_id)
     return CatalogPage(query=selection.query.model_copy(update={"page": rows.pagination.page}),

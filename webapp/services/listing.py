@@ -315,6 +315,7 @@ def listing_page(
     counted: bool = False,
     count_cap: int | None = None,
     load: RowLoader | None = None,
+    count_conditions: Sequence[ColumnElement[bool]] | None = None,
 ) -> ListingPage:
     """One page of public rows, each with its badge, tier and stale marker.
 
@@ -327,6 +328,8 @@ def listing_page(
 
     `load(session, ids)` reads the rows by id (default: Submission entities, with their
     reference rows); the catalog reads only the columns its table shows.
+    `count_conditions`, when given, select the same rows as `conditions`, written for a
+    count (services.narrowing: which index leads on SQLite).
     """
     load = load or submissions_by_id
     page = clamped(page)
@@ -338,7 +341,8 @@ def listing_page(
             return _assessed(session, rows[:per_page], page, per_page, has_next, now)
     total = memo.total if memo is not None else None
     if total is None:
-        counted_rows = select(Submission.id).where(*conditions)
+        counted_rows = select(Submission.id).where(
+            *(conditions if count_conditions is None else count_conditions))
         if count_cap is not None:
             counted_rows = counted_rows.limit(count_cap + 1)
         total = session.scalar(select(func.count()).select_from(counted_rows.subquery())) or 0

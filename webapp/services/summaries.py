@@ -1,6 +1,7 @@
 """Summaries kept for public pages, so that reading them never walks every row: one
-row per operator with a handle (the operators page), each hardware entry's and model's
-public row count (the /hardware and /models pages), and what each one's chart draws
+row per operator with a handle (the operators page), the public row count of each
+hardware entry, model, quant and runtime (the /hardware and /models pages; all four
+choose how SQLite reads a filtered list, services.narrowing), and what each one's chart draws
 (services.chart_summaries: the hardware page's scatter, the model page's bars).
 
 They are kept where decisions land: evidence.refresh_derived calls refresh_for for every
@@ -35,7 +36,11 @@ from webapp.services.rules import Kind, State
 
 LATEST_HUBS = 5  # public rows linked beside each operator, newest first
 HARDWARE, MODEL = chart_summaries.HARDWARE, chart_summaries.MODEL
-COUNTED_BY = {HARDWARE: Submission.hardware_id, MODEL: Submission.model_id}
+QUANT, RUNTIME = "quant", "runtime"
+# Hardware and model counts feed the index pages; all four choose the index SQLite reads
+# a filtered list through (services.narrowing).
+COUNTED_BY = {HARDWARE: Submission.hardware_id, MODEL: Submission.model_id,
+              QUANT: Submission.quant_id, RUNTIME: Submission.runtime_id}
 
 # A clean reproduction credited to its operator: marked reproduced, on a public row,
 # under a handle (anonymous operators are never listed, so their keys never reach a page).
@@ -79,8 +84,8 @@ def hub_ids(stored: str) -> list[int]:
 
 
 def public_row_counts(session: Session, subject: str) -> dict[int, int]:
-    """Public rows per hardware entry (subject "hardware") or model ("model"), as kept;
-    an entry missing from the result has none."""
+    """Public rows per hardware entry (subject "hardware"), model ("model"), quant
+    ("quant") or runtime ("runtime"), as kept; an entry missing from the result has none."""
     return dict(session.execute(  # type: ignore[arg-type]
         select(PublicRowCount.reference_id, PublicRowCount.rows)
         .where(PublicRowCount.subject == subject)).all())
@@ -88,12 +93,13 @@ def public_row_counts(session: Session, subject: str) -> dict[int, int]:
 
 def refresh_for(session: Session, row: Submission) -> None:
     """Bring up to date every summary that may count `row` or its reproductions: its
-    hardware's and its model's row counts, and the operators of its reproductions (a
+    hardware's, model's, quant's and runtime's row counts, and the operators of its reproductions (a
     hub that goes public or is hidden credits or uncredits them) and its own (a
     reproduction decided, or a fragment of a row)."""
     # A decision changes whether one row is public, the decided one, so only a demo row's
     # decision can move a demo count.
-    refresh_counts(session, [(HARDWARE, row.hardware_id), (MODEL, row.model_id)],
+    refresh_counts(session, [(HARDWARE, row.hardware_id), (MODEL, row.model_id),
+                             (QUANT, row.quant_id), (RUNTIME, row.runtime_id)],
                    demo=bool(row.is_demo))
     keys = set(session.scalars(
         select(Submission.operator_key).where(

@@ -93,7 +93,8 @@ def benchmark_list(session: Session, selection: Selection, asked: ListRequest, *
     filtered total is counted once per data version and minute, as the catalog's is."""
     query = selection.query
     sort_order = order(query.sort)
-    conditions = list(selection.conditions)
+    narrowed = selection.narrowed(session, asked.limit + 1)
+    conditions = list(narrowed.read)
     if asked.cursor is not None:
         conditions.append(cursor.after(secret, asked.cursor, query.sort.value, sort_order))
     found = listed.page(session, conditions, query.sort, asked.limit, now)
@@ -108,7 +109,8 @@ def benchmark_list(session: Session, selection: Selection, asked: ListRequest, *
                                   reproductions=item.reproductions,
                                   share=_listed_share(item.row), links=links)
                   for item in found.items],
-        "total": listed.total(session, selection, now, memos=memos),
+        "total": listed.total(session, selection, now, memos=memos,
+                              conditions=narrowed.count),
         "limit": asked.limit,
         "query": {"model": query.model, "hardware": query.hardware, "quant": query.quant,
                   "runtime": query.runtime, "badge": query.badge, "tier": query.tier,

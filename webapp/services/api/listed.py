@@ -176,7 +176,8 @@ def _assessed(session: Session, reproductions: dict[int, int],
 
 
 def total(session: Session, selection: Selection, now: datetime, *,
-          memos: MemoStore | None = None) -> int:
+          memos: MemoStore | None = None,
+          conditions: Sequence[ColumnElement[bool]] | None = None) -> int:
     """How many rows `selection` picks.
 
     The whole catalog's count is kept by decisions (the public rows per hardware entry,
@@ -185,7 +186,8 @@ def total(session: Session, selection: Selection, now: datetime, *,
     range of ix_submissions_state_newest, instead of counting every public row. A filter
     is counted from its own index, which walks every matching row (a hardware entry's
     thousands at 100,000 rows: 12 ms on PostgreSQL); with `memos` (the worker's) once per
-    data version and minute, as the catalog counts its pages."""
+    data version and minute, as the catalog counts its pages. `conditions`, when given,
+    select the same rows as the selection's, written for a count (services.narrowing)."""
     query = selection.query
     unfiltered = all(getattr(query, name) is None for name in _FILTERS)
     # public_conditions(), and not_stale unless stale rows are asked for: nothing else
@@ -206,7 +208,8 @@ def total(session: Session, selection: Selection, now: datetime, *,
         if memo.total is not None:
             return memo.total
     counted = session.scalar(
-        select(func.count()).select_from(Submission).where(*selection.conditions)) or 0
+        select(func.count()).select_from(Submission)
+        .where(*(selection.conditions if conditions is None else conditions))) or 0
     if memo is not None:
         memo.total = counted
     return counted

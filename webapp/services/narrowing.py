@@ -1,0 +1,142 @@
+"""Which index SQLite reads a filtered list through: the catalog's and the API's.
+
+SQLite plans from sqlite_stat1's averages (the stock build keeps no per-value
+histograms): it takes every model, hardware entry, quant and runtime to hold the average
+share of the rows. The catalog is skewed (in the 100,000-row demo one quant holds 40% of
+the public rows, a runtime none, one model 23%), so on a filtered page SQLite walked the
+largest filter's index to find a combination that holds no row (62 ms), or read every
+row of a popular model to sort them by VRAM (44 ms) where walking the sort's index
+stops after about a hundred. PostgreSQL keeps statistics per value and plans these
+itself: it gets the conditions as they are.
+
+On SQLite the public row counts kept per model, hardware entry, quant and runtime
+(services.summaries, kept by every decision) choose instead, read in one statement:
+
+- with a hardware entry and a model among the filters, the chart's index seeks on both
+  (SQLite's own choice, kept);
+- to count the rows, or to read them in decode order (each filter's index holds
+  decode_tps), the filter with the fewest rows leads; the others are checked on its rows;
+- in another order, the sort's own index leads when walking it is expected to pass
+  LOOKUP_MARGIN times fewer rows than the smallest filter holds (filters taken as
+  independent: a page of 25 under a filter holding a quarter of the rows passes about
+  100); else the smallest filter is the only one SQLite may seek by (it may still walk
+  the sort's index, which its estimates then favour for good reason).
+
+A condition is kept from leading by comparing `column + 0` (the same rows; SQLite uses
+an index only for a bare column), so the rows a page lists never depend on the choice;
+the stale edge, which most rows pass, is marked so with SQLite's likelihood(), or SQLite
+counted a filter's rows by walking the edge's range over nearly the whole catalog.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Boolean, ColumnElement, func, literal_column, select
+from sqlalchemy.orm import Session
+
+from webapp.models import PublicRowCount
+from webapp.services.listing import Sort
+from webapp.services.statements import equals_literal
+from webapp.services.summaries import HARDWARE, MODEL
+
+# Walking the sort's index must be expected to pass this many times fewer rows than the
+# smallest filter holds: the estimate takes filters as independent, and correlated ones
+# (a model run mostly on one runtime) can make the walk far longer.
+LOOKUP_MARGIN = 4
+# What SQLite is told of a condition most rows meet (the stale edge: in the demo catalog,
+# 95% of the public rows are fresh), so it never walks that condition's range to count.
+BROAD_LIKELIHOOD = "0.9"
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One reference filter of a selection: `term` is `column = reference_id` as it
+    stands in the selection's conditions; `subject` is summaries' name for its counts."""
+
+    subject: str
+    column: Any
+    reference_id: int
+    term: ColumnElement[bool]
+
+
+@dataclass(frozen=True)
+class Narrowed:
+    """A selection's conditions written twice: to read rows in an order, and to count."""
+
+    read: list[ColumnElement[bool]]
+    count: list[ColumnElement[bool]]
+
+
+def narrowed(session: Session, conditions: Sequence[ColumnElement[bool]],
+             filters: Sequence[Filter], sort: Sort, reach: int,
+             broad: Sequence[ColumnElement[bool]] = ()) -> Narrowed:
+    """`conditions` as a read of the first `reach` rows in `sort`'s order, and as a count,
+    should give them to this session's database (the counts are read only when there is
+    a choice to make). `broad` are conditions among them that most rows meet (the stale
+    edge): SQLite is told so, or it may count by walking their range."""
+    single = len(filters) == 1 and sort is Sort.DECODE
+    # A hardware entry and a model together: ix_submissions_hardware_chart seeks on both
+    # (and the quant), which SQLite finds by itself.
+    charted = {HARDWARE, MODEL} <= {item.subject for item in filters}
+    if not filters or single or charted or not _on_sqlite(session):
+        return Narrowed(list(conditions), list(conditions))
+    counts, total = _counts(session, filters)
+    smallest = _smallest(counts)
+    count = _led_by(conditions, filters, smallest, broad)
+    if sort is not Sort.DECODE and sort_index_leads(counts, total, reach):
+        return Narrowed(_led_by(conditions, filters, None, broad), count)
+    return Narrowed(count, count)
+
+
+def sort_index_leads(counts: Sequence[int], total: int, reach: int) -> bool:
+    """Whether walking the sort's index to the `reach`-th matching row is expected to pass
+    LOOKUP_MARGIN times fewer rows than the smallest filter (of `counts`, out of `total`
+    public rows) holds."""
+    if total <= 0 or min(counts) <= 0:
+        return False
+    share = math.prod(count / total for count in counts)
+    return reach * LOOKUP_MARGIN < share * min(counts)
+
+
+def _smallest(counts: Sequence[int]) -> int:
+    return min(range(len(counts)), key=counts.__getitem__)
+
+
+def _led_by(conditions: Sequence[ColumnElement[bool]], filters: Sequence[Filter],
+            leader: int | None, broad: Sequence[ColumnElement[bool]]
+            ) -> list[ColumnElement[bool]]:
+    """The conditions with every filter but `leader` (an index into `filters`, or None for
+    none) compared as `column + 0`, and each broad one marked as met by most rows."""
+    swapped = {id(item.term): equals_literal(item.column + 0, item.reference_id)
+               for index, item in enumerate(filters) if index != leader}
+    swapped.update((id(term), _mostly(term)) for term in broad)
+    return [swapped.get(id(condition), condition) for condition in conditions]
+
+
+def _mostly(term: ColumnElement[bool]) -> ColumnElement[bool]:
+    """`term`, with SQLite told that nine rows in ten meet it (likelihood() takes a
+    constant, so the figure is written into the statement)."""
+    return func.likelihood(term, literal_column(BROAD_LIKELIHOOD), type_=Boolean)
+
+
+def _counts(session: Session, filters: Sequence[Filter]) -> tuple[list[int], int]:
+    """Each filter's public rows as kept (0 for an entry with none), and all public rows
+    (each counted once, under its hardware entry)."""
+    kept = [
+        select(PublicRowCount.rows).where(PublicRowCount.subject == item.subject,
+                                          PublicRowCount.reference_id == item.reference_id)
+        .scalar_subquery()
+        for item in filters
+    ]
+    total = (select(func.coalesce(func.sum(PublicRowCount.rows), 0))
+             .where(PublicRowCount.subject == HARDWARE).scalar_subquery())
+    *found, everything = session.connection().execute(select(*kept, total)).one()
+    return [value or 0 for value in found], int(everything or 0)
+
+
+def _on_sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
