@@ -17,13 +17,13 @@ from webapp.models import Hardware, ModelVariant, PublicRowCount, Quant, Runtime
 from webapp.services import catalog, evidence, summaries
 from webapp.services.catalog import CatalogQuery
 from webapp.services.listing import Sort, order, stale_cutoff
-from webapp.services.narrowing import LOOKUP_MARGIN, sort_index_leads
+from webapp.services.narrowing import LOOKUP_MARGIN, SORT_TO_WALK, sort_index_leads
 from webapp.services.rules import Badge, State, Tier
 
 SLUGS = {
     "model": ("llama-3.1-8b-instruct", "gemma-2-9b-it", "qwen2.5-7b-instruct"),
     "hardware": ("rtx-4090", "rtx-3090"),
-    "quant": ("gguf-q4_k_m", "gguf-q8_0"),
+    "quant": ("gguf-q4_k_m", "gguf-q8_0", "fp16"),
     "runtime": ("llama-cpp", "ollama", "vllm"),
 }
 TABLES = {"model": ModelVariant, "hardware": Hardware, "quant": Quant, "runtime": Runtime}
@@ -38,8 +38,8 @@ def ids_of(name: str) -> list[int]:
 
 def skewed_catalog(count: int) -> None:
     """`count` public rows written at once: the first quant holds nine rows in ten, the
-    first model two in three, the last runtime none; some stale; then the summaries
-    rebuilt as `flask refresh` does."""
+    last one in fifty, the first model two in three, the last runtime none; some stale;
+    then the summaries rebuilt as `flask refresh` does."""
     now = datetime.now(UTC)
     models, hardware, quants, runtimes = (ids_of(name) for name in SLUGS)
     rows = []
@@ -49,7 +49,7 @@ def skewed_catalog(count: int) -> None:
             kind="fresh", state=State.APPROVED.value,
             model_id=models[0] if i % 3 else models[1 + i % 2],
             hardware_id=hardware[i % 2], hardware_count=1,
-            quant_id=quants[0] if i % 10 else quants[1],
+            quant_id=quants[2] if i % 50 == 7 else quants[0] if i % 10 else quants[1],
             runtime_id=runtimes[i % 2], concurrent_users=1,
             ttft_ms=100.0 + (i * 7) % 997, decode_tps=float(10 + (i * 37) % 1499) / 3,
             tokens_generated=512, ttft_spread=0.0, decode_spread=0.0,
@@ -93,6 +93,8 @@ COMBINATIONS = [
     {"model": "gemma-2-9b-it", "runtime": "ollama"},
     {"model": "llama-3.1-8b-instruct", "hardware": "rtx-3090", "quant": "gguf-q8_0"},
     {"hardware": "rtx-4090", "quant": "gguf-q8_0", "runtime": "llama-cpp"},
+    {"quant": "fp16"},
+    {"quant": "fp16", "runtime": "ollama"},
 ]
 
 
@@ -148,44 +150,51 @@ def test_quant_and_runtime_counts_follow_the_decisions(client, session, make_row
     assert kept("quant", row.quant_id) is None and kept("runtime", row.runtime_id) is None
 
 
-def test_the_sort_index_leads_only_when_its_walk_is_clearly_shorter():
-    # a quarter of 4,000 rows: a page of 26 passes about 104 of the sort's index
+def test_the_sort_index_leads_only_when_its_walk_is_clearly_cheaper():
+    # a quarter of 4,000 rows: a page of 26 passes about 104 entries, against sorting 1,000
     assert sort_index_leads([1_000], 4_000, 26)
-    # a combination expected to hold one row in 100: about 2,600 passed, against 1,000
-    assert not sort_index_leads([1_000, 400], 4_000, 26)
+    # one row in 500 (8 rows): a walk of about 13,000 entries, against sorting 8 rows
+    assert not sort_index_leads([8], 4_000, 26)
+    # a combination expected to hold one row in 400: about 10,400 passed, against 100 sorted
+    assert not sort_index_leads([100, 4_000 // 4], 4_000, 26)
     # a filter holding no row leads (nothing to walk); so does an empty catalog
     assert not sort_index_leads([0, 3_000], 4_000, 26)
     assert not sort_index_leads([10], 0, 26)
-    # the margin: an expected walk a little shorter than the filter is not enough
-    share = 0.5
-    reach = int(share * 2_000 / LOOKUP_MARGIN) + 1
-    assert not sort_index_leads([2_000], 4_000, reach)
-    assert sort_index_leads([2_000], 4_000, reach - 2)
+    # the margin: a walk a little cheaper than the sort is not enough
+    share, rows = 0.5, 2_000
+    even = share * rows * SORT_TO_WALK / LOOKUP_MARGIN  # the reach where the two are even
+    assert not sort_index_leads([rows], 4_000, int(even) + 1)
+    assert sort_index_leads([rows], 4_000, int(even) - 1)
 
 
 @pytest.mark.skipif(bool(POSTGRES_URL), reason="PostgreSQL plans from its own per-value "
                     "statistics; the choice is SQLite's")
-@pytest.mark.parametrize(("filters", "sort", "index"), [
+@pytest.mark.parametrize(("filters", "sort", "read"), [
     # the largest quant with a runtime that has no row: the runtime's index, not the quant's
-    ({"quant": "gguf-q4_k_m", "runtime": "vllm"}, Sort.DECODE, "ix_submissions_state_runtime"),
+    ({"quant": "gguf-q4_k_m", "runtime": "vllm"}, Sort.DECODE,
+     "INDEX ix_submissions_state_runtime"),
     # two in three rows are this model's: walking the VRAM index finds a page soonest
-    ({"model": "llama-3.1-8b-instruct"}, Sort.VRAM, "ix_submissions_state_vram"),
+    ({"model": "llama-3.1-8b-instruct"}, Sort.VRAM, "INDEX ix_submissions_state_vram"),
+    # one row in fifty holds this quant: its rows are sorted, not found by walking the
+    # TTFT index in order (SQLite, taking the quant for an average one, would walk it;
+    # at 4,000 rows it reads them from the TTFT index's entries, at 100,000 by the quant)
+    ({"quant": "fp16"}, Sort.TTFT, "USE TEMP B-TREE FOR ORDER BY"),
     # the smaller filter is the one SQLite may seek by, in decode order as in a count
     ({"model": "gemma-2-9b-it", "quant": "gguf-q4_k_m"}, Sort.DECODE,
-     "ix_submissions_state_model"),
+     "INDEX ix_submissions_state_model"),
 ])
-def test_sqlite_reads_through_the_index_the_counts_choose(app, filters, sort, index):
+def test_sqlite_reads_through_the_index_the_counts_choose(app, filters, sort, read):
     skewed_catalog(4_000)
     db.session.execute(text("ANALYZE"))
     query = CatalogQuery(sort=sort, **filters)
     selection = catalog.select_rows(db.session, query, (), now=datetime.now(UTC))
     narrowed = selection.narrowed(db.session, 26)
     statement = (select(Submission.id).where(*narrowed.read)
-                 .order_by(*order(sort)).limit(26))
+                 .order_by(*order(sort, unindexed=narrowed.sorted_apart)).limit(26))
     compiled = statement.compile(db.engine, compile_kwargs={"literal_binds": True})
     plan = " ".join(str(row[-1]) for row in db.session.execute(
         text(f"EXPLAIN QUERY PLAN {compiled}")))
-    assert f"USING INDEX {index}" in plan or f"USING COVERING INDEX {index}" in plan, plan
+    assert read in plan, plan
     count = select(func.count()).select_from(Submission).where(*narrowed.count)
     compiled = count.compile(db.engine, compile_kwargs={"literal_binds": True})
     smallest = min(filters, key=lambda name: db.session.scalar(

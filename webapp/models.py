@@ -124,6 +124,10 @@ class Runtime(db.Model):
 # --- submissions -----------------------------------------------------------
 
 
+# The catalog's reference filters, held by its sort and filter indexes.
+FILTER_IDS = ("model_id", "hardware_id", "quant_id", "runtime_id")
+
+
 class Submission(db.Model):
     """A fresh or editorial benchmark row, or a reproduction attached to a hub.
 
@@ -245,19 +249,22 @@ class Submission(db.Model):
     )
 
     __table_args__ = (
-        # The three sorts, covering the catalog's id query (sort, tie-break, stale test),
-        # so that a deep page's OFFSET skips index entries without reading rows.
-        Index("ix_submissions_state_decode", "state", "decode_tps", "id", "derived_newest_at"),
-        Index("ix_submissions_state_ttft", "state", "ttft_ms", "id", "derived_newest_at"),
-        Index("ix_submissions_state_created", "state", "created_at", "id", "derived_newest_at"),
-        Index("ix_submissions_state_model", "state", "model_id", "decode_tps", "id",
-              "derived_newest_at"),
-        Index("ix_submissions_state_hardware", "state", "hardware_id", "decode_tps", "id",
-              "derived_newest_at"),
-        Index("ix_submissions_state_quant", "state", "quant_id", "decode_tps", "id",
-              "derived_newest_at"),
-        Index("ix_submissions_state_runtime", "state", "runtime_id", "decode_tps", "id",
-              "derived_newest_at"),
+        # The sorts, covering the catalog's id query (sort, tie-break, stale test, the
+        # four reference filters), so that a deep page's OFFSET skips index entries and
+        # a filtered page walking the sort's order (services.narrowing) tests each entry
+        # without reading its row.
+        Index("ix_submissions_state_decode", "state", "decode_tps", "id", "derived_newest_at",
+              *FILTER_IDS),
+        Index("ix_submissions_state_ttft", "state", "ttft_ms", "id", "derived_newest_at",
+              *FILTER_IDS),
+        Index("ix_submissions_state_created", "state", "created_at", "id", "derived_newest_at",
+              *FILTER_IDS),
+        # One per reference filter, in decode order: a filtered count, a filter's deep page
+        # and the other filters' tests read the index alone.
+        *(Index(f"ix_submissions_state_{name.removesuffix('_id')}", "state", name,
+                "decode_tps", "id", "derived_newest_at",
+                *(other for other in FILTER_IDS if other != name))
+          for name in FILTER_IDS),
         Index("ix_submissions_state_badge", "state", "derived_badge", "decode_tps"),
         Index("ix_submissions_state_tier", "state", "derived_tier", "decode_tps"),
         Index("ix_submissions_state_newest", "state", "derived_newest_at"),
@@ -274,10 +281,11 @@ class Submission(db.Model):
         Index("ix_submissions_state_decided", "state", "decided_at", "id"),
         # The catalog's share-of-ceiling and trust sorts (services.listing.order).
         Index("ix_submissions_state_share", "state", "derived_ceiling_share", "id",
-              "derived_newest_at"),
+              "derived_newest_at", *FILTER_IDS),
         Index("ix_submissions_state_trust", "state", "derived_trust_rank", "derived_newest_at",
-              "id"),
-        Index("ix_submissions_state_vram", "state", "vram_peak_mib", "id", "derived_newest_at"),
+              "id", *FILTER_IDS),
+        Index("ix_submissions_state_vram", "state", "vram_peak_mib", "id", "derived_newest_at",
+              *FILTER_IDS),
         # The hardware and model charts read these columns of every public row of one
         # entry (services.reference_pages): from the index alone, not scattered rows.
         Index("ix_submissions_hardware_chart", "state", "hardware_id", "model_id", "quant_id",

@@ -34,7 +34,7 @@ from webapp.services.listing import (
     not_stale,
     public_conditions,
 )
-from webapp.services.page_memo import MemoStore
+from webapp.services.page_memo import MemoStore, PageMemo
 from webapp.services.rules import Badge, Tier
 from webapp.services.statements import equals_literal
 
@@ -373,12 +373,22 @@ def catalog_page(
             data_version.current(session), int(now.timestamp()) // 60, per_page,
             tuple(selection.query.args(page=None).items()),
         ))
-    # The rows a read may pass: up to the page's end (a memo's seek often starts nearer).
-    narrowed = selection.narrowed(session, selection.query.page * per_page + 1)
+    narrowed = selection.narrowed(session, _reach(selection.query.page, per_page, memo))
     rows = listing_page(session, narrowed.read, selection.query.sort,
                         selection.query.page, per_page, now, memo=memo, counted=True,
-                        count_conditions=narrowed.count,
+                        count_conditions=narrowed.count, sorted_apart=narrowed.sorted_apart,
                         count_cap=SEARCH_COUNT_CAP if selection.query.q else None,
                         load=catalog_rows.rows_by_id)
     return CatalogPage(query=selection.query.model_copy(update={"page": rows.pagination.page}),
                        rows=rows, options=selection.options, notices=selection.notices)
+
+
+def _reach(page: int, per_page: int, memo: PageMemo | None) -> int:
+    """The rows reading `page` may pass: from the nearest start the memo knows (a seek),
+    or from the first row, or back from the end when that is nearer, to the page's end."""
+    start = (page - 1) * per_page
+    nearest = memo.nearest(start)[0] if memo is not None else 0
+    steps = start - nearest
+    if memo is not None and memo.total is not None:
+        steps = min(steps, max(0, memo.total - start - per_page))
+    return steps + per_page + 1

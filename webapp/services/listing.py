@@ -27,6 +27,7 @@ from webapp.services.labels import hardware_label, model_label, quant_label, run
 from webapp.services.page_memo import PageMemo
 from webapp.services.paging import Pagination, clamped, last_page
 from webapp.services.rules import AGE_LOWER_DAYS, STALE_DAYS, Badge, Kind, State, Tier
+from webapp.services.statements import Unindexed
 
 # Up to this OFFSET a page is read without counting the matches (see listing_page).
 COUNT_FREE_OFFSET = 1_000
@@ -259,10 +260,14 @@ def _sort_terms(sort: Sort) -> tuple[tuple[Any, bool], ...]:
     return ((column, descending), (Submission.id, descending))
 
 
-def order(sort: Sort, *, reverse: bool = False) -> tuple[ColumnElement[Any], ...]:
+def order(sort: Sort, *, reverse: bool = False,
+          unindexed: bool = False) -> tuple[ColumnElement[Any], ...]:
     """The ORDER BY of `sort` (catalog pages, the API's cursor, exports); id breaks ties
-    so that pages never repeat or skip a row."""
-    return tuple(column.desc() if descending != reverse else column.asc()
+    so that pages never repeat or skip a row. `unindexed`: written so that SQLite sorts
+    the rows it found rather than walking the sort's index (services.narrowing)."""
+    return tuple((Unindexed(column) if unindexed else column).desc()
+                 if descending != reverse else
+                 (Unindexed(column) if unindexed else column).asc()
                  for column, descending in _sort_terms(sort))
 
 
@@ -316,6 +321,7 @@ def listing_page(
     count_cap: int | None = None,
     load: RowLoader | None = None,
     count_conditions: Sequence[ColumnElement[bool]] | None = None,
+    sorted_apart: bool = False,
 ) -> ListingPage:
     """One page of public rows, each with its badge, tier and stale marker.
 
@@ -329,13 +335,15 @@ def listing_page(
     `load(session, ids)` reads the rows by id (default: Submission entities, with their
     reference rows); the catalog reads only the columns its table shows.
     `count_conditions`, when given, select the same rows as `conditions`, written for a
-    count (services.narrowing: which index leads on SQLite).
+    count (services.narrowing: which index leads on SQLite); `sorted_apart`, that the
+    rows are read from a filter's index and sorted, not walked in the sort's index.
     """
     load = load or submissions_by_id
     page = clamped(page)
     offset = (page - 1) * per_page
     if not counted and memo is None and offset <= COUNT_FREE_OFFSET:
-        rows = _fetch(session, conditions, sort, offset, per_page + 1, load=load)
+        rows = _fetch(session, conditions, sort, offset, per_page + 1, load=load,
+                      sorted_apart=sorted_apart)
         if rows or page == 1:
             has_next = len(rows) > per_page
             return _assessed(session, rows[:per_page], page, per_page, has_next, now)
@@ -352,12 +360,14 @@ def listing_page(
         # Too many to count cheaply (a search matching most of the catalog cannot use an
         # index for the count): "more than count_cap", and the next page found by
         # fetching one row more.
-        rows = _fetch(session, conditions, sort, offset, per_page + 1, memo=memo, load=load)
+        rows = _fetch(session, conditions, sort, offset, per_page + 1, memo=memo, load=load,
+                      sorted_apart=sorted_apart)
         if rows:
             return _assessed(session, rows[:per_page], page, per_page,
                              len(rows) > per_page, now, more_than=count_cap)
         page = 1  # past the end of a long search: its first page
-        rows = _fetch(session, conditions, sort, 0, per_page + 1, memo=memo, load=load)
+        rows = _fetch(session, conditions, sort, 0, per_page + 1, memo=memo, load=load,
+                      sorted_apart=sorted_apart)
         return _assessed(session, rows[:per_page], page, per_page, len(rows) > per_page,
                          now, more_than=count_cap)
     page = min(page, last_page(total, per_page))
@@ -367,11 +377,11 @@ def listing_page(
     known = memo.nearest(start)[0] if memo is not None else 0
     if start - known <= total - end:
         rows = _fetch(session, conditions, sort, start, end - start + 1, memo=memo,
-                      load=load)[
+                      load=load, sorted_apart=sorted_apart)[
             :end - start]
     else:
         rows = _fetch(session, conditions, sort, total - end, end - start,
-                      reverse=True, load=load)[::-1]
+                      reverse=True, load=load, sorted_apart=sorted_apart)[::-1]
         if memo is not None and rows:
             memo.learn(start, _key_of(sort, rows[0]))
     return _assessed(session, rows, page, per_page, end < total, now, total=total)
@@ -409,6 +419,7 @@ def _fetch(
     reverse: bool = False,
     memo: PageMemo | None = None,
     load: RowLoader,
+    sorted_apart: bool = False,
 ) -> list[Any]:
     """Rows in order, in two steps: the ids (and sort values) alone, so that OFFSET skips
     index entries rather than joined rows, then the rows with their reference data. The
@@ -432,7 +443,8 @@ def _fetch(
     session.flush()  # the read below bypasses the ORM's autoflush
     keyed = session.connection().execute(
         select(*(column for column, _ in terms)).where(*where)
-        .order_by(*order(sort, reverse=reverse)).limit(limit).offset(offset - anchor)
+        .order_by(*order(sort, reverse=reverse, unindexed=sorted_apart))
+        .limit(limit).offset(offset - anchor)
     ).all()
     if not keyed:
         return []

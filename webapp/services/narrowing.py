@@ -16,11 +16,14 @@ On SQLite the public row counts kept per model, hardware entry, quant and runtim
   (SQLite's own choice, kept);
 - to count the rows, or to read them in decode order (each filter's index holds
   decode_tps), the filter with the fewest rows leads; the others are checked on its rows;
-- in another order, the sort's own index leads when walking it is expected to pass
-  LOOKUP_MARGIN times fewer rows than the smallest filter holds (filters taken as
+- in another order, the sort's own index leads when walking it is expected to cost
+  LOOKUP_MARGIN times less than sorting the smallest filter's rows (filters taken as
   independent: a page of 25 under a filter holding a quarter of the rows passes about
-  100); else the smallest filter is the only one SQLite may seek by (it may still walk
-  the sort's index, which its estimates then favour for good reason).
+  100 entries; a sorted row costs about SORT_TO_WALK steps of a walk); else the
+  smallest filter leads and its rows are sorted (the ORDER BY written
+  `+column`, or SQLite, taking the filter for an average one, may walk the sort's index
+  over nearly the whole catalog to find a rare quant's rows: 18 ms for fp16's 440 rows
+  sorted by VRAM, all at the far end of that order).
 
 A condition is kept from leading by comparing `column + 0` (the same rows; SQLite uses
 an index only for a bare column), so the rows a page lists never depend on the choice;
@@ -35,7 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, func, literal_column, select
+from sqlalchemy import ColumnElement, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from webapp.models import PublicRowCount
@@ -47,6 +50,10 @@ from webapp.services.summaries import HARDWARE, MODEL
 # smallest filter holds: the estimate takes filters as independent, and correlated ones
 # (a model run mostly on one runtime) can make the walk far longer.
 LOOKUP_MARGIN = 4
+# Sorting a row costs about this many steps along an index (both index-only): at 100,000
+# rows, walking the VRAM index's 100,000 public entries took 20-29 ms, sorting one
+# runtime's 12,269 rows 24-47 ms (sqlite3's shell, .timer on).
+SORT_TO_WALK = 10
 # What SQLite is told of a condition most rows meet (the stale edge: in the demo catalog,
 # 95% of the public rows are fresh), so it never walks that condition's range to count.
 BROAD_LIKELIHOOD = "0.9"
@@ -69,6 +76,9 @@ class Narrowed:
 
     read: list[ColumnElement[bool]]
     count: list[ColumnElement[bool]]
+    # The read takes the rows from a filter's index and sorts them: its ORDER BY must not
+    # let SQLite walk the sort's index instead (listing.order's `unindexed`).
+    sorted_apart: bool = False
 
 
 def narrowed(session: Session, conditions: Sequence[ColumnElement[bool]],
@@ -87,19 +97,21 @@ def narrowed(session: Session, conditions: Sequence[ColumnElement[bool]],
     counts, total = _counts(session, filters)
     smallest = _smallest(counts)
     count = _led_by(conditions, filters, smallest, broad)
-    if sort is not Sort.DECODE and sort_index_leads(counts, total, reach):
+    if sort is Sort.DECODE:
+        return Narrowed(count, count)
+    if sort_index_leads(counts, total, reach):
         return Narrowed(_led_by(conditions, filters, None, broad), count)
-    return Narrowed(count, count)
+    return Narrowed(count, count, sorted_apart=True)
 
 
 def sort_index_leads(counts: Sequence[int], total: int, reach: int) -> bool:
-    """Whether walking the sort's index to the `reach`-th matching row is expected to pass
-    LOOKUP_MARGIN times fewer rows than the smallest filter (of `counts`, out of `total`
-    public rows) holds."""
+    """Whether walking the sort's index to the `reach`-th matching row is expected to cost
+    LOOKUP_MARGIN times less than sorting the smallest filter's rows (of `counts`, out of
+    `total` public rows)."""
     if total <= 0 or min(counts) <= 0:
         return False
     share = math.prod(count / total for count in counts)
-    return reach * LOOKUP_MARGIN < share * min(counts)
+    return reach * LOOKUP_MARGIN < share * min(counts) * SORT_TO_WALK
 
 
 def _smallest(counts: Sequence[int]) -> int:
@@ -120,7 +132,9 @@ def _led_by(conditions: Sequence[ColumnElement[bool]], filters: Sequence[Filter]
 def _mostly(term: ColumnElement[bool]) -> ColumnElement[bool]:
     """`term`, with SQLite told that nine rows in ten meet it (likelihood() takes a
     constant, so the figure is written into the statement)."""
-    return func.likelihood(term, literal_column(BROAD_LIKELIHOOD), type_=Boolean)
+    # Untyped: a Boolean function would be compared "= 1", which SQLite reads as another
+    # term and the hint is lost.
+    return func.likelihood(term, literal_column(BROAD_LIKELIHOOD))
 
 
 def _counts(session: Session, filters: Sequence[Filter]) -> tuple[list[int], int]:

@@ -97,7 +97,8 @@ def benchmark_list(session: Session, selection: Selection, asked: ListRequest, *
     conditions = list(narrowed.read)
     if asked.cursor is not None:
         conditions.append(cursor.after(secret, asked.cursor, query.sort.value, sort_order))
-    found = listed.page(session, conditions, query.sort, asked.limit, now)
+    found = listed.page(session, conditions, query.sort, asked.limit, now,
+                        sorted_apart=narrowed.sorted_apart)
     next_url = None
     if found.has_next:
         next_url = links.next_page(

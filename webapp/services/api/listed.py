@@ -110,16 +110,17 @@ class ListedPage:
 
 
 def page(session: Session, conditions: Sequence[ColumnElement[bool]], sort: Sort, limit: int,
-         now: datetime) -> ListedPage:
+         now: datetime, *, sorted_apart: bool = False) -> ListedPage:
     """The first `limit` rows under `conditions` in `sort`'s order, and whether more follow.
 
-    The ids are read from the sort's index alone (as listing._fetch's first step does),
-    then the rows by id."""
+    The ids are read from the sort's index alone (as listing._fetch's first step does;
+    `sorted_apart`: from a filter's index, then sorted, services.narrowing), then the
+    rows by id."""
     terms = order_columns(order(sort))
     connection = session.connection()
     keys = connection.execute(
         select(*(column for column, _ in terms)).where(*conditions)
-        .order_by(*order(sort)).limit(limit + 1)).all()
+        .order_by(*order(sort, unindexed=sorted_apart)).limit(limit + 1)).all()
     has_next = len(keys) > limit
     keys = keys[:limit]
     if not keys:
