@@ -67,11 +67,13 @@ class _Links:
         self._html: tuple[str, str] | None = None
         self._api: tuple[str, str] | None = None
 
-    def benchmark(self, benchmark_id: int) -> models.Urls:
+    def benchmark(self, benchmark_id: int) -> dict[str, str]:
+        # A plain dict: the answer's model validates it with the rest of the page, where
+        # a Urls built per row of a list of 100 cost a model construction each.
         if self._html is None or self._api is None:
             self._html, self._api = _around_id("public.detail"), _around_id("api.benchmark")
-        return models.Urls(html=f"{self._html[0]}{benchmark_id}{self._html[1]}",
-                           api=f"{self._api[0]}{benchmark_id}{self._api[1]}")
+        return {"html": f"{self._html[0]}{benchmark_id}{self._html[1]}",
+                "api": f"{self._api[0]}{benchmark_id}{self._api[1]}"}
 
     def hardware(self, slug: str) -> models.Urls:
         return models.Urls(html=url_for("public.hardware", slug=slug, _external=True),

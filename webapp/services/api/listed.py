@@ -3,8 +3,9 @@
 A page is cut as the catalog cuts it (the selection's conditions, listing.order, the
 cursor's seek) from the sort's index alone, then its rows are read by id with their
 count of clean reproductions, in a statement built once, at import. Reference entries
-come from the tables kept per data version (services.reference_memo), as transient rows,
-so labels.* and plausibility read a listed row as they read a Submission. Badge, tier and
+come from the tables kept per data version (services.reference_memo), as plain copies
+with the models' is_other and label worked out, so labels.* and plausibility read a
+listed row as they read a Submission. Badge, tier and
 stale marker come from the stored index the catalog filters on (listing.shown_marks),
 which equals what the pages show on every day; a row whose index was never refreshed (a
 bug elsewhere: every decision refreshes it) is assessed from its evidence instead. No
@@ -92,7 +93,7 @@ _FILTERS = ("model", "hardware", "quant", "runtime", "badge", "tier", "q")
 class Listed:
     """One row of the list as the catalog shows it. `row` has a Submission's column
     attributes and its reference entries (`model`, `hardware`, `quant`, `runtime`:
-    transient rows, so labels.* and plausibility read it as they read a Submission)."""
+    plain copies, so labels.* and plausibility read it as they read a Submission)."""
 
     row: Any
     badge: Badge
@@ -149,13 +150,22 @@ def page(session: Session, conditions: Sequence[ColumnElement[bool]], sort: Sort
 
 
 def _reference_rows(session: Session) -> tuple[dict[int, Any], ...]:
-    """The four reference tables by id, as transient rows (the rules that read them, such
-    as Quant.label and is_other, stay on the models), kept for the data version."""
+    """The four reference tables by id, kept for the data version: plain copies of the
+    columns labels.* and plausibility read, with what the models' own rules make of them
+    (is_other, and a quant's label) worked out once on a transient row. A page of 100
+    read these attributes about 1,600 times, each through the ORM's instrumentation."""
     return tuple(
-        {values[0]: entity(**dict(zip(names, values, strict=True)))
+        {values[0]: _plain(entity(**dict(zip(names, values, strict=True))), names)
          for values in session.execute(select(*(getattr(entity, name) for name in names)))}
         for entity, names in _REFERENCES
     )
+
+
+def _plain(entry: Any, names: tuple[str, ...]) -> SimpleNamespace:
+    derived = {"is_other": entry.is_other}
+    if isinstance(entry, Quant):
+        derived["label"] = entry.label
+    return SimpleNamespace(**{name: getattr(entry, name) for name in names}, **derived)
 
 
 def _assessed(session: Session, reproductions: dict[int, int],
