@@ -10,7 +10,8 @@ stops after about a hundred. PostgreSQL keeps statistics per value and plans the
 itself: it gets the conditions as they are.
 
 On SQLite the public row counts kept per model, hardware entry, quant and runtime
-(services.summaries, kept by every decision) choose instead, read in one statement:
+(services.summaries, kept by every decision) choose instead, read once per data version
+in each worker (services.reference_memo):
 
 - with a hardware entry and a model among the filters, the chart's index seeks on both
   (SQLite's own choice, kept);
@@ -42,6 +43,7 @@ from sqlalchemy import ColumnElement, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from webapp.models import PublicRowCount
+from webapp.services import data_version, reference_memo
 from webapp.services.listing import Sort
 from webapp.services.statements import equals_literal
 from webapp.services.summaries import HARDWARE, MODEL
@@ -139,17 +141,23 @@ def _mostly(term: ColumnElement[bool]) -> ColumnElement[bool]:
 
 def _counts(session: Session, filters: Sequence[Filter]) -> tuple[list[int], int]:
     """Each filter's public rows as kept (0 for an entry with none), and all public rows
-    (each counted once, under its hardware entry)."""
-    kept = [
-        select(PublicRowCount.rows).where(PublicRowCount.subject == item.subject,
-                                          PublicRowCount.reference_id == item.reference_id)
-        .scalar_subquery()
-        for item in filters
-    ]
-    total = (select(func.coalesce(func.sum(PublicRowCount.rows), 0))
-             .where(PublicRowCount.subject == HARDWARE).scalar_subquery())
-    *found, everything = session.connection().execute(select(*kept, total)).one()
-    return [value or 0 for value in found], int(everything or 0)
+    (each counted once, under its hardware entry): the whole table, read once per data
+    version in each worker (decisions move the version and the counts together)."""
+    kept = reference_memo.kept(session, "narrowing-counts", data_version.current(session),
+                               _all_counts)
+    return ([kept.get((item.subject, item.reference_id), 0) for item in filters],
+            kept.get(_TOTAL, 0))
+
+
+_TOTAL = ("", 0)  # all public rows, beside the (subject, reference id) counts
+_ALL_COUNTS = select(PublicRowCount.subject, PublicRowCount.reference_id, PublicRowCount.rows)
+
+
+def _all_counts(session: Session) -> dict[tuple[str, int], int]:
+    counts = {(subject, reference_id): rows
+              for subject, reference_id, rows in session.execute(_ALL_COUNTS)}
+    counts[_TOTAL] = sum(rows for (subject, _), rows in counts.items() if subject == HARDWARE)
+    return counts
 
 
 def _on_sqlite(session: Session) -> bool:

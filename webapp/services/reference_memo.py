@@ -3,8 +3,10 @@ hardware, models, quants and runtimes become once read (the exports' label looku
 index pages' entries in natural order), so a request that needs them does not read and
 arrange them again.
 
-Only reference data is kept here, never a page, a fragment or anything a visitor's
-address selects: public rows, counts and summaries are read on every request. A value
+Only reference data is kept here, and the public row counts services.narrowing chooses
+an index by (never shown: a page's own counts and totals are read with it), never a page,
+a fragment or anything a visitor's address selects: public rows, counts and summaries
+shown are read on every request. A value
 belongs to the data version it was built under (services.data_version moves it after
 every commit that changes public data, reference rows included); the next version builds
 it anew. Values must be plain data or transient objects, never rows a session owns.
