@@ -48,8 +48,8 @@ from webapp.services.listing import Sort
 from webapp.services.statements import equals_literal
 from webapp.services.summaries import HARDWARE, MODEL
 
-# Walking the sort's index must be expected to pass this many times fewer rows than the
-# smallest filter holds: the estimate takes filters as independent, and correlated ones
+# Walking the sort's index must be expected to cost this many times less than sorting the
+# smallest filter's rows: the estimate takes filters as independent, and correlated ones
 # (a model run mostly on one runtime) can make the walk far longer.
 LOOKUP_MARGIN = 4
 # Sorting a row costs about this many steps along an index (both index-only): at 100,000
@@ -87,9 +87,9 @@ def narrowed(session: Session, conditions: Sequence[ColumnElement[bool]],
              filters: Sequence[Filter], sort: Sort, reach: int,
              broad: Sequence[ColumnElement[bool]] = ()) -> Narrowed:
     """`conditions` as a read of the first `reach` rows in `sort`'s order, and as a count,
-    should give them to this session's database (the counts are read only when there is
-    a choice to make). `broad` are conditions among them that most rows meet (the stale
-    edge): SQLite is told so, or it may count by walking their range."""
+    should give them to this session's database (the kept counts are consulted only when
+    there is a choice to make). `broad` are conditions among them that most rows meet (the
+    stale edge): SQLite is told so, or it may count by walking their range."""
     single = len(filters) == 1 and sort is Sort.DECODE
     # A hardware entry and a model together: ix_submissions_hardware_chart seeks on both
     # (and the quant), which SQLite finds by itself.
