@@ -1,12 +1,14 @@
 """The charts' and the detail page's long repeated parts, written in one pass: the lines
-of a row's reproduction tables, the divergence strip's dots and data rows, the hardware
-page's scatter dots (up to 200) and the model page's bars (up to 20). In Jinja each value
-costs a lookup, an escape and a yield; the most reproduced row's page has about 900 of them.
+of a row's reproduction tables, the rings' dots, the divergence strip's dots and data
+rows, the hardware page's scatter dots (up to 200) and the model page's bars (up to 20).
+In Jinja each value costs a lookup, an escape and a yield; the most reproduced row's page
+has about 900 of them.
 
-The markup stays as public/detail.html and charts/_divergence_strip.html describe it:
-tests/test_detail_page.py, the chart tests and the browser tests read it. Every text value
-goes through `escape` (an operator's handle, note and environment are what they typed);
-ids are ints, and numbers are formatted here from floats.
+The markup stays as public/detail.html, public/_rings.svg and
+charts/_divergence_strip.html describe it: tests/test_public_pages.py,
+test_detail_paging.py, test_catalog.py and test_charts.py read it. Every text value goes
+through `escape` (an operator's handle, note and environment are what they typed); ids
+are ints, and numbers are formatted here from floats.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ _NO_NOTE = '<span class="not-given">no note</span>'
 
 def init_app(app: Flask) -> None:
     app.add_template_global(repro_rows, "repro_rows")
+    app.add_template_global(ring_dots, "ring_dots")
     app.add_template_global(strip_dots, "strip_dots")
     app.add_template_global(strip_rows, "strip_rows")
     app.add_template_global(scatter_dots, "scatter_dots")
@@ -75,6 +78,18 @@ def repro_rows(views: Sequence[Any], noted: bool) -> Markup:
         out.append(line + "\n</tr>")
     # Every interpolated value above is an int, a formatted float or went through escape().
     return Markup("\n".join(out))  # noqa: S704  # nosec B704
+
+
+def ring_dots(dots: Sequence[Any], radius: int) -> Markup:
+    """The reproduction rings' dots (services.detail.RingDot), each linking its line in
+    the reproduction tables and titled; x and y are the coordinates ring_picture wrote."""
+    out = [
+        f'<a href="#repro-{int(dot.repro_id)}"><circle class="ring-dot {escape(dot.css)}" '
+        f'cx="{escape(dot.x)}" cy="{escape(dot.y)}" r="{int(radius)}">'
+        f"<title>{escape(dot.title)}</title></circle></a>"
+        for dot in dots
+    ]
+    return Markup("\n  ".join(out))  # noqa: S704  # nosec B704
 
 
 def strip_dots(dots: Sequence[Any]) -> Markup:
