@@ -30,7 +30,7 @@ _NO_NOTE = '<span class="not-given">no note</span>'
 def init_app(app: Flask) -> None:
     app.add_template_global(repro_rows, "repro_rows")
     app.add_template_global(ring_dots, "ring_dots")
-    app.add_template_global(strip_dots, "strip_dots")
+    app.add_template_global(strip_axes, "strip_axes")
     app.add_template_global(strip_rows, "strip_rows")
     app.add_template_global(scatter_dots, "scatter_dots")
     app.add_template_global(bar_rows, "bar_rows")
@@ -90,6 +90,35 @@ def ring_dots(dots: Sequence[Any], radius: int) -> Markup:
         for dot in dots
     ]
     return Markup("\n  ".join(out))  # noqa: S704  # nosec B704
+
+
+def strip_axes(strip: Any) -> Markup:
+    """The divergence strip's two axes (services.evidence_charts.Strip): per axis its
+    bands, metric and hints, the axis and zero lines, the ticks and the dots. Every
+    number is the strip's own (float or int); every text goes through escape()."""
+    left, right, zero_x = strip.left, strip.right, strip.zero_x
+    out = []
+    for axis in strip.axes:
+        top, axis_y = axis.top, axis.axis_y
+        bands = "".join(
+            f'<rect class="{escape(band.css)}" x="{band.x}" y="{top + 16}" '
+            f'width="{band.width}" height="{axis_y - top - 16}"/>' for band in axis.bands)
+        ticks = "".join(
+            f'<text class="tick-label" x="{tick.pos}" y="{axis_y + 16}" '
+            f'text-anchor="middle">{escape(tick.label)}</text>' for tick in strip.ticks)
+        metric = escape(axis.metric)
+        out.append(
+            f'\n      <g class="strip-axis" data-metric="{metric}">\n        {bands}\n'
+            f'        <text class="strip-metric" x="{left}" y="{top + 12}">{metric}</text>\n'
+            f'        <text class="tick-label" x="{right}" y="{top + 12}" text-anchor="end">'
+            f"← {escape(axis.hint_low)} · {escape(axis.hint_high)} →</text>\n"
+            f'        <line class="chart-axis" x1="{left}" x2="{right}" y1="{axis_y}" '
+            f'y2="{axis_y}"/>\n'
+            f'        <line class="strip-zero" x1="{zero_x}" x2="{zero_x}" y1="{top + 16}" '
+            f'y2="{axis_y + 4}"><title>This row’s median (0)</title></line>\n'
+            f"        {ticks}\n"
+            f"        {strip_dots(axis.dots)}\n      </g>\n      ")
+    return Markup("".join(out))  # noqa: S704  # nosec B704
 
 
 def strip_dots(dots: Sequence[Any]) -> Markup:
