@@ -7,6 +7,10 @@ logger and werkzeug's. It cuts status-link tokens out of paths, the `ip=` of gun
 "Invalid request from ip=..." lines, and escapes control and non-ASCII characters.
 """
 
+import os
+import shutil
+import tempfile
+
 from gunicorn.glogging import Logger
 
 from webapp.services.privacy import add_redactor, scrub
@@ -42,3 +46,25 @@ timeout = 120
 graceful_timeout = 10
 forwarded_allow_ips = ""  # the app decides whom to trust (TRUSTED_PROXY_COUNT)
 control_socket_disable = True  # no admin socket on disk; signals are enough
+
+
+# The workers share the pages they render (webapp/web/shared_pages.py) in a folder made
+# for this server when it starts and removed when it stops, so a page never outlives the
+# server or reaches another database's site. TRUSTBENCH_SHARED_PAGE_STORE set beforehand
+# names a folder of the operator's own (kept on exit); "0" turns the sharing off.
+SHARED_PAGE_STORE = "TRUSTBENCH_SHARED_PAGE_STORE"
+_made_store: list[str] = []
+
+
+def on_starting(server):
+    if os.environ.get(SHARED_PAGE_STORE):
+        return
+    folder = tempfile.mkdtemp(prefix="trustbench-pages-")  # mode 0700
+    _made_store.append(folder)
+    os.environ[SHARED_PAGE_STORE] = folder  # the workers, forked later, inherit it
+
+
+def on_exit(server):
+    for folder in _made_store:
+        shutil.rmtree(folder, ignore_errors=True)
+    _made_store.clear()

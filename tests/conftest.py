@@ -40,6 +40,9 @@ def _base_config(tmp_path, database_url: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SERVER_NAME": "localhost",
         "RATE_LIMITS_ENABLED": True,
+        # Each test app keeps its own pages, whatever the shell says (a shared folder
+        # would mix the pages of every test's database).
+        "SHARED_PAGE_STORE": None,
     }
 
 

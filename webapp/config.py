@@ -46,6 +46,10 @@ class Defaults:
     # Pages are kept gzip-compressed (about 10 KiB each), so 2 048 of them cost a worker
     # some 20 MiB: enough for the popular part of a large catalog's traffic.
     PAGE_CACHE_ENTRIES = 2048
+    # A folder the server's workers share their rendered pages in (web/shared_pages);
+    # gunicorn.conf.py makes a fresh one per server start (TRUSTBENCH_SHARED_PAGE_STORE).
+    # None: each worker keeps its own pages only (the development server, the tests).
+    SHARED_PAGE_STORE: str | None = None
     # A shared page's ETag changes with the data version and with this slice of time,
     # because the ages (and the 12- and 18-month tier edges) it shows move with the clock.
     PAGE_ETAG_SECONDS = 60
@@ -111,6 +115,9 @@ def load(app, overrides: dict | None = None) -> None:
             os.environ["TRUSTBENCH_DATABASE_PING_IDLE_SECONDS"])
     if os.environ.get("TRUSTBENCH_PAGE_CACHE_SECONDS"):
         app.config["PAGE_CACHE_SECONDS"] = int(os.environ["TRUSTBENCH_PAGE_CACHE_SECONDS"])
+    if os.environ.get("TRUSTBENCH_SHARED_PAGE_STORE"):
+        shared = os.environ["TRUSTBENCH_SHARED_PAGE_STORE"]
+        app.config["SHARED_PAGE_STORE"] = None if shared == "0" else shared
     if overrides:
         app.config.update(overrides)
     if not app.config.get("SECRET_KEY"):

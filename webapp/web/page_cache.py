@@ -13,6 +13,10 @@ lives at most PAGE_CACHE_SECONDS (60 by default; 0 switches the cache off). Only
 anonymous views without pending flash messages are shared, and shared pages carry no
 per-visitor CSRF token (they have no forms that POST).
 
+With several workers, each also asks the server's shared store (web/shared_pages)
+before rendering, and writes what it renders there: a page one worker rendered is
+served by all of them, under the same version and lifetime rules.
+
 Keys are canonical: each view declares the query parameters its page depends on
 (`@shared_page(params=("page",))`; default none). A request is stored under its known
 parameters in the declared order, empty ones dropped; a request carrying anything else
@@ -46,6 +50,7 @@ from flask import Flask, Response, current_app, g, request, session
 from webapp.extensions import db
 from webapp.services import data_version
 from webapp.web.htmx import wants_fragment
+from webapp.web.shared_pages import SharedPages
 from webapp.web.vary import add_vary
 
 
@@ -86,6 +91,9 @@ class VersionedStore:
 def init_app(app: Flask) -> None:
     app.extensions["page_cache"] = VersionedStore(int(app.config["PAGE_CACHE_ENTRIES"]))
     app.extensions["hub_snapshots"] = VersionedStore(int(app.config["PAGE_CACHE_ENTRIES"]))
+    folder = app.config.get("SHARED_PAGE_STORE")
+    if folder:  # the server's workers share their pages (web/shared_pages)
+        app.extensions["shared_pages"] = SharedPages(folder)
 
 
 def _store(name: str) -> VersionedStore:
@@ -178,6 +186,22 @@ def _from_store(packed: bytes, mimetype: str) -> Response:
     return Response(gzip.decompress(packed), mimetype=mimetype)
 
 
+def _shared() -> SharedPages | None:
+    return current_app.extensions.get("shared_pages")
+
+
+def _recall_shared(key: tuple, version: int) -> tuple[bytes, str] | None:
+    """A page another worker of this server rendered under `version`, kept in this
+    worker's store too for the rest of its lifetime."""
+    shared = _shared()
+    found = None if shared is None else shared.get(repr(key), version)
+    if found is None:
+        return None
+    packed, mimetype, expires = found
+    remember("page_cache", key, version, (packed, mimetype), lifetime=expires - time.time())
+    return packed, mimetype
+
+
 def _takes_gzip() -> bool:
     return request.accept_encodings["gzip"] > 0
 
@@ -212,7 +236,9 @@ def shared_page(view: Callable[..., Any] | None = None, *,
             etag = page_etag(version, key)
             if _not_modified(etag):
                 return _conditional_headers(Response(status=304), etag)
-            stored = recall("page_cache", key, version) if enabled() else None
+            stored = None
+            if enabled():
+                stored = recall("page_cache", key, version) or _recall_shared(key, version)
             if stored is not None:
                 return _conditional_headers(_from_store(*stored), etag)
             response = current_app.make_response(view(*args, **kwargs))
@@ -221,6 +247,10 @@ def shared_page(view: Callable[..., Any] | None = None, *,
             if enabled():
                 packed = gzip.compress(response.get_data(), STORED_LEVEL)
                 remember("page_cache", key, version, (packed, response.mimetype))
+                shared = _shared()
+                if shared is not None:
+                    shared.put(repr(key), version, current_app.config["PAGE_CACHE_SECONDS"],
+                               packed, response.mimetype)
                 if _takes_gzip():  # the same bytes the next visitor gets from the store
                     response.set_data(packed)
                     response.headers["Content-Encoding"] = "gzip"
