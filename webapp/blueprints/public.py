@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from functools import partial
+from functools import lru_cache, partial
 from typing import Protocol
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 from flask import (
     Blueprint,
@@ -91,6 +91,13 @@ def _paged(template: str, find: Callable[..., _Shown | None]) -> str:
 _QUERY_SAFE = "!$'()*,/:;?@"
 
 
+@lru_cache(maxsize=4096)
+def _quoted(text: str) -> str:
+    """One name or value as urlencode(…, safe=_QUERY_SAFE) writes it. A catalog page
+    writes the same few slugs, sorts and page numbers into some twenty links."""
+    return quote_plus(text, safe=_QUERY_SAFE)
+
+
 class QueryHrefs:
     """href(endpoint, args): url_for(endpoint, **args) for endpoints without path
     arguments, with one url_for per endpoint. A catalog page links itself and its exports
@@ -103,8 +110,9 @@ class QueryHrefs:
         path = self._paths.get(endpoint)
         if path is None:
             path = self._paths[endpoint] = url_for(endpoint)
-        query = [(name, value) for name, value in args.items() if value is not None]
-        return f"{path}?{urlencode(query, safe=_QUERY_SAFE)}" if query else path
+        query = "&".join(f"{_quoted(str(name))}={_quoted(str(value))}"
+                         for name, value in args.items() if value is not None)
+        return f"{path}?{query}" if query else path
 
 
 @bp.get("/")
