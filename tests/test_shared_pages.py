@@ -16,15 +16,22 @@ import stat
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
 
+from tests.test_page_cache import change_behind_the_apps_back
 from webapp import create_app
-from webapp.models import Submission, utcnow
+from webapp.models import utcnow
 from webapp.services import moderation
 from webapp.services.rules import State
 from webapp.web import shared_pages
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def row(make_row, session):
+    made = make_row(os_label="Ubuntu 24.04 before")
+    session.commit()
+    return made
 
 
 @pytest.fixture
@@ -46,18 +53,6 @@ def workers(app, tmp_path):
             from webapp.extensions import db
 
             db.engine.dispose()
-
-
-@pytest.fixture
-def row(make_row, session):
-    found = make_row(os_label="Ubuntu 24.04 before")
-    session.commit()
-    return found
-
-
-def change_behind_the_apps_back(session, row_id: int, os_label: str) -> None:
-    session.execute(update(Submission).where(Submission.id == row_id).values(os_label=os_label))
-    session.commit()
 
 
 def test_a_page_one_worker_rendered_is_served_by_the_other(workers, session, row):
