@@ -108,6 +108,10 @@ def load(app, overrides: dict | None = None) -> None:
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
     if os.environ.get("TRUSTED_PROXY_COUNT"):
         app.config["TRUSTED_PROXY_COUNT"] = int(os.environ["TRUSTED_PROXY_COUNT"])
+    if os.environ.get("TRUSTBENCH_TRUSTED_HOSTS"):
+        app.config["TRUSTED_HOSTS"] = [
+            host.strip() for host in os.environ["TRUSTBENCH_TRUSTED_HOSTS"].split(",")
+            if host.strip()]
     if os.environ.get("TRUSTBENCH_RATE_LIMITS_ENABLED"):
         app.config["RATE_LIMITS_ENABLED"] = os.environ["TRUSTBENCH_RATE_LIMITS_ENABLED"] != "0"
     if os.environ.get("TRUSTBENCH_DATABASE_PING_IDLE_SECONDS"):

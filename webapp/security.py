@@ -17,9 +17,10 @@ from flask import Flask, abort, current_app, g, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from flask.wrappers import Request as FlaskRequest
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.utils import cached_property
+from werkzeug.wsgi import get_host
 
 from webapp.errors import CONTROL_CHARACTERS
 from webapp.extensions import SAFE_METHODS
@@ -129,11 +130,17 @@ class SessionInterface(SecureCookieSessionInterface):
 
 
 class TrustedProxies:
-    """Believe X-Forwarded-Proto only from the configured number of proxies.
+    """Believe X-Forwarded-Proto only from the configured number of proxies, and answer
+    only for the configured site addresses (TRUSTED_HOSTS), when there are any.
 
     The count is read per request so it follows the configuration. The client address is
     not rewritten here: services.privacy reads the forwarded-for header with the same count and
     turns it into a daily key without keeping it.
+
+    A Host header outside TRUSTED_HOSTS gets a 400 page here, before Flask: Flask would
+    refuse it too, but its error page then cannot build a single link. Pages carry
+    absolute links built from the Host header and the page stores key pages by it, so a
+    made-up Host would otherwise fill the stores with pages nobody else asks for.
     """
 
     def __init__(self, app: Flask, wsgi_app):
@@ -142,6 +149,9 @@ class TrustedProxies:
         self._fixes: dict[int, ProxyFix] = {}
 
     def __call__(self, environ, start_response):
+        hosts = self.app.config.get("TRUSTED_HOSTS")
+        if hosts and not _trusted_host(environ, hosts):
+            return _untrusted_host(start_response)
         trusted = int(self.app.config.get("TRUSTED_PROXY_COUNT") or 0)
         if trusted <= 0:
             return self.wsgi_app(environ, start_response)
@@ -150,6 +160,38 @@ class TrustedProxies:
             fix = self._fixes[trusted] = ProxyFix(
                 self.wsgi_app, x_for=0, x_proto=trusted, x_host=0, x_port=0, x_prefix=0)
         return fix(environ, start_response)
+
+
+def _trusted_host(environ, hosts: list[str]) -> bool:
+    try:
+        get_host(environ, hosts)
+    except SecurityError:
+        return False
+    return True
+
+
+UNTRUSTED_HOST_PAGE = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Unknown site address · Trustbench</title></head>
+<body>
+<main>
+<h1>Unknown site address</h1>
+<p>This server answers only for the addresses it is configured for, and the address this
+request was sent to is not one of them. Check the address in your browser's bar, or the
+link that brought you here.</p>
+</main>
+</body>
+</html>
+""".encode()
+
+
+def _untrusted_host(start_response):
+    headers = [("Content-Type", "text/html; charset=utf-8"),
+               ("Content-Length", str(len(UNTRUSTED_HOST_PAGE))),
+               ("Cache-Control", PRIVATE), *SECURITY_HEADERS]
+    start_response("400 BAD REQUEST", headers)
+    return [UNTRUSTED_HOST_PAGE]
 
 
 def _chunked(environ) -> bool:
