@@ -168,6 +168,33 @@ def test_a_page_reads_the_same_statements_however_many_rows(client, session, mak
     assert "61 rows drawn as" in chart_section(client, HARDWARE_URL)
 
 
+def test_reference_pages_follow_their_entries_and_read_no_reference_row_again(
+        client, session, make_row):
+    """A hardware page and a model page read their entry from the worker's reference
+    data (kept per data version): a second view reads no hardware or model row, and an
+    entry added or changed shows on its page at the next request."""
+    make_row(runs=runs(100.0))
+    session.commit()
+    for url, table in ((HARDWARE_URL, "hardware"), (MODEL_URL, "model_variants")):
+        client.get(url)
+        with counted_statements() as statements:
+            assert client.get(url).status_code == 200
+        assert not any(re.search(rf"\bFROM {table}\b", statement) for statement in statements)
+    assert client.get("/hardware/bench-card").status_code == 404
+    session.add(Hardware(slug="bench-card", name="Bench <Card>", vendor="Acme", kind="gpu",
+                         memory_gib=8.0, bandwidth_gb_s=100.0))
+    card = session.scalars(select(Hardware).where(Hardware.slug == "rtx-4090")).one()
+    card.bandwidth_gb_s = 1234.5
+    model = session.scalars(select(ModelVariant).where(
+        ModelVariant.slug == MODEL_URL.rsplit("/", 1)[1])).one()
+    model.family = "Renamed family"
+    session.commit()
+    body = client.get("/hardware/bench-card").data.decode()
+    assert "Bench &lt;Card&gt;" in body and "<Card>" not in body
+    assert "1,234.5 GB/s" in client.get(HARDWARE_URL).data.decode()
+    assert "Renamed family" in client.get(MODEL_URL).data.decode()
+
+
 def test_flask_refresh_rebuilds_the_charts(app, client, session, make_row):
     for decode in (100.0, 60.0):
         make_row(runs=runs(decode))
