@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from webapp.models import Submission
 from webapp.services import data_version, reference_memo
@@ -70,24 +70,31 @@ FIELDS: tuple[str, ...] = (
 # apostrophe, which spreadsheets show as text and hide.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-_HUB = aliased(Submission)
+# Core columns of the table, not the ORM's attributes: a statement built per request from
+# the very column objects its cached compiled form holds is matched to it by identity,
+# where the ORM's annotated copies were compared one by one (an SQL expression built for
+# each of these columns on every request).
+_ROWS = Submission.__table__
+_HUB = _ROWS.alias("submissions_1")
 _COLUMNS = (
-    Submission.id, Submission.kind, _HUB.id.label("related_to"),
-    Submission.model_id, Submission.hardware_id, Submission.hardware_count,
-    Submission.quant_id, Submission.runtime_id,
-    Submission.other_model, Submission.other_hardware, Submission.other_quant,
-    Submission.other_runtime, Submission.cpu_family,
-    Submission.runtime_version, Submission.driver_version, Submission.os_label,
-    Submission.concurrent_users, Submission.prompt_tokens, Submission.max_tokens,
-    Submission.seed, Submission.quant_provider, Submission.model_sha256_prefix,
-    Submission.speculative, Submission.batch_gt1, Submission.tensor_parallel,
-    Submission.ttft_ms, Submission.decode_tps, Submission.tokens_generated,
-    Submission.ttft_spread, Submission.decode_spread, Submission.vram_peak_mib,
-    Submission.prefill_tps, Submission.derived_badge, Submission.derived_repro_count,
-    Submission.handle, Submission.url, Submission.notes,
-    Submission.measured_at, Submission.decided_at,
-    Submission.source_format, Submission.source_version, Submission.is_demo,
+    _ROWS.c.id, _ROWS.c.kind, _HUB.c.id.label("related_to"),
+    _ROWS.c.model_id, _ROWS.c.hardware_id, _ROWS.c.hardware_count,
+    _ROWS.c.quant_id, _ROWS.c.runtime_id,
+    _ROWS.c.other_model, _ROWS.c.other_hardware, _ROWS.c.other_quant,
+    _ROWS.c.other_runtime, _ROWS.c.cpu_family,
+    _ROWS.c.runtime_version, _ROWS.c.driver_version, _ROWS.c.os_label,
+    _ROWS.c.concurrent_users, _ROWS.c.prompt_tokens, _ROWS.c.max_tokens,
+    _ROWS.c.seed, _ROWS.c.quant_provider, _ROWS.c.model_sha256_prefix,
+    _ROWS.c.speculative, _ROWS.c.batch_gt1, _ROWS.c.tensor_parallel,
+    _ROWS.c.ttft_ms, _ROWS.c.decode_tps, _ROWS.c.tokens_generated,
+    _ROWS.c.ttft_spread, _ROWS.c.decode_spread, _ROWS.c.vram_peak_mib,
+    _ROWS.c.prefill_tps, _ROWS.c.derived_badge, _ROWS.c.derived_repro_count,
+    _ROWS.c.handle, _ROWS.c.url, _ROWS.c.notes,
+    _ROWS.c.measured_at, _ROWS.c.decided_at,
+    _ROWS.c.source_format, _ROWS.c.source_version, _ROWS.c.is_demo,
 )
+# A fragmented reproduction names its hub only while the hub is public.
+_HUB_PUBLIC = and_(_HUB.c.id == _ROWS.c.hub_id, _HUB.c.state == State.APPROVED)
 
 
 @dataclass(frozen=True)
@@ -239,8 +246,7 @@ def batches(
     statement = (
         select(*_COLUMNS, effective_tier(now).label("tier"), not_stale(now).label("fresh"),
                *(column for column, _ in terms))
-        # A fragmented reproduction names its hub only while the hub is public.
-        .outerjoin(_HUB, and_(_HUB.id == Submission.hub_id, _HUB.state == State.APPROVED))
+        .outerjoin(_HUB, _HUB_PUBLIC)
         .where(*selection.conditions)
         .order_by(*order(sort))
     )
