@@ -22,6 +22,7 @@ from webapp.web import (
     page_cache,
     pager,
     static_files,
+    templating,
 )
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -32,6 +33,7 @@ compress = Compress()
 def create_app(overrides: dict | None = None, instance_path: str | None = None) -> Flask:
     """Wire configuration, extensions, blueprints, error pages and commands."""
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
+    app.jinja_environment = templating.Environment  # plain-dict template globals
     config.load(app, overrides)
 
     db.init_app(app)
