@@ -283,3 +283,14 @@ def test_empty_run_list_is_an_error():
 def test_summarise_runs_rejects_bad_runs(bad_run):
     with pytest.raises(ValueError):
         summarise_runs([(100, 512, 100), bad_run, (100, 512, 100)])
+
+
+def test_a_kept_comparison_never_answers_for_a_flag_or_a_bad_number():
+    """compare keeps its answers (a pure function asked again and again): a flag that
+    equals a number already compared (True == 1) is still refused, and so is a NaN."""
+    assert compare(1, 100.0, 1, 100.0).band is Band.WITHIN
+    with pytest.raises(ValueError):
+        compare(True, 100.0, 1, 100.0)
+    with pytest.raises(ValueError):
+        compare(1.0, 100.0, math.nan, 100.0)
+    assert compare(1000.0, 50.0, 1150.0, 50.0) is compare(1000.0, 50.0, 1150.0, 50.0)

@@ -18,7 +18,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -73,6 +73,7 @@ class Difference:
         return f"{self.size} {self.word}"
 
 
+@lru_cache(maxsize=4_096, typed=True)  # pure; as divergence.compare, asked again per view
 def differences(original_ttft_ms: float, original_decode_tps: float, ttft_ms: float,
                 decode_tps: float) -> tuple[Difference, Difference]:
     """Decode and TTFT of a run against the original's medians: more tokens per second is

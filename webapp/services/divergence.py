@@ -11,6 +11,7 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from numbers import Real
 
 from webapp.services.rules import (
@@ -136,6 +137,11 @@ def band_of(worst_divergence: float) -> Band:
     return Band.NOT_REPRODUCTION
 
 
+# A pure function of four numbers, asked for the same pair several times a request (the
+# rings' placement, the badge, the tier and the page's tables each compare a reproduction
+# with its original) and again on the next view of the same row: answers are kept,
+# typed, so that True never stands for 1 (a bool is refused as a measurement).
+@lru_cache(maxsize=8_192, typed=True)
 def compare(
     hub_ttft_ms: float, hub_decode_tps: float, repro_ttft_ms: float, repro_decode_tps: float
 ) -> Comparison:
