@@ -39,12 +39,15 @@ class Entry:
 
 # What an entry reads of a row: columns, not ORM rows (with their four joined reference
 # rows each); the reference rows come from those kept for the data version.
+# The table's own columns, read past the ORM's execution layer: a statement built per
+# request from them is matched to its cached compiled form by identity (services.exports).
+_ROWS = Submission.__table__.c
 _COLUMNS = (
-    Submission.id, Submission.decided_at, Submission.derived_badge, Submission.decode_tps,
-    Submission.ttft_ms, Submission.model_id, Submission.hardware_id, Submission.quant_id,
-    Submission.runtime_id, Submission.hardware_count, Submission.other_model,
-    Submission.other_hardware, Submission.other_quant, Submission.other_runtime,
-    Submission.cpu_family, Submission.runtime_version,
+    _ROWS.id, _ROWS.decided_at, _ROWS.derived_badge, _ROWS.decode_tps,
+    _ROWS.ttft_ms, _ROWS.model_id, _ROWS.hardware_id, _ROWS.quant_id,
+    _ROWS.runtime_id, _ROWS.hardware_count, _ROWS.other_model,
+    _ROWS.other_hardware, _ROWS.other_quant, _ROWS.other_runtime,
+    _ROWS.cpu_family, _ROWS.runtime_version,
 )
 
 
@@ -145,8 +148,8 @@ def _badge_changes(
             "at": last.changed_at, "id": last.id}).all()
         if not changes:
             break
-        rows = {values[0]: FeedRow(values, reference) for values in session.execute(
-            select(*_COLUMNS).where(*selection.conditions, Submission.id.in_(
+        rows = {values[0]: FeedRow(values, reference) for values in session.connection().execute(
+            select(*_COLUMNS).where(*selection.conditions, _ROWS.id.in_(
                 {change.submission_id for change in changes}))).all()}
         found += [(change, rows[change.submission_id]) for change in changes
                   if change.submission_id in rows]
@@ -159,12 +162,13 @@ def entries(
 ) -> list[Entry]:
     """The newest `limit` events of the rows `selection` picks (public rows only)."""
     reference = reference_memo.reference_rows(session, data_version.current(session))
-    published = session.execute(
+    session.flush()  # what the ORM's execution would autoflush; the reads below bypass it
+    published = session.connection().execute(
         select(*_COLUMNS)
         # A plain bound on decided_at, so the planner walks ix_submissions_state_decided
         # from its end (else SQLite reads every row past the stale filter's index, then sorts).
-        .where(*selection.conditions, Submission.decided_at <= now)
-        .order_by(Submission.decided_at.desc(), Submission.id.desc())
+        .where(*selection.conditions, _ROWS.decided_at <= now)
+        .order_by(_ROWS.decided_at.desc(), _ROWS.id.desc())
         .limit(limit)
     ).all()
     found = [_published(FeedRow(values, reference)) for values in published]
