@@ -8,7 +8,10 @@ rows), beside the Fortunes baseline
 - the median milliseconds per request of each and their ratio (requests per second of
   the page over the baseline's: the in-process counterpart of the bench's ratio, without
   the HTTP server's fixed cost, so it reads lower than the bench's);
-- with `--profile`, cProfile's top functions by cumulative and by own time.
+- with `--profile`, cProfile's top functions by cumulative and by own time;
+- with `--calls`, the Python function calls one request makes (cProfile's count over
+  `--repeat` requests, divided): like bench/instructions.py, a figure that does not move
+  with the machine's load, quicker to take and blind to time spent in C.
 
 It asserts nothing and writes nothing but its own temporary baseline database.
 
@@ -62,6 +65,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=100)
     parser.add_argument("--profile", action="store_true", help="print cProfile's top functions")
     parser.add_argument("--top", type=int, default=35)
+    parser.add_argument("--calls", action="store_true",
+                        help="print the Python function calls a request makes")
     parser.add_argument("--htmx", action="store_true", help="send HX-Request (a fragment)")
     args = parser.parse_args()
     # Without DATABASE_URL, the app's own default: the instance database `make run` serves.
@@ -87,12 +92,16 @@ def main() -> None:
         print(f"{url}: status {response.status_code}, {len(response.data):,} bytes sent, "
               f"{page:.2f} ms (median of {args.repeat}); "
               f"{fortunes / page:.2f}x the baseline's requests per second in-process")
-        if args.profile:
+        if args.profile or args.calls:
             profiler = cProfile.Profile()
             profiler.enable()
             for _ in range(args.repeat):
                 client.get(url, headers=headers)
             profiler.disable()
+            stats = pstats.Stats(profiler)
+            print(f"{url}: {stats.total_calls / args.repeat:,.0f} Python function calls "
+                  f"a request (cProfile, {args.repeat} requests)")
+        if args.profile:
             for order in ("cumulative", "tottime"):
                 out = io.StringIO()
                 pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(args.top)
