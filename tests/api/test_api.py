@@ -7,6 +7,7 @@ import html5lib
 import pytest
 
 from tests.api.conftest import publish
+from tests.factories import counted_statements
 from webapp.extensions import db
 from webapp.services import rules
 from webapp.services.listing import Sort
@@ -93,6 +94,20 @@ def test_a_filtered_total_follows_a_new_public_row_at_once(client, catalog, make
     body = client.get(asked).get_json()
     assert body["total"] == 2 and added.id in [item["id"] for item in body["items"]]
     assert client.get(f"{LIST}?hardware=rtx-3090").get_json()["total"] == 2
+
+
+def test_the_whole_catalogs_total_is_read_once_a_minute_and_follows_a_decision(
+        client, catalog, make_row):
+    """Unfiltered, as filtered: the worker reads the total once per data version and
+    minute (a second page of the same list reads no count), and a row made public moves
+    the version, so the next answer counts it."""
+    assert client.get(LIST).get_json()["total"] == 2
+    with counted_statements() as statements:
+        assert client.get(f"{LIST}?sort=ttft").get_json()["total"] == 2
+    assert not [statement for statement in statements if "public_row_counts" in statement]
+    publish(make_row())
+    db.session.commit()
+    assert client.get(LIST).get_json()["total"] == 3
 
 
 def test_the_total_counts_stale_rows_only_when_asked(client, catalog, make_row):

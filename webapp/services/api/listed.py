@@ -196,9 +196,27 @@ def total(session: Session, selection: Selection, now: datetime, *,
     the list takes off it the stale rows (and any whose index was never refreshed), a
     range of ix_submissions_state_newest, instead of counting every public row. A filter
     is counted from its own index, which walks every matching row (a hardware entry's
-    thousands at 100,000 rows: 12 ms on PostgreSQL); with `memos` (the worker's) once per
-    data version and minute, as the catalog counts its pages. `conditions`, when given,
+    thousands at 100,000 rows: 12 ms on PostgreSQL). With `memos` (the worker's), either
+    is counted once per data version and minute, as the catalog counts its pages (the
+    unfiltered count moves with time alone only as rows pass the stale edge, which the
+    catalog's total also follows within the minute). `conditions`, when given,
     select the same rows as the selection's, written for a count (services.narrowing)."""
+    query = selection.query
+    memo = None
+    if memos is not None:
+        memo = memos.memo(("api-total", data_version.current(session),
+                           int(now.timestamp()) // 60,
+                           tuple(query.args(page=None, sort=None).items())))
+        if memo.total is not None:
+            return memo.total
+    counted = _counted(session, selection, now, conditions)
+    if memo is not None:
+        memo.total = counted
+    return counted
+
+
+def _counted(session: Session, selection: Selection, now: datetime,
+             conditions: Sequence[ColumnElement[bool]] | None) -> int:
     query = selection.query
     unfiltered = all(getattr(query, name) is None for name in _FILTERS)
     # public_conditions(), and not_stale unless stale rows are asked for: nothing else
@@ -211,16 +229,6 @@ def total(session: Session, selection: Selection, now: datetime, *,
             return fresh
         # Fewer rows kept than stale ones: the summaries were bypassed (rows written by
         # hand), so the rows are counted.
-    memo = None
-    if memos is not None:
-        memo = memos.memo(("api-total", data_version.current(session),
-                           int(now.timestamp()) // 60,
-                           tuple(query.args(page=None, sort=None).items())))
-        if memo.total is not None:
-            return memo.total
-    counted = session.scalar(
+    return session.scalar(
         select(func.count()).select_from(Submission)
         .where(*(selection.conditions if conditions is None else conditions))) or 0
-    if memo is not None:
-        memo.total = counted
-    return counted
