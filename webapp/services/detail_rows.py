@@ -57,7 +57,7 @@ _RUN_COLUMNS = (RunSample.position, RunSample.ttft_ms, RunSample.tokens_generate
                 RunSample.decode_tps)
 _NO_RUN = tuple(cast(null(), column.type) for column in _RUN_COLUMNS)
 # The detail page's rows without their reference rows: those come from the reference
-# tables kept per data version (`_references`).
+# tables kept per data version (`kept_references`).
 _BARE_ROWS = select(*_SUBMISSION).where(Submission.state == State.APPROVED)
 _HUB_OF = aliased(Submission)
 _HUB = select(_HUB_OF.hub_id).where(_HUB_OF.id == bindparam("id")).scalar_subquery()
@@ -137,8 +137,9 @@ def _all_references(session: Session) -> References:
         for _name, entity, columns in _REFERENCE_COLUMNS)
 
 
-def _references(session: Session) -> References:
-    """The reference rows as of this request's data version, kept per worker for it."""
+def kept_references(session: Session) -> References:
+    """Every reference row with all its columns, as of this request's data version, kept
+    per worker for it (the detail page's; the hardware and model pages find theirs here)."""
     return reference_memo.kept(session, "detail-references", data_version.current(session),
                                _all_references)
 
@@ -184,7 +185,7 @@ def row_around(session: Session, row_id: int) -> RowAround | None:
     fragments: dict[int, SimpleNamespace] = {}
     runs = []
     evidence: dict[int, list[Any]] = defaultdict(list)
-    references = _references(session)
+    references = kept_references(session)
     found = _connection(session).execute(_AROUND, {"id": row_id}).all()
     if found and any(_references_missing(values, references) for values in found
                      if values[-1] != ROW_EVIDENCE):

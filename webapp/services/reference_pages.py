@@ -20,7 +20,6 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, bindparam, select
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from webapp.models import ChartSummary, Hardware, ModelVariant, PublicRowCount, Quant, Submission
@@ -28,6 +27,7 @@ from webapp.services import (
     catalog_rows,
     chart_summaries,
     data_version,
+    detail_rows,
     plausibility,
     reference_memo,
     summaries,
@@ -78,27 +78,21 @@ def _read_numbers(session: Session) -> _Numbers:
                     read(Quant.id, Quant.bits_per_weight))
 
 
-def _entries_of(entity: type[Hardware] | type[ModelVariant]
-                ) -> Callable[[Session], dict[str, Hardware | ModelVariant]]:
-    def read(session: Session) -> dict[str, Hardware | ModelVariant]:
-        names = [attribute.key for attribute in sa_inspect(entity).column_attrs]
-        return {values.slug: entity(**dict(zip(names, values, strict=True)))
-                for values in session.execute(select(*(getattr(entity, name)
-                                                       for name in names)))}
-    return read
-
-
-_ENTRIES = {Hardware: _entries_of(Hardware), ModelVariant: _entries_of(ModelVariant)}
+def _by_slug(session: Session) -> dict[type, dict[str, Any]]:
+    models, hardware, _quants, _runtimes = detail_rows.kept_references(session)
+    return {ModelVariant: {entry.slug: entry for entry in models.values()},
+            Hardware: {entry.slug: entry for entry in hardware.values()}}
 
 
 def _entry(session: Session, entity: type[Hardware] | type[ModelVariant],
            slug: str) -> Hardware | ModelVariant | None:
     """The hardware entry or model named `slug`, or None: a transient copy of its row,
-    from every entry of its table kept per data version (reference data only; a page
-    then reads one statement fewer, a round trip on PostgreSQL)."""
-    entries = reference_memo.kept(session, f"reference-entries-{entity.__tablename__}",
-                                  data_version.current(session), _ENTRIES[entity])
-    return entries.get(slug)
+    from the reference rows kept per data version (detail_rows.kept_references, indexed
+    by slug once per version; a page then reads one statement fewer, a round trip on
+    PostgreSQL)."""
+    entries = reference_memo.kept(session, "reference-entries-by-slug",
+                                  data_version.current(session), _by_slug)
+    return entries[entity].get(slug)
 
 
 def _numbers(session: Session) -> _Numbers:
