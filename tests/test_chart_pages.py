@@ -1,7 +1,7 @@
 """The charts stay bounded however many rows an entry has: the hardware scatter draws at
-most charts.MAX_DOTS dots and the model's bars at most charts.MAX_BARS, each saying so;
-each page's data table shows its first lines, most rows first, and links a paginated page
-of every line; names stay escaped on every one of these pages."""
+most scatter_chart.MAX_DOTS dots and the model's bars at most charts.MAX_BARS, each
+saying so; each page's data table shows its first lines, most rows first, and links a
+paginated page of every line; names stay escaped on every one of these pages."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy import select
 from tests.test_charts import SVG, chart_svg, publish, runs, text_of
 from tests.test_public_pages import parse
 from webapp.models import ModelVariant
-from webapp.services import chart_summaries, charts, summaries
+from webapp.services import chart_summaries, charts, scatter_chart, summaries
 from webapp.services.rules import Badge
 
 SHOWN = chart_summaries.CONFIGURATIONS_SHOWN
@@ -45,11 +45,11 @@ def test_a_crowded_scatter_merges_down_to_the_cap_and_keeps_every_row():
         gigabytes = 10 ** (i / 400 * 2)  # 1 to 100 GB, log-spread
         badge = (Badge.COMMUNITY, Badge.REPRODUCED)[i % 2]
         decodes = [5.0 * 1.9 ** k for k in range(5)]
-        series.append(charts.Series(gigabytes, badge, 60.0, decodes, f"config {i}"))
-    drawn = charts.scatter(series, 1000.0, [1])
+        series.append(scatter_chart.Series(gigabytes, badge, 60.0, decodes, f"config {i}"))
+    drawn = scatter_chart.scatter(series, 1000.0, [1])
     assert drawn is not None
     assert drawn.rows == 2000
-    assert len(drawn.dots) <= charts.MAX_DOTS
+    assert len(drawn.dots) <= scatter_chart.MAX_DOTS
     assert sum(dot.count for dot in drawn.dots) == 2000, "every row is in one dot"
     # a dot holds rows of one badge and one side of the ceiling only
     assert sum(dot.count for dot in drawn.dots if dot.above) == drawn.above == 400
@@ -66,8 +66,9 @@ def test_a_crowded_scatter_merges_down_to_the_cap_and_keeps_every_row():
 
 
 def test_a_scatter_under_the_cap_is_not_merged_further():
-    series = [charts.Series(5.0 + i, Badge.COMMUNITY, None, [10.0 * (i + 1)]) for i in range(5)]
-    drawn = charts.scatter(series, None, [])
+    series = [scatter_chart.Series(5.0 + i, Badge.COMMUNITY, None, [10.0 * (i + 1)])
+              for i in range(5)]
+    drawn = scatter_chart.scatter(series, None, [])
     assert drawn is not None and not drawn.merged_further
     assert "at most" not in drawn.summary
     assert math.fsum(dot.count for dot in drawn.dots) == 5

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from tests.test_public_pages import parse
-from webapp.services import charts, evidence, evidence_charts
+from webapp.services import charts, evidence, evidence_charts, scatter_chart
 from webapp.services.rules import Badge, Kind, Ring, State
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -310,8 +310,8 @@ def test_log_scale_ticks_are_inside_and_ordered():
 
 
 def test_ceiling_line_is_clipped_to_the_plot():
-    series = [charts.Series(5.0, Badge.COMMUNITY, 200.0, [100.0, 300.0])]
-    drawn = charts.scatter(series, 1000.0, [1, 4])
+    series = [scatter_chart.Series(5.0, Badge.COMMUNITY, 200.0, [100.0, 300.0])]
+    drawn = scatter_chart.scatter(series, 1000.0, [1, 4])
     assert drawn is not None and drawn.rows == 2 and drawn.above == 1
     for line in drawn.lines:
         for x, y in ((line.x1, line.y1), (line.x2, line.y2)):
@@ -320,7 +320,7 @@ def test_ceiling_line_is_clipped_to_the_plot():
 
 
 def test_no_chart_from_no_points():
-    assert charts.scatter([], 1000.0, [1]) is None
+    assert scatter_chart.scatter([], 1000.0, [1]) is None
     assert charts.bars([]) is None
     assert evidence_charts.strip([]) is None
 

@@ -7,15 +7,15 @@ services.summaries keeps one ChartSummary per entry (JSON, in the shapes below) 
 calls `hardware_data` / `model_data` whenever a commit changes a public row of it;
 services.reference_pages reads them back with `hardware_chart` / `model_chart`.
 
-The stored values are plain, and drawn: the scatter's dots (at most charts.MAX_DOTS:
-positions, sizes, paths, titles, merged counts), its ticks and ceiling lines, and the
-model's bars (at most charts.MAX_BARS), so a page only writes them out. Each summary is
-two JSON documents, one line each: first what the hardware or model page shows (the
-drawn chart and the first CONFIGURATIONS_SHOWN lines of its data table, bounded whatever
-the catalog holds), then the whole data table, which only its own paginated page reads
-(`decode_head` parses the first alone). Labels and ceilings come from the reference
-tables as they stood at that moment, like the ceiling share the catalog sorts on; `flask
-refresh` recomputes them after the reference data changes.
+The stored values are plain, and drawn: the scatter's dots (at most
+scatter_chart.MAX_DOTS: positions, sizes, paths, titles, merged counts), its ticks and
+ceiling lines, and the model's bars (at most charts.MAX_BARS), so a page only writes them
+out. Each summary is two JSON documents, one line each: first what the hardware or model
+page shows (the drawn chart and the first CONFIGURATIONS_SHOWN lines of its data table,
+bounded whatever the catalog holds), then the whole data table, which only its own
+paginated page reads (`decode_head` parses the first alone). Labels and ceilings come
+from the reference tables as they stood at that moment, like the ceiling share the
+catalog sorts on; `flask refresh` recomputes them after the reference data changes.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from webapp.models import Hardware, ModelVariant, Quant, Submission
-from webapp.services import charts, plausibility
+from webapp.services import charts, plausibility, scatter_chart
 from webapp.services.rules import CEILING_MARGIN, Badge, Kind, State
 
 # Lines of a chart's data table on the hardware or model page itself; the rest are on the
@@ -102,7 +102,7 @@ class Configuration(NamedTuple):
 
 @dataclass(frozen=True)
 class HardwareChart:
-    scatter: charts.Scatter | None
+    scatter: scatter_chart.Scatter | None
     configurations: list[Configuration]  # the first lines of the table (most rows first)
     undrawn: int  # public rows whose model or quant has no reference numbers
     bandwidth_gb_s: float | None
@@ -118,7 +118,7 @@ def _by_rows(table: list[Configuration]) -> list[Configuration]:
     return sorted(table, key=lambda c: (-c.rows, c.gigabytes, c.label))
 
 
-def _plain_scatter(scatter: charts.Scatter) -> dict[str, Any]:
+def _plain_scatter(scatter: scatter_chart.Scatter) -> dict[str, Any]:
     return {
         "width": scatter.width, "height": scatter.height, "left": scatter.left,
         "right": scatter.right, "top": scatter.top, "bottom": scatter.bottom,
@@ -131,13 +131,13 @@ def _plain_scatter(scatter: charts.Scatter) -> dict[str, Any]:
     }
 
 
-def _scatter_of(plain: dict[str, Any]) -> charts.Scatter:
-    return charts.Scatter(
+def _scatter_of(plain: dict[str, Any]) -> scatter_chart.Scatter:
+    return scatter_chart.Scatter(
         plain["width"], plain["height"], plain["left"], plain["right"], plain["top"],
         plain["bottom"], [charts.Tick(*tick) for tick in plain["x_ticks"]],
         [charts.Tick(*tick) for tick in plain["y_ticks"]],
         plain["dots"],  # the template unpacks each in Dot's order
-        [charts.Line(*line) for line in plain["lines"]], plain["rows"], plain["above"],
+        [scatter_chart.Line(*line) for line in plain["lines"]], plain["rows"], plain["above"],
         plain["merged_further"])
 
 
@@ -184,7 +184,8 @@ def hardware_data(session: Session, hardware_id: int) -> dict[str, Any] | None:
             continue
         label, gigabytes, ceiling = config
         by_config[key].extend(decodes)
-        series.append(charts.Series(gigabytes, _badge_of(stored, kind), ceiling, decodes, label))
+        series.append(scatter_chart.Series(gigabytes, _badge_of(stored, kind), ceiling,
+                                           decodes, label))
 
     table = []
     for key, values in by_config.items():
@@ -193,10 +194,10 @@ def hardware_data(session: Session, hardware_id: int) -> dict[str, Any] | None:
         table.append(Configuration(label, len(values), gigabytes, ceiling,
                                    statistics.median(values), max(values), above))
     table = _by_rows(table)
-    merged = charts.merge(series, bandwidth, (key[2] for key in by_config))
+    merged = scatter_chart.merge(series, bandwidth, (key[2] for key in by_config))
     lines = [list(config) for config in table]
     return {
-        "scatter": None if merged is None else _plain_scatter(charts.draw(merged)),
+        "scatter": None if merged is None else _plain_scatter(scatter_chart.draw(merged)),
         "configurations": lines[:CONFIGURATIONS_SHOWN],
         "configurations_total": len(lines),
         "undrawn": undrawn,

@@ -8,8 +8,8 @@ page's decode-against-bytes scatter, the model page's decode by hardware.
 A chart covers every public row of the entry, not one page of them: it is read from the
 entry's summary (services.chart_summaries, kept by services.summaries whenever a commit
 changes one of its public rows), one row however many the entry has, already drawn and
-bounded (at most charts.MAX_DOTS dots or charts.MAX_BARS bars, the first lines of its
-data table). The whole data table has its own paginated page (`chart_table_page`).
+bounded (at most scatter_chart.MAX_DOTS dots or charts.MAX_BARS bars, the first lines of
+its data table). The whole data table has its own paginated page (`chart_table_page`).
 """
 
 from __future__ import annotations

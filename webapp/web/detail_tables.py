@@ -148,10 +148,10 @@ def strip_rows(items: Sequence[Any]) -> Markup:
 
 
 def scatter_dots(dots: Sequence[Sequence[Any]]) -> Markup:
-    """The hardware page's scatter dots (services.charts.Dot, or its values as the chart's
-    summary keeps them), each titled, with a halo on a dot above its ceiling. The
-    numbers, path, shape and badge value are the chart's own (services.charts); the
-    title names what operators typed and is escaped."""
+    """The hardware page's scatter dots (services.scatter_chart.Dot, or its values as the
+    chart's summary keeps them), each titled, with a halo on a dot above its ceiling. The
+    numbers, path, shape and badge value are the chart's own (services.scatter_chart);
+    the title names what operators typed and is escaped."""
     out = []
     for x, y, r, path, badge, shape, above, count, title in dots:
         halo = (f'<circle class="chart-halo" cx="{x}" cy="{y}" r="{r + 4}" fill="none"/>'
