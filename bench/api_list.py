@@ -19,7 +19,7 @@ from pathlib import Path
 from webapp import create_app
 from webapp.extensions import db
 from webapp.services import demo
-from webapp.services.listing import Sort
+from webapp.services.sorting import Sort
 
 
 def main() -> None:

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from webapp.services import catalog, evidence, labels
 from webapp.services import detail as detail_page
 from webapp.services.catalog import CatalogQuery, parse_catalog_query
-from webapp.services.listing import Sort
 from webapp.services.paging import Pagination, page_number
 from webapp.services.rules import AGE_LOWER_DAYS, STALE_DAYS, Badge, Kind, State, Tier
+from webapp.services.sorting import Sort
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 

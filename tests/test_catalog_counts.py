@@ -15,9 +15,9 @@ from webapp.extensions import db
 from webapp.models import Hardware, ModelVariant, Quant, Runtime, Submission
 from webapp.services import catalog, evidence, plausibility
 from webapp.services.catalog import CatalogQuery, natural_key
-from webapp.services.listing import Sort
 from webapp.services.page_memo import MemoStore
 from webapp.services.rules import Badge, Kind, State, Tier
+from webapp.services.sorting import Sort
 
 
 def publish(session, make_row, **columns):

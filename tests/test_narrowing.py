@@ -16,9 +16,10 @@ from webapp.extensions import db
 from webapp.models import Hardware, ModelVariant, PublicRowCount, Quant, Runtime, Submission
 from webapp.services import catalog, evidence, summaries
 from webapp.services.catalog import CatalogQuery
-from webapp.services.listing import Sort, order, stale_cutoff
+from webapp.services.listing import stale_cutoff
 from webapp.services.narrowing import LOOKUP_MARGIN, SORT_TO_WALK, sort_index_leads
 from webapp.services.rules import Badge, State, Tier
+from webapp.services.sorting import Sort, order
 
 SLUGS = {
     "model": ("llama-3.1-8b-instruct", "gemma-2-9b-it", "qwen2.5-7b-instruct"),

@@ -279,7 +279,7 @@ class Submission(db.Model):
         Index("ix_submissions_id_state", "id", "state"),
         # The Atom feed: the newest rows to become public, read from the index's end.
         Index("ix_submissions_state_decided", "state", "decided_at", "id"),
-        # The catalog's share-of-ceiling and trust sorts (services.listing.order).
+        # The catalog's share-of-ceiling and trust sorts (services.sorting.order).
         Index("ix_submissions_state_share", "state", "derived_ceiling_share", "id",
               "derived_newest_at", *FILTER_IDS),
         Index("ix_submissions_state_trust", "state", "derived_trust_rank", "derived_newest_at",

@@ -10,8 +10,8 @@ from tests.api.conftest import publish
 from tests.factories import counted_statements
 from webapp.extensions import db
 from webapp.services import rules
-from webapp.services.listing import Sort
 from webapp.services.rules import Badge, Kind, State, Tier
+from webapp.services.sorting import Sort
 
 LIST = "/api/v1/benchmarks"
 

@@ -28,7 +28,6 @@ from webapp.models import Hardware, ModelVariant, Quant, Runtime, Submission
 from webapp.services import catalog_rows, data_version, narrowing, reference_memo
 from webapp.services.listing import (
     ListingPage,
-    Sort,
     effective_tier,
     listing_page,
     not_stale,
@@ -36,6 +35,7 @@ from webapp.services.listing import (
 )
 from webapp.services.page_memo import MemoStore, PageMemo
 from webapp.services.rules import Badge, Tier
+from webapp.services.sorting import Sort
 from webapp.services.statements import equals_literal
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"

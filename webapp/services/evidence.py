@@ -184,7 +184,7 @@ def derived_values(hub: Any, reproductions: Sequence[Any]) -> dict[str, Any]:
 
 def trust_rank(badge: Badge, tier: str) -> int:
     """The catalog's trust sort: the badge's rung first, then the tier it earned (before
-    time lowers it; listing.order breaks ties by the newest measurement, so rows whose
+    time lowers it; sorting.order breaks ties by the newest measurement, so rows whose
     tier has aged follow the rest of their rank)."""
     return badge.rank * 4 + Tier(tier).rank
 

@@ -35,14 +35,9 @@ from webapp.services.labels import (
     runtime_label,
     safe_url,
 )
-from webapp.services.listing import (
-    _at_or_after,
-    _sort_terms,
-    effective_tier,
-    not_stale,
-    order,
-)
+from webapp.services.listing import effective_tier, not_stale
 from webapp.services.rules import State
+from webapp.services.sorting import at_or_after, order, sort_terms
 
 BATCH = 1_000
 # The first batch is small and each next one twice the last, up to BATCH: the first rows
@@ -242,7 +237,7 @@ def batches(
         version = data_version.current(session)
     reference = _Reference(session, version)
     sort = selection.query.sort
-    terms = _sort_terms(sort)
+    terms = sort_terms(sort)
     statement = (
         select(*_COLUMNS, effective_tier(now).label("tier"), not_stale(now).label("fresh"),
                *(column for column, _ in terms))
@@ -282,7 +277,7 @@ def batches(
                 yield [_record(row[:width], reference) for row in rows[start:start + share]]
             start += share
         last_id = rows[-1].id
-        where = _at_or_after(sort, tuple(rows[-1][width:]))
+        where = at_or_after(sort, tuple(rows[-1][width:]))
         size = min(batch, shares[-1] * 2)
         shares = (size,)
 

@@ -1,4 +1,5 @@
-"""Pages of public rows: which rows may be listed, in which order, and one page of them.
+"""Pages of public rows: which rows may be listed, and one page of them in a sort's order
+(the orders themselves are services.sorting's).
 
 Only rows in state approved-public are ever selected. Filters, and what a list shows as
 badge, tier and stale marker, read the derived_* index columns evidence.refresh_derived
@@ -13,11 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from webapp.models import Submission
@@ -27,7 +27,7 @@ from webapp.services.labels import hardware_label, model_label, quant_label, run
 from webapp.services.page_memo import PageMemo
 from webapp.services.paging import Pagination, clamped, last_page
 from webapp.services.rules import AGE_LOWER_DAYS, STALE_DAYS, Badge, Kind, State, Tier
-from webapp.services.statements import Unindexed
+from webapp.services.sorting import Sort, at_or_after, order, sort_terms
 
 # Up to this OFFSET a page is read without counting the matches (see listing_page).
 COUNT_FREE_OFFSET = 1_000
@@ -35,34 +35,6 @@ COUNT_FREE_OFFSET = 1_000
 # Reads a page's rows by id: Submission entities, or anything with the attributes the
 # page reads (the catalog's columns, catalog_rows.CatalogRow).
 RowLoader = Callable[[Session, Sequence[int]], Mapping[int, Any]]
-
-
-class Sort(StrEnum):
-    DECODE = "decode"
-    TTFT = "ttft"
-    VRAM = "vram"
-    SHARE = "share"
-    NEWEST = "newest"
-    TRUST = "trust"
-
-    @property
-    def label(self) -> str:
-        return _SORT_LABELS[self]
-
-    @property
-    def descending(self) -> bool:
-        """Whether the sort puts the largest value first (a table header's aria-sort)."""
-        return _sort_terms(self)[0][1]
-
-
-_SORT_LABELS = {
-    Sort.DECODE: "Fastest decode",
-    Sort.TTFT: "Quickest first token",
-    Sort.VRAM: "Smallest memory peak",
-    Sort.SHARE: "Nearest the bandwidth ceiling",
-    Sort.NEWEST: "Newest",
-    Sort.TRUST: "Most trusted",
-}
 
 
 _BADGES = {badge.value: badge for badge in Badge}
@@ -243,71 +215,6 @@ def effective_tier(now: datetime) -> ColumnElement[str]:
 # --- one page of them ----------------------------------------------------------------------
 
 
-def _sort_terms(sort: Sort) -> tuple[tuple[Any, bool], ...]:
-    """(column, descending) of each ORDER BY term of `sort`, id last."""
-    if sort is Sort.TRUST:
-        # Badge, then tier (derived_trust_rank); within a rank the newest measurement
-        # first, which also puts rows whose tier has aged after the rest of the rank.
-        return ((Submission.derived_trust_rank, True), (Submission.derived_newest_at, True),
-                (Submission.id, True))
-    column, descending = {
-        Sort.DECODE: (Submission.decode_tps, True),
-        Sort.TTFT: (Submission.ttft_ms, False),
-        Sort.VRAM: (Submission.vram_peak_mib, False),
-        Sort.SHARE: (Submission.derived_ceiling_share, True),
-        Sort.NEWEST: (Submission.created_at, True),
-    }[sort]
-    return ((column, descending), (Submission.id, descending))
-
-
-def order(sort: Sort, *, reverse: bool = False,
-          unindexed: bool = False) -> tuple[ColumnElement[Any], ...]:
-    """The ORDER BY of `sort` (catalog pages, the API's cursor, exports); id breaks ties
-    so that pages never repeat or skip a row. `unindexed`: written so that SQLite sorts
-    the rows it found rather than walking the sort's index (services.narrowing)."""
-    return tuple((Unindexed(column) if unindexed else column).desc()
-                 if descending != reverse else
-                 (Unindexed(column) if unindexed else column).asc()
-                 for column, descending in _sort_terms(sort))
-
-
-def _at_or_after(sort: Sort, key: tuple[Any, ...]) -> ColumnElement[bool]:
-    """Rows at or after the row whose ORDER BY values are `key`, in `sort`'s order."""
-    return keyset_bound(_sort_terms(sort), key, inclusive=True)
-
-
-def keyset_bound(terms: Sequence[tuple[Any, bool]], key: Sequence[Any], *,
-                 inclusive: bool) -> ColumnElement[bool]:
-    """Rows after (or, `inclusive`, at or after) the row whose ORDER BY values are `key`,
-    in the order of `terms` ((column, descending) each, as _sort_terms gives them).
-
-    When every term runs one way (every sort does), one row-value comparison, which
-    SQLite (3.15+) and PostgreSQL seek in the sort's index on all its columns: a bound on
-    the first column alone left the trust sort (a dozen ranks) stepping over half the
-    catalog on a deep page. Otherwise the comparison spelt out, with a plain bound on the
-    first column to seek by."""
-    terms = tuple(terms)
-    directions = {descending for _, descending in terms}
-    if len(directions) == 1:
-        columns = tuple_(*(column for column, _ in terms))
-        values = tuple_(*(literal(value, column.type)
-                          for (column, _), value in zip(terms, key, strict=True)))
-        if directions.pop():
-            return columns <= values if inclusive else columns < values
-        return columns >= values if inclusive else columns > values
-    branches = []
-    if inclusive:
-        branches.append(and_(*(column == value
-                               for (column, _), value in zip(terms, key, strict=True))))
-    for index, ((column, descending), value) in enumerate(zip(terms, key, strict=True)):
-        equal = [earlier == earlier_value
-                 for (earlier, _), earlier_value in zip(terms[:index], key[:index], strict=True)]
-        branches.append(and_(*equal, column < value if descending else column > value))
-    first, first_descending = terms[0]
-    bound = first <= key[0] if first_descending else first >= key[0]
-    return and_(bound, or_(*branches))
-
-
 def listing_page(
     session: Session,
     conditions: Sequence[ColumnElement[bool]],
@@ -388,7 +295,7 @@ def listing_page(
 
 
 def _key_of(sort: Sort, row: Any) -> tuple[Any, ...]:
-    return tuple(getattr(row, column.key) for column, _ in _sort_terms(sort))
+    return tuple(getattr(row, column.key) for column, _ in sort_terms(sort))
 
 
 def _assessed(
@@ -430,14 +337,14 @@ def _fetch(
     skips only the rest; the positions read are remembered for the next request."""
     if limit <= 0:
         return []
-    terms = _sort_terms(sort)
+    terms = sort_terms(sort)
     where = list(conditions)
     anchor = 0
     if memo is not None:
         anchor, key = memo.nearest(offset)
         # Position 0 is where the read starts anyway (page 1 needs no seek's condition).
         if key is not None and anchor > 0:
-            where.append(_at_or_after(sort, key))
+            where.append(at_or_after(sort, key))
         else:
             anchor = 0
     session.flush()  # the read below bypasses the ORM's autoflush

@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session
 
 from webapp.models import PublicRowCount
 from webapp.services import data_version, reference_memo
-from webapp.services.listing import Sort
+from webapp.services.sorting import Sort
 from webapp.services.statements import equals_literal
 from webapp.services.summaries import HARDWARE, MODEL
 
@@ -79,7 +79,7 @@ class Narrowed:
     read: list[ColumnElement[bool]]
     count: list[ColumnElement[bool]]
     # The read takes the rows from a filter's index and sorts them: its ORDER BY must not
-    # let SQLite walk the sort's index instead (listing.order's `unindexed`).
+    # let SQLite walk the sort's index instead (sorting.order's `unindexed`).
     sorted_apart: bool = False
 
 

@@ -37,11 +37,11 @@ from webapp.services.labels import Fact, shown
 from webapp.services.listing import (
     Listing,
     ListingPage,
-    Sort,
     listing_page,
     public_conditions,
 )
 from webapp.services.paging import Pagination, last_page
+from webapp.services.sorting import Sort
 from webapp.services.statements import equals_literal
 
 

@@ -1,5 +1,5 @@
 """The API's answers, filled from the catalog's own services: the list through
-catalog.select_rows, listing.order and the stored index (services/api/listed), one row
+catalog.select_rows, sorting.order and the stored index (services/api/listed), one row
 through detail.detail, operators through operators.operators_page. Nothing here decides
 a rule; it only copies what the pages show.
 
@@ -23,10 +23,11 @@ from webapp.services.catalog import Selection
 from webapp.services.detail import Detail, ReproductionView
 from webapp.services.detail import detail as row_detail
 from webapp.services.labels import model_label, quant_label
-from webapp.services.listing import Listing, order
+from webapp.services.listing import Listing
 from webapp.services.operators import operators_page
 from webapp.services.page_memo import MemoStore
 from webapp.services.rules import Badge, Kind, Tier
+from webapp.services.sorting import order
 
 
 class Links(Protocol):

@@ -1,7 +1,7 @@
 """The list's keyset cursor: where the previous page ended, signed so it cannot be forged.
 
 A cursor holds the sort it was made for and the last row's values of that sort's ORDER
-BY (listing.order, id last). The next page is the rows strictly after them in that
+BY (sorting.order, id last). The next page is the rows strictly after them in that
 order: a seek on the sort's index, so a page ten thousand rows deep costs what the first
 one costs, and rows added meanwhile never repeat or shift a page.
 
@@ -22,7 +22,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
 
 from webapp.models import Submission, UTCDateTime
-from webapp.services.listing import keyset_bound
+from webapp.services.sorting import keyset_bound
 
 SALT = "trustbench.api-cursor.v1"
 ID_MAX = 2**31 - 1
@@ -99,7 +99,7 @@ def _typed(column: Any, value: float | int | str) -> Any:
 def after(secret: str, token: str, sort: str,
           order: Sequence[ColumnElement[Any]]) -> ColumnElement[bool]:
     """The condition selecting the rows after the cursor in `order`: a seek on the
-    sort's index on all its columns (listing.keyset_bound)."""
+    sort's index on all its columns (sorting.keyset_bound)."""
     payload = _read(secret, token)
     terms = order_columns(order)
     if payload.s != sort:

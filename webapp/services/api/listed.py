@@ -1,6 +1,6 @@
 """The API list's rows, read as columns: one page of them, and the list's total.
 
-A page is cut as the catalog cuts it (the selection's conditions, listing.order, the
+A page is cut as the catalog cuts it (the selection's conditions, sorting.order, the
 cursor's seek) from the sort's index alone, then its rows are read by id with their
 count of clean reproductions, in a statement built once, at import. Reference entries
 come from the tables kept per data version (services.reference_memo), as plain copies
@@ -36,9 +36,10 @@ from webapp.models import (
 from webapp.services import data_version, evidence, reference_memo, summaries
 from webapp.services.api.cursor import order_columns
 from webapp.services.catalog import Selection
-from webapp.services.listing import Sort, order, shown_marks, stale_cutoff
+from webapp.services.listing import shown_marks, stale_cutoff
 from webapp.services.page_memo import MemoStore
 from webapp.services.rules import Badge, Kind, State, Tier
+from webapp.services.sorting import Sort, order
 
 _REPRO = aliased(Submission, name="repro")
 # What a summary, the plausibility check and shown_marks read of a row.

@@ -18,8 +18,8 @@ from pydantic.json_schema import models_json_schema
 from webapp.services.api import models
 from webapp.services.api.query import CURSOR_MAX_LENGTH, LIMIT_DEFAULT, LIMIT_MAX, STALE_VALUES
 from webapp.services.catalog import SLUG_PATTERN, FilterOptions
-from webapp.services.listing import Sort
 from webapp.services.rules import RULE_SET_VERSION, Badge, Tier
+from webapp.services.sorting import Sort
 
 OPENAPI_VERSION = "3.1.0"
 API_VERSION = "1.0.0"

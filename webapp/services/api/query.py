@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from webapp.services.catalog import CatalogQuery
-from webapp.services.listing import Sort
 from webapp.services.rules import Badge, Tier
+from webapp.services.sorting import Sort
 
 LIMIT_DEFAULT = 25
 LIMIT_MAX = 100
