@@ -38,7 +38,8 @@ def kind_of(url: str) -> str:
                          ("/models/", "model page"), ("/operators", "operators")):
         if url.startswith(prefix):
             return name
-    filters = sum(f"{name}=" in url for name in ("model", "hardware", "quant", "runtime"))
+    filters = sum(f"{name}=" in url
+                  for name in ("model", "hardware", "quant", "runtime", "badge", "tier"))
     extras = [word for word in ("page", "sort") if f"{word}=" in url]
     return f"catalog, {filters} filter{'s' if filters != 1 else ''}" + "".join(
         f" + {word}" for word in extras)

@@ -59,6 +59,10 @@ SEED = 7
 DEEP_PAGE = 2_000
 FILTERS = {"hardware": "rtx-4090", "quant": "gguf-q4_k_m"}
 DISTINCT_URLS = 20_000
+# The catalog's badge and tier filter values (webapp.services.rules' Badge and Tier), as
+# its query string spells them: the bench drives any commit, so it imports no webapp code.
+BADGES = ("community-submitted", "editorial", "reproduced", "independently-reproduced")
+TIERS = ("low", "moderate", "high", "very-high")
 API_DEEP_HOPS = 40
 MiB = 1024 * 1024
 
@@ -461,6 +465,10 @@ def realistic_urls(target: dict) -> list[str]:
             for name in ("model", "hardware", "quant", "runtime"):
                 if rng.random() < 0.3:
                     args[name] = rng.choice(slugs[name])
+            # The catalog's badge and tier filters, which its form offers beside them.
+            for name, values in (("badge", BADGES), ("tier", TIERS)):
+                if rng.random() < 0.1:
+                    args[name] = rng.choice(values)
             if rng.random() < 0.2:
                 args["sort"] = rng.choice(sorts)
             if rng.random() < 0.5 and pages > 1:
