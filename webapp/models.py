@@ -265,9 +265,18 @@ class Submission(db.Model):
                 "decode_tps", "id", "derived_newest_at",
                 *(other for other in FILTER_IDS if other != name))
           for name in FILTER_IDS),
-        Index("ix_submissions_state_badge", "state", "derived_badge", "decode_tps"),
-        Index("ix_submissions_state_tier", "state", "derived_tier", "decode_tps"),
-        Index("ix_submissions_state_newest", "state", "derived_newest_at"),
+        # The badge filter's, in decode order like the reference filters': its count and
+        # a deep page's step-over read the index alone.
+        Index("ix_submissions_state_badge", "state", "derived_badge", "decode_tps", "id",
+              "derived_newest_at", *FILTER_IDS),
+        # The stale edge, with the badge and every column the tier filter reads
+        # (listing.effective_tier picks one of three tiers by the newest measurement and
+        # the lift's end): a tier's count reads the index alone, and so does a badge's
+        # where SQLite walks the stale edge rather than the badge. The tier filter is that
+        # pick, never derived_tier alone, so no index leads with a tier.
+        Index("ix_submissions_state_newest", "state", "derived_newest_at", "derived_badge",
+              "derived_lift_until", "derived_tier", "derived_tier_aged",
+              "derived_tier_lifted_off"),
         Index("ix_submissions_hub_state", "hub_id", "state"),
         Index("ix_submissions_operator", "operator_key"),
         Index("ix_submissions_ip", "ip_day", "ip_hash"),
