@@ -397,6 +397,23 @@ def test_badge_and_tier_move_with_evidence(client, session, make_row):
     assert "alice" not in body
 
 
+def test_handles_that_look_alike_count_as_one_operator(client, session, make_row):
+    # "d\u0430ve" (a Cyrillic а) renders as "dave": a second spelling of one name must not
+    # make a row independently reproduced, nor a spelling of the original's own operator
+    # count as someone else (SPEC §11).
+    hub = publish(session, make_row, handle="origin")
+    reproduce(session, make_row, hub, handle="dave")
+    reproduce(session, make_row, hub, handle="d\u0430ve")
+    reproduce(session, make_row, hub, handle="\u043erigin")  # a Cyrillic о
+    body = client.get(f"/benchmarks/{hub.id}").data.decode()
+    assert f'class="badge {Badge.REPRODUCED.css}"' in body
+    answer = client.get(f"/api/v1/benchmarks/{hub.id}").get_json()
+    assert answer["badge"]["independent_operators"] == 1
+    reproduce(session, make_row, hub, handle="carol")  # a second operator indeed
+    body = client.get(f"/benchmarks/{hub.id}").data.decode()
+    assert f'class="badge {Badge.INDEPENDENT.css}"' in body
+
+
 def test_same_operator_does_not_count_twice(client, session, make_row):
     hub = publish(session, make_row, handle="origin")
     reproduce(session, make_row, hub, handle="alice")

@@ -22,6 +22,7 @@ from webapp.services.trust import (
     placement,
     reserved_handle,
     ring,
+    same_operator,
 )
 
 MEASURED = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -379,3 +380,25 @@ def test_percent_renders_thresholds():
     assert percent(0.1) == "10%"
     assert percent(0.25) == "25%"
     assert percent(0.113) == "11.3%"
+
+
+@pytest.mark.parametrize(("a", "b", "same"), [
+    ("dave", "dave", True),
+    ("dave", "d\u0430ve", True),  # Cyrillic а
+    ("bob1", "bobl", True),
+    ("dave", "davey", False),
+    ("dave", "carol", False),
+    ("anon:0a1b", "anon:0a1b", True),
+    ("anon:0a1b", "anon:0alb", False),  # random keys: never typed, never alike
+])
+def test_same_operator(a, b, same):
+    assert same_operator(a, b) is same
+    assert same_operator(b, a) is same
+
+
+def test_look_alike_operators_count_once_and_not_as_the_hubs_own():
+    repros = [repro("dave"), repro("d\u0430ve"), repro("\u0430lice"), repro("carol"),
+              repro("dav\u0435", State.REJECTED)]
+    found = independent_operators(hub(operator="alice"), repros)
+    assert found == frozenset({"dave", "carol"})
+    assert badge(hub(operator="alice"), repros[:3]) is Badge.REPRODUCED

@@ -86,7 +86,7 @@ class Signal:
     """A reason to suspect two submissions come from one operator."""
 
     other: Submission
-    relation: str  # "the original row" or "reproduction #n of the same original"
+    relation: str  # "the original row" or "another reproduction of the same original"
     shared: tuple[str, ...]  # SHARED_HANDLE, SHARED_IP, LOOK_ALIKE
     linked: bool  # already counted as one operator
     spellings: tuple[str, str] | None = None  # a look-alike handle: this one, the other
@@ -121,7 +121,7 @@ def signals(
     hub or another reproduction of it."""
     found: list[Signal] = []
     others = [(hub, "the original row")] + [
-        (row, f"reproduction #{row.id} of the same original")
+        (row, "another reproduction of the same original")
         for row in siblings if row.id not in (repro.id, hub.id)
     ]
     own_handle = trust.normalise_handle(repro.handle)
@@ -140,8 +140,8 @@ def signals(
             shared.append(SHARED_IP)
         if shared:
             found.append(Signal(other, relation, tuple(shared),
-                                other.operator_key == repro.operator_key, spellings,
-                                differences))
+                                trust.same_operator(other.operator_key, repro.operator_key),
+                                spellings, differences))
     return tuple(found)
 
 
@@ -209,5 +209,5 @@ def side_by_side(session: Session, repro: Submission) -> SideBySide | None:
         metrics=metrics,
         signals=signals(repro, hub, siblings),
         problems=moderation.reproduction_problems(repro),
-        same_operator=repro.operator_key == hub.operator_key,
+        same_operator=trust.same_operator(repro.operator_key, hub.operator_key),
     )

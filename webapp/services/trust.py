@@ -197,13 +197,31 @@ def reserved_handle(handle: str, reviewer_names: Iterable[str] = ()) -> bool:
     return key in reserved or any(look_alike(key, name) for name in reserved)
 
 
+@lru_cache(maxsize=65_536)  # pure; asked for each pair of a hub's operators per view
+def same_operator(a: str, b: str) -> bool:
+    """Whether two operator keys name one operator: the same key, or handles that differ
+    only by characters that look alike ("dave" and "dаve" with a Cyrillic а, "bob1" and
+    "bobl"), so that text rendering the same cannot pass for a second operator (SPEC
+    §11). Anonymous keys are random, never typed: equal or not."""
+    if a == b:
+        return True
+    if len(a) != len(b) or a.startswith(ANONYMOUS_PREFIX) or b.startswith(ANONYMOUS_PREFIX):
+        return False  # look-alikes are spelled with as many characters
+    return look_alike(a, b)
+
+
 def independent_operators(hub: HubFacts, repros: Iterable[ReproFacts]) -> frozenset[str]:
-    """Distinct operators other than the hub's with a reproduction in an evidence state."""
-    return frozenset(
-        repro.operator
-        for repro in repros
-        if repro.state in EVIDENCE_STATES and repro.operator != hub.operator
-    )
+    """Distinct operators other than the hub's with a reproduction in an evidence state.
+    Keys that look alike count once (same_operator; the first one seen stands for them),
+    and not at all when they look like the hub's own."""
+    found: list[str] = []
+    for repro in repros:
+        key = repro.operator
+        if repro.state not in EVIDENCE_STATES or same_operator(key, hub.operator):
+            continue
+        if not any(same_operator(key, seen) for seen in found):
+            found.append(key)
+    return frozenset(found)
 
 
 def badge(hub: HubFacts, repros: Iterable[ReproFacts]) -> Badge:
