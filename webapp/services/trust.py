@@ -214,12 +214,15 @@ def independent_operators(hub: HubFacts, repros: Iterable[ReproFacts]) -> frozen
     """Distinct operators other than the hub's with a reproduction in an evidence state.
     Keys that look alike count once (same_operator; the first one seen stands for them),
     and not at all when they look like the hub's own."""
+    return _distinct(hub.operator, tuple(repro.operator for repro in repros
+                                         if repro.state in EVIDENCE_STATES))
+
+
+@lru_cache(maxsize=4_096)  # pure; a hub's operators are asked again on every view of it
+def _distinct(own: str, keys: tuple[str, ...]) -> frozenset[str]:
     found: list[str] = []
-    for repro in repros:
-        key = repro.operator
-        if repro.state not in EVIDENCE_STATES or same_operator(key, hub.operator):
-            continue
-        if not any(same_operator(key, seen) for seen in found):
+    for key in keys:
+        if not same_operator(key, own) and not any(same_operator(key, seen) for seen in found):
             found.append(key)
     return frozenset(found)
 
