@@ -327,6 +327,24 @@ def test_tampered_lock_tokens_are_refused_with_values_kept(app, client, session,
     assert reproductions(session) == []
 
 
+def test_locked_fields_sent_beside_a_valid_token_are_refused_not_ignored(
+        client, session, hub, no_csrf):
+    # The form sends no locked field: one posted with another value than the hub's was
+    # written by hand, and is refused with the values kept (SPEC §9), not silently dropped.
+    token = lock_token_of(client, hub.id)
+    for altered in ({"model": "gemma-2-9b-it"}, {"hardware": "rtx-3090"},
+                    {"hardware_count": "2"}, {"quant": "fp16"}, {"other_model": "x"}):
+        form = repro_form(token, handle="still-here", **altered)
+        response = client.post(f"/benchmarks/{hub.id}/reproduce", data=form)
+        assert response.status_code == 400, altered
+        assert "locked configuration cannot be changed" in response.text, altered
+        assert_values_kept(response.text, {"handle": "still-here"})
+    assert reproductions(session) == []
+    # the hub's own values are no alteration
+    same = repro_form(token, model=hub.model.slug, hardware_count=str(hub.hardware_count))
+    assert client.post(f"/benchmarks/{hub.id}/reproduce", data=same).status_code == 303
+
+
 def test_a_token_for_another_hub_is_refused(client, session, hub, make_row, no_csrf):
     other = make_row(hardware="rtx-3090")
     session.commit()

@@ -66,6 +66,28 @@ def _hub_snapshot(benchmark_id: int) -> Submission | None:
     return hub
 
 
+def _altered_lock(form: Mapping[str, str], hub: Submission) -> str | None:
+    """Why a POST is refused when it carries a locked field (SPEC §9) with another value
+    than the hub's, else None. The form sends none (they travel in the signed token),
+    so such a value was written by hand: refused, never silently replaced."""
+    own = {
+        "model": hub.model.slug, "other_model": hub.other_model,
+        "hardware": hub.hardware.slug, "hardware_count": str(hub.hardware_count),
+        "other_hardware": hub.other_hardware, "cpu_family": hub.cpu_family,
+        "quant": hub.quant.slug, "other_quant": hub.other_quant,
+        "other_runtime": hub.other_runtime,
+    }
+    altered = sorted(name for name in importing.LOCKED_FIELDS
+                     if name in form and (form.get(name) or "").strip()
+                     != (own.get(name) or "").strip())
+    if not altered:
+        return None
+    return ("The locked configuration cannot be changed on a reproduction, but the form "
+            f"sent another {', '.join(name.replace('_', ' ') for name in altered)} than "
+            "this benchmark's. To measure another configuration, submit it as a new "
+            "benchmark; to reproduce this one, reload its reproduce page.")
+
+
 def _locked(hub: Submission) -> list[tuple[str, str]]:
     engine = hub.runtime.engine_family
     if hub.runtime.is_other:
@@ -130,6 +152,9 @@ def reproduce(benchmark_id: int):
     except tokens.LockError as error:
         posted = read_form(request.form)
         return _render(hub, runtimes, posted, {}, 400, lock_error=str(error))
+    altered = _altered_lock(request.form, hub)
+    if altered is not None:
+        return _render(hub, runtimes, read_form(request.form), {}, 400, lock_error=altered)
 
     now = utcnow()
     data, errors, posted = parse_form(
