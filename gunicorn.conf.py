@@ -3,7 +3,8 @@
 No line of gunicorn's logs carries a client address or a status token, malformed
 requests included: the access log leaves the address out (%(h)s), and both logs pass
 through webapp.services.privacy's LogRedactor, the filter the app installs on its own
-logger and werkzeug's. It cuts status-link tokens out of paths, the `ip=` of gunicorn's
+logger and werkzeug's. It cuts status-link tokens (and anything shaped like a signed token)
+out of paths, query strings and referers, the `ip=` of gunicorn's
 "Invalid request from ip=..." lines, and escapes control and non-ASCII characters.
 """
 

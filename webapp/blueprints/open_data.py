@@ -27,6 +27,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from werkzeug.http import quote_header_value
 
 from webapp.extensions import db
 from webapp.models import utcnow
@@ -72,8 +73,10 @@ def _export(fmt: exports.Format) -> Response:
         # Compressed here, batch by batch (Flask-Compress leaves a body with an encoding
         # alone): its own stream holds each batch until the compressor's buffer fills.
         response.headers["Content-Encoding"] = "gzip"
-    name = exports.filename(selection.query, fmt, now)
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    # The name is plain ASCII already (exports.filename); quoting it through werkzeug keeps
+    # the header one parameter even if a quote ever slipped into it.
+    name = quote_header_value(exports.filename(selection.query, fmt, now), allow_token=False)
+    response.headers["Content-Disposition"] = f"attachment; filename={name}"
     return _public(response, etag)
 
 

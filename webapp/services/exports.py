@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import math
+import re
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -330,11 +331,26 @@ def gzipped(chunks: Iterable[str], level: int) -> Iterator[bytes]:
     yield compressor.flush()
 
 
+# A download name is one plain ASCII token, whatever was typed into the search: it goes
+# into Content-Disposition, where a quote or a semicolon would add parameters of its own
+# (filename*=...) and a character outside Latin-1 makes the server refuse the response.
+_UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._]+")
+NAME_VALUE_MAX = 64  # a slug's own limit (catalog.SLUG_PATTERN): slugs keep their spelling
+
+
+def _name_part(value: str) -> str:
+    """`value` as [A-Za-z0-9._-] only: every other run (hyphens among it) one hyphen,
+    no hyphen or dot at either end, at most NAME_VALUE_MAX characters."""
+    return _UNSAFE_IN_NAME.sub("-", value).strip("-.")[:NAME_VALUE_MAX].rstrip("-.")
+
+
 def filename(query: CatalogQuery, fmt: Format, now: datetime) -> str:
-    """trustbench-benchmarks[-<filter>-<value>…]-<date>.<ext>; slugs are [a-z0-9._-]."""
+    """trustbench-benchmarks[-<filter>-<value>…]-<date>.<ext>, every character of it in
+    [A-Za-z0-9._-]. A search with nothing of ASCII in it keeps its filter's name alone
+    ("-q-"), so the file still says it is a search's."""
     parts = ["trustbench-benchmarks"]
     for name, value in query.args(page=None).items():
-        parts.append(f"{name}-{value}")
+        parts.append("-".join(filter(None, (name, _name_part(value)))))
     parts.append(now.strftime("%Y-%m-%d"))
     return "-".join(parts) + "." + fmt.extension
 

@@ -21,6 +21,7 @@ import logging
 import re
 import secrets
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import unquote
 
 from flask import Flask, Request, current_app
 from flask.logging import default_handler
@@ -264,15 +265,52 @@ _ACCESS_LINE = re.compile(r"^\S+( - - \[)")
 # gunicorn names the client of a malformed request: 'Invalid request from ip=::1: ...'
 _CLIENT_IP = re.compile(r"(\bip=)[0-9A-Za-z:.%\[\]-]*?(?=:\s|\s|$)")
 # A private status link is a capability: whoever holds it can withdraw the submission.
-# Logs keep the route, never the token.
-_STATUS_TOKEN = re.compile(r"(/submissions/)[^/\s?\"]+")
+# Logs keep the route, never the token: a path segment after /submissions/, however the
+# path is spelled ("//", "/./", "%2e", any case), dotted or not.
+_STATUS_TOKEN = re.compile(
+    r"(/submissions(?:/|%2f)+(?:(?:\.|%2e){1,2}(?:/|%2f)+)*)[^/\s?\"]+", re.IGNORECASE)
+# The same token pasted anywhere else (a search, another route, a referer, a query
+# parameter) is cut by its shape: itsdangerous writes base64url parts joined by dots, the
+# payload first (a JSON object: dozens of characters) and the signature after it (27 for
+# HMAC-SHA1, more for longer digests). Ordinary text has no such pair of long parts:
+# versions, dates, addresses and hashed static names (site.<12 hex>.css) have short ones.
+# The API's cursors have this shape too and are cut as well: they are signed, not secret,
+# and a log loses nothing without them.
+PAYLOAD_MIN = 16
+SIGNATURE_MIN = 27
+CUT_OUT = "[token]"  # what a log shows in a token's place
+# A run of base64url characters, dots and percent-escapes (a token may be written with
+# %2E for its dots, or any character escaped), long enough to hold a token. It starts
+# only where a run starts, so a long line is read once.
+_TOKEN_RUN = re.compile(
+    r"(?<![A-Za-z0-9_.%-])[A-Za-z0-9_.%-]{" + str(PAYLOAD_MIN + 1 + SIGNATURE_MIN) + ",}")
+_NOT_BASE64URL_OR_DOT = re.compile(r"[^A-Za-z0-9_.-]")
 _NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e]")
 SCRUBBED = "trustbench_scrubbed"
 
 
+def _looks_signed(text: str) -> bool:
+    """Whether `text` holds a payload-sized base64url part and, after it in the same
+    dotted chain, a signature-sized one."""
+    for chain in _NOT_BASE64URL_OR_DOT.split(text):
+        payload = False
+        for part in chain.split("."):
+            if payload and len(part) >= SIGNATURE_MIN:
+                return True
+            payload = payload or len(part) >= PAYLOAD_MIN
+    return False
+
+
+def _signed_token(match: re.Match) -> str:
+    run = match.group()
+    return CUT_OUT if _looks_signed(unquote(run)) else run
+
+
 def redact_path(text: str) -> str:
-    """`text` with every status-link token replaced by a placeholder."""
-    return _STATUS_TOKEN.sub(r"\1[token]", text)
+    """`text` with every status-link token, and anything shaped like a signed token,
+    replaced by a placeholder: in a path, a query string or a referer alike."""
+    text = _TOKEN_RUN.sub(_signed_token, text)
+    return _STATUS_TOKEN.sub(r"\1" + CUT_OUT, text)
 
 
 def _escape(match: re.Match) -> str:
