@@ -71,6 +71,9 @@ def test_a_blank_date_means_today(client, session, no_csrf):
     ("15/01/2025", "YYYY-MM-DD"),
     ("2025-02-30", "YYYY-MM-DD"),
     ("future", "cannot be in the future"),
+    ("0001-01-01", "cannot be before 2023-01-01"),
+    ("1999-12-31", "cannot be before 2023-01-01"),
+    ("2022-12-31", "cannot be before 2023-01-01"),
 ])
 def test_bad_dates_are_refused_beside_the_field(client, session, no_csrf, typed, message):
     if typed == "future":
@@ -81,6 +84,13 @@ def test_bad_dates_are_refused_beside_the_field(client, session, no_csrf, typed,
     assert message in field_error(response.text, "measured_on")
     assert_values_kept(response.text, sent)
     assert stored(session) == []
+
+
+def test_the_earliest_measurement_date_is_accepted(client, session, no_csrf):
+    response = client.post("/submit/benchmark", data=fresh_form(measured_on="2023-01-01"))
+    assert response.status_code == 303
+    [row] = stored(session)
+    assert row.measured_at.date().isoformat() == "2023-01-01"
 
 
 def test_a_reproduction_is_never_dated_before_its_original(client, session, make_row,

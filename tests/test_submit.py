@@ -178,6 +178,14 @@ BAD_INPUT = [
     ("url", "ftp://example.org/x", "http:// or https://"),
     ("url", "https://" + "a" * 300 + ".org", "at most 300"),
     ("url", "https://user:pw@example.org/", "passwords"),
+    ("url", "http://ex.com:99999/", "from 1 to 65535"),
+    ("url", "http://ex.com:0/", "from 1 to 65535"),
+    ("url", "http://ex.com:eighty/", "from 1 to 65535"),
+    ("url", "https://example.com/\u202egpj.exe", "text-direction"),
+    ("url", "https://exa\u200bmple.com/", "invisible"),
+    ("url", "https://example.com/\u2066x", "text-direction"),
+    ("url", "https://example.com/a b", "spaces"),
+    ("url", "https://example.com/a\u3000b", "spaces"),
     ("model_sha256_prefix", "not-hex!", "hexadecimal"),
     ("model_sha256_prefix", "abc", "between 8 and 64"),
     ("runtime_version", "x" * 61, "at most 60"),
@@ -208,6 +216,13 @@ def test_bad_input_is_refused_beside_the_field_with_values_kept(
         assert_values_kept(response.text, form, skip=(name,) if picked else ())
     assert 'id="error-summary"' in response.text
     assert count(session) == 0
+
+
+@pytest.mark.parametrize("url", ["https://example.org:8443/me", "http://[::1]:65535/",
+                                 "https://example.org/caf%C3%A9", "https://example.org/café"])
+def test_a_web_address_with_a_valid_port_or_letters_is_accepted(client, session, no_csrf, url):
+    assert client.post("/submit/benchmark", data=fresh_form(url=url)).status_code == 303
+    assert session.scalars(select(Submission)).one().url == url
 
 
 @pytest.mark.parametrize("runs", [2, 11])

@@ -81,13 +81,15 @@ def problem_response(status: int, title: str, detail: str, *, parameter: str | N
     return response
 
 
-def render_error(status: int, title: str, message: str):
+def render_error(status: int, title: str, message: str, *,
+                 headers: dict[str, str] | None = None):
     if wants_problem():
-        return problem_response(status, title, message)
+        return problem_response(status, title, message, headers=headers)
     g.shared_page = True  # no per-visitor CSRF token, so no session for an error
     g.error_page = True
     template = "errors/_fragment.html" if wants_fragment() else "errors/error.html"
-    return render_template(template, status=status, title=title, message=message), status
+    return (render_template(template, status=status, title=title, message=message), status,
+            headers or {})
 
 
 def _csrf_error(_error: CSRFError):
@@ -105,11 +107,10 @@ def _http_error(error: HTTPException):
     # Werkzeug's stock description gives way to ours; a view's own abort() text stays.
     if not description or description == type(error).description:
         description = MESSAGES.get(status, "")
-    if wants_problem():  # keep what the client needs to act on (Allow, Retry-After)
-        kept = {name: value for name, value in error.get_headers()
-                if name in ("Allow", "Retry-After")}
-        return problem_response(status, error.name, description, headers=kept)
-    return render_error(status, error.name, description)
+    # Keep what the client needs to act on: a 405 must say what is allowed (RFC 9110).
+    kept = {name: value for name, value in error.get_headers()
+            if name in ("Allow", "Retry-After")}
+    return render_error(status, error.name, description, headers=kept)
 
 
 def _database_error(error: DBAPIError):

@@ -232,6 +232,38 @@ Seed = Annotated[int | None, BeforeValidator(_optional(_to_int)), AfterValidator
 # --- text --------------------------------------------------------------------------
 
 
+# Embedding, override and isolate controls reorder the text after them, so a reader sees
+# something other than what was written ("\u202egpj.exe" reads "exe.jpg"). The bidi marks
+# (U+200E, U+200F, U+061C) only place neutral characters beside right-to-left words, which
+# people writing Arabic or Hebrew need, so free text keeps them; handles refuse every bidi
+# control (services/trust.py).
+BIDI_REORDERING = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+BIDI_REORDERING_MESSAGE = (
+    "Remove the text-direction control characters (such as U+202E): they reorder what the "
+    "reader sees."
+)
+# Letters and symbols that draw nothing: the Hangul fillers and the blank Braille pattern.
+_BLANK_GLYPHS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def has_visible(text: str) -> bool:
+    """Whether a reader would see anything: a letter, digit, punctuation mark or symbol.
+    Whitespace, format characters (Cf: zero-width spaces and joiners, bidi controls, the
+    BOM, soft hyphens), combining marks alone, unassigned and private-use code points
+    show nothing a person can read."""
+    return any(unicodedata.category(ch)[0] in "LNPS" and ch not in _BLANK_GLYPHS
+               for ch in text)
+
+
+def has_bidi_reordering(text: str) -> bool:
+    return any(ch in BIDI_REORDERING for ch in text)
+
+
+def is_unreadable(value: object) -> bool:
+    """Blank, or text with nothing visible in it: what a required field refuses."""
+    return is_blank(value) or (isinstance(value, str) and not has_visible(value))
+
+
 def clean_text(value: object, *, limit: int, multiline: bool = False) -> str:
     if not isinstance(value, str):
         raise error("text", "Enter text.")
@@ -244,11 +276,24 @@ def clean_text(value: object, *, limit: int, multiline: bool = False) -> str:
     return text
 
 
+def free_text(value: object, *, limit: int, multiline: bool = False) -> str:
+    """Text a person will read (names, versions, notes, messages): clean_text, and neither
+    text-direction controls nor only invisible characters. A required field refuses
+    `is_unreadable` input with its own message before calling this."""
+    text = clean_text(value, limit=limit, multiline=multiline)
+    if has_bidi_reordering(text):
+        raise error("bidi", BIDI_REORDERING_MESSAGE)
+    if text and not has_visible(text):
+        raise error("invisible", "This field holds only invisible characters: type visible "
+                                 "text, or leave it empty.")
+    return text
+
+
 def _optional_text(limit: int) -> Callable[[object], str | None]:
     def parse(value: object) -> str | None:
         if is_blank(value):
             return None
-        return clean_text(value, limit=limit)
+        return free_text(value, limit=limit)
 
     return parse
 
@@ -299,7 +344,13 @@ def _url(value: object) -> str | None:
     text = clean_text(value, limit=URL_MAX)
     invalid = error("url", "Enter a web address starting with http:// or https://.")
     if any(ch.isspace() for ch in text):
-        raise invalid
+        raise error("url_space", "Remove the spaces from the web address (write a space in "
+                                 "a path as %20).")
+    if any(unicodedata.category(ch) == "Cf" for ch in text):
+        # Written into an href as typed: a bidi override would show the reader another
+        # address than the link's, and a zero-width character one they cannot type.
+        raise error("url_invisible", "Remove the invisible or text-direction characters "
+                                     "from the web address.")
     try:
         parts = urlsplit(text)
         host = parts.hostname
@@ -307,6 +358,13 @@ def _url(value: object) -> str | None:
         raise invalid from None
     if parts.scheme.lower() not in ("http", "https") or not host:
         raise invalid
+    try:
+        port = parts.port  # ValueError when not a number or beyond 65535
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise error("url_port", "The port after the host name must be a number from 1 to "
+                                "65535: correct it, or leave the port out.")
     if parts.username or parts.password:
         raise error("url", "Leave user names and passwords out of the web address.")
     return text
@@ -315,7 +373,7 @@ def _url(value: object) -> str | None:
 def _notes(value: object) -> str:
     if is_blank(value):
         return ""
-    return clean_text(value, limit=NOTES_MAX, multiline=True)
+    return free_text(value, limit=NOTES_MAX, multiline=True)
 
 
 def _sha_prefix(value: object) -> str | None:
@@ -335,14 +393,18 @@ def _sha_prefix(value: object) -> str | None:
 # --- dates ---------------------------------------------------------------------------
 
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+# The local inference runtimes the site lists date from 2023 on (llama.cpp's first release
+# is from March 2023), so an earlier date is a slip of the keyboard, not a measurement. The
+# demo seeder dates its rows at most about 1,000 days before its clock, well after this.
+MEASURED_ON_MIN = date(2023, 1, 1)
 
 
 def parse_measured_on(value: object, *, today: date, not_before: date | None = None) -> date:
     """The day a run was measured, typed as YYYY-MM-DD; blank means `today` (UTC).
 
-    Never after `today`, and never before `not_before` (a reproduction's original). The
-    one parser of a measurement date: the public forms' schemas, the editorial form and
-    the live check all call it.
+    Never after `today`, never before MEASURED_ON_MIN, and never before `not_before` (a
+    reproduction's original). The one parser of a measurement date: the public forms'
+    schemas, the editorial form and the live check all call it.
     """
     if is_blank(value):
         return today
@@ -360,6 +422,10 @@ def parse_measured_on(value: object, *, today: date, not_before: date | None = N
     if day > today:
         raise error("future", "The measurement date cannot be in the future (today is "
                               f"{today.isoformat()}, UTC).")
+    if day < MEASURED_ON_MIN:
+        raise error("too_early", f"The measurement date cannot be before "
+                                 f"{MEASURED_ON_MIN.isoformat()} (the runtimes this site "
+                                 "lists are younger): enter the day you ran it.")
     if not_before is not None and day < not_before:
         raise error(
             "before_original",

@@ -48,9 +48,10 @@ from webapp.fields import (
     Url,
     VramMib,
     check_tensor_parallel,
-    clean_text,
     error,
+    free_text,
     is_blank,
+    is_unreadable,
     measured_moment,
     parse_measured_on,
 )
@@ -153,9 +154,9 @@ def _other_name(dimension: str, noun: str):
         chosen = info.data.get(dimension)
         if chosen != OTHER:
             return None  # only read when "Other" was picked
-        if is_blank(value):
+        if is_unreadable(value):
             raise error("other_required", f"You chose “Other”: name the {noun} here.")
-        return clean_text(value, limit=limit)
+        return free_text(value, limit=limit)
 
     return check
 
@@ -204,12 +205,12 @@ class FreshSubmission(Measurement):
         hardware = _reference(info, "hardware").get(info.data.get("hardware"))
         if hardware is None or getattr(hardware, "kind", None) != "cpu":
             return None
-        if is_blank(value):
+        if is_unreadable(value):
             raise error(
                 "cpu_required",
                 "CPU-only runs are matched by CPU family: enter it, e.g. “AMD Ryzen 9 7950X”.",
             )
-        return clean_text(value, limit=CPU_FAMILY_MAX)
+        return free_text(value, limit=CPU_FAMILY_MAX)
 
 
 class ReproductionSubmission(Measurement):
@@ -256,9 +257,9 @@ class FeedbackSubmission(BaseModel):
     @field_validator("message", mode="plain")
     @classmethod
     def _check_message(cls, value: object) -> str:
-        if is_blank(value):
+        if is_unreadable(value):
             raise error("required", "Write a short message for the reviewers.")
-        return clean_text(value, limit=FEEDBACK_MESSAGE_MAX, multiline=True)
+        return free_text(value, limit=FEEDBACK_MESSAGE_MAX, multiline=True)
 
 
 # --- signed tokens' payloads --------------------------------------------------------

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from webapp import fields
 from webapp.models import FeedbackNote, Reviewer
 
 RESOLUTION_MAX = 500  # FeedbackNote.resolution_note's width
@@ -27,8 +28,10 @@ def resolve_feedback(
     text = (resolution or "").strip()
     if note.status != "open":
         raise TriageError("This feedback note is resolved already.")
-    if not text:
+    if not fields.has_visible(text):
         raise TriageError("Resolving a feedback note needs a note saying what was done.")
+    if fields.has_bidi_reordering(text):
+        raise TriageError(fields.BIDI_REORDERING_MESSAGE)
     if len(text) > RESOLUTION_MAX:
         raise TriageError(f"The resolution note must be at most {RESOLUTION_MAX} characters.")
     note.status = "resolved"

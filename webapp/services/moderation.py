@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from webapp import fields
 from webapp.models import AuditEvent, Reviewer, Submission
 from webapp.services import divergence, evidence, matching
 from webapp.services.rules import REJECTION_REASON_MAX, Band, Kind, State, percent
@@ -61,7 +62,10 @@ def actor_label(actor: str, *, show_reviewer_names: bool) -> str:
 
 
 def one_line(text: str | None) -> str:
-    return " ".join((text or "").split())
+    """A reason on one line; "" when nothing in it is visible (a zero-width space is no
+    reason)."""
+    line = " ".join((text or "").split())
+    return line if fields.has_visible(line) else ""
 
 
 # --- the one transition function -----------------------------------------------------------
@@ -78,6 +82,10 @@ def transition(
 ) -> AuditEvent:
     from_state = State(submission.state) if submission.id is not None else None
     reason = (reason or "").strip()
+    if not fields.has_visible(reason):
+        reason = ""  # an invisible reason reads as none to the submitter and in the audit
+    if fields.has_bidi_reordering(reason):
+        raise TransitionError(fields.BIDI_REORDERING_MESSAGE)
     if to_state not in ALLOWED[from_state]:
         raise TransitionError(
             f"A submission that is {from_state.label if from_state else 'new'} "
@@ -194,7 +202,7 @@ def revise(
         raise TransitionError(
             f"Only a decided submission can be revised; this one is {state.label}."
         )
-    if not (reason or "").strip():
+    if not fields.has_visible(reason or ""):
         raise TransitionError("Revising an earlier decision needs a reason.")
     if to_state == state:
         raise TransitionError(f"The submission is already {to_state.label}.")
