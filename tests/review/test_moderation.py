@@ -203,6 +203,15 @@ def test_linking_anonymous_operators_lowers_the_badge(session, hub, repro_of):
         operator_links.link_operators(session, [first], actor=ACTOR, now=NOW)
 
 
+def test_a_link_note_with_a_direction_override_is_refused(session, repro_of):
+    # the audit log shows the note as written: "\u202e" would reorder what reviewers read
+    first, second = repro_of(), repro_of()
+    with pytest.raises(moderation.TransitionError, match="text-direction"):
+        operator_links.link_operators(session, [first, second], actor=ACTOR, now=NOW,
+                                      reason="same \u202eenihcam")
+    assert first.operator_key != second.operator_key
+
+
 def test_linking_prefers_a_handle_as_the_shared_key(session, repro_of):
     anonymous, named = repro_of(), repro_of(handle="Zed")
     assert operator_links.link_operators(session, [anonymous, named], actor=ACTOR, now=NOW) == "zed"

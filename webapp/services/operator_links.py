@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from webapp import fields
 from webapp.models import AuditEvent, Submission
 from webapp.services import evidence, summaries, trust
 from webapp.services.moderation import AUDIT_REASON_MAX, TransitionError, one_line
@@ -37,6 +38,8 @@ def link_operators(
     if len(rows) < 2:
         raise TransitionError("Pick at least two submissions to link as one operator.")
     note = one_line(reason)
+    if fields.has_bidi_reordering(note):  # the audit log shows it as written
+        raise TransitionError(fields.BIDI_REORDERING_MESSAGE)
     keys = {row.operator_key for row in rows}
     if len(keys) == 1:
         raise TransitionError("These submissions already count as one operator.")
