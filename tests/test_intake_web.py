@@ -341,3 +341,163 @@ def test_enter_in_a_field_sends_the_form_not_the_import(client, hub, path):
     # the live check sends a list of the numbers it needs: never the paste
     sent = form.get("hx-params").split(",")
     assert "runs-0-decode_tps" in sent and "intake_text" not in sent
+
+
+# --- the locked set: names the site cannot place, devices, "other" names -------------------
+
+LLAMA_BENCH = "llama_bench_rtx4080_b5163.json"
+UNCHECKED = "could not be checked against this benchmark's"
+
+
+@pytest.fixture
+def llama_hub(make_row, session):
+    """Llama-3.1-8B-Instruct on one RTX 3090, Q4_K_M, served by Ollama."""
+    row = make_row(model="llama-3.1-8b-instruct", hardware="rtx-3090", quant="gguf-q4_k_m",
+                   runtime="ollama")
+    session.commit()
+    return row
+
+
+def _ollama_paste(command: str) -> str:
+    timings = fixture_bytes("ollama_mistral_issue1806.txt").decode().split("\n", 2)[2]
+    return f"$ {command}\n>>> hello\n{timings}"
+
+
+def _bench(**changes) -> bytes:
+    data = json.loads(fixture_bytes(LLAMA_BENCH))
+    for record in data:
+        record.update(gpu_info="NVIDIA GeForce RTX 3090", model_type="llama 8B Q4_K - Medium",
+                      model_filename="Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf")
+        record.update(changes)
+    return json.dumps(data).encode()
+
+
+BLOB = "sha256-667b0c1932bc6ffc593ed1d03f895bf2dc8dc6df21db3042284a6f4416b06a29"
+
+
+@pytest.mark.parametrize(("kind", "name", "shown"), [
+    ("paste", "ollama run llama3.1:8b --verbose", "llama3.1:8b"),
+    ("file", "models/8B/ggml-model-Q4_K_M.gguf", "ggml-model-Q4_K_M"),
+    ("file", f"/usr/share/ollama/.ollama/models/blobs/{BLOB}", BLOB),
+])
+def test_a_model_the_site_cannot_place_is_unchecked_not_another_configuration(
+        client, llama_hub, session, kind, name, shown):
+    path = f"/benchmarks/{llama_hub.id}/reproduce/import"
+    if kind == "paste":
+        response = upload(client, path, paste=_ollama_paste(name), typed=TYPED)
+    else:
+        response = upload(client, path, _bench(model_filename=name), typed=TYPED)
+    assert response.status_code == 200, field_error(response.text, "intake_file")
+    text = unescape(response.text)
+    assert f"The file's model (“{shown}”) {UNCHECKED} (Llama-3.1-8B-Instruct)" in text
+    assert form_values(response.text)["runs-0-decode_tps"]
+    assert count(session) == 1
+
+
+def test_an_ollama_pull_from_hugging_face_names_the_model(client, llama_hub):
+    command = "ollama run hf.co/bartowski/Meta-Llama-3.1-8B-Instruct-GGUF:Q4_K_M --verbose"
+    response = upload(client, f"/benchmarks/{llama_hub.id}/reproduce/import",
+                      paste=_ollama_paste(command))
+    assert response.status_code == 200
+    assert UNCHECKED not in unescape(response.text)
+    assert form_values(response.text)["runs-0-decode_tps"] == "24.606"
+
+
+@pytest.mark.parametrize(("hub_name", "status"), [
+    ("Hermes-3-Llama-3.1-8B", 409), ("ggml-model-q4_k_m.gguf", 200),
+])
+def test_two_other_models_are_compared_by_name(client, make_row, session, hub_name, status):
+    row = make_row(model="other", other_model=hub_name, hardware="rtx-3090", runtime="ollama")
+    session.commit()
+    response = upload(client, f"/benchmarks/{row.id}/reproduce/import",
+                      _bench(model_filename="models/8B/ggml-model-Q4_K_M.gguf"))
+    assert response.status_code == status
+    if status == 409:
+        assert ("The file's model is “ggml-model-Q4_K_M”; this benchmark's is "
+                f"“{hub_name}”.") in field_error(response.text, "intake_file")
+
+
+@pytest.mark.parametrize("changes", [{"gpu_info": ""}, {"n_gpu_layers": 0}])
+def test_a_cpu_only_run_cannot_reproduce_a_gpu_benchmark(client, llama_hub, session, changes):
+    response = upload(client, f"/benchmarks/{llama_hub.id}/reproduce/import",
+                      _bench(**changes), typed=TYPED)
+    assert response.status_code == 409
+    assert ("The file ran on the CPU only (no model layers on a GPU); this benchmark ran on "
+            "the GeForce RTX 3090 GPU.") in field_error(response.text, "intake_file")
+    assert form_values(response.text).get("runs-0-decode_tps") == ""
+    assert_values_kept(response.text, TYPED)
+
+
+def test_a_gpu_run_cannot_reproduce_a_cpu_benchmark(client, make_row, session):
+    row = make_row(hardware="cpu-ddr5-5600-2ch", runtime="ollama", cpu_family="Ryzen 9 7950X")
+    session.commit()
+    response = upload(client, f"/benchmarks/{row.id}/reproduce/import", _bench())
+    assert response.status_code == 409
+    assert ("The file ran on a GPU (GeForce RTX 3090); this benchmark ran on the CPU (CPU "
+            "with dual-channel DDR5-5600).") in field_error(response.text, "intake_file")
+
+
+# --- outputs the form does not read, named ----------------------------------------------
+
+BENCH_TABLE_RIGHT_ALIGNED = """\
+| model                          |       size |     params | backend    | ngl |            test |                  t/s |
+| ------------------------------ | ---------: | ---------: | ---------- | --: | --------------: | -------------------: |
+| llama 8B Q4_K - Medium         |   4.58 GiB |     8.03 B | CUDA       |  99 |           pp512 |      5110.41 ± 20.17 |
+| llama 8B Q4_K - Medium         |   4.58 GiB |     8.03 B | CUDA       |  99 |           tg128 |        124.60 ± 0.31 |
+"""  # noqa: E501
+BENCH_CSV = (
+    'build_commit,build_number,cpu_info,gpu_info,model_filename,n_prompt,n_gen,avg_ns,avg_ts\n'
+    '"8cf427ff","5163","AMD Ryzen 7 7800X3D","NVIDIA GeForce RTX 3090","m.gguf","0","128",'
+    '"1027000000","124.6"\n'
+)
+OLLAMA_API = json.dumps({
+    "model": "llama3.1:8b", "created_at": "2024-08-01T10:00:00Z", "response": "Hi!",
+    "done": True, "total_duration": 5088275983, "load_duration": 1365523,
+    "prompt_eval_count": 11, "prompt_eval_duration": 204563000, "eval_count": 120,
+    "eval_duration": 4876787000,
+})
+
+
+@pytest.mark.parametrize(("raw", "words"), [
+    (BENCH_TABLE_RIGHT_ALIGNED, "This is llama-bench's table output"),
+    (BENCH_CSV, "This is llama-bench's CSV output (`-o csv`)"),
+    ("ggml_cuda_init: found 1 CUDA devices:\n" + BENCH_CSV, "CSV output"),
+    (OLLAMA_API, "This is a response of Ollama's API"),
+])
+def test_known_outputs_the_form_does_not_read_are_named(client, session, raw, words):
+    response = upload(client, "/submit/benchmark/import", raw.encode(), name="bench.out",
+                      typed=TYPED)
+    assert response.status_code == 422
+    message = field_error(response.text, "intake_file")
+    assert words in message, message
+    assert_values_kept(response.text, TYPED)
+
+
+def test_llama_bench_json_after_its_log_lines_is_read(client):
+    log = ("ggml_cuda_init: GGML_CUDA_FORCE_MMQ:    no\n"
+           "ggml_cuda_init: found 1 CUDA devices:\n"
+           "  Device 0: NVIDIA GeForce RTX 3090, compute capability 8.6, VMM: yes\n")
+    response = upload(client, "/submit/benchmark/import",
+                      log.encode() + fixture_bytes(LLAMA_BENCH), name="bench.json")
+    assert response.status_code == 200
+    shown = form_values(response.text)
+    assert shown["runs-0-decode_tps"] and shown["hardware"] == "rtx-4080"
+    assert "The 3 lines before the JSON" in unescape(response.text)
+
+
+def test_log_lines_before_broken_json_say_to_drop_2_and_1(client):
+    raw = b"ggml_cuda_init: found 1 CUDA devices:\n" + fixture_bytes(LLAMA_BENCH)[:400]
+    response = upload(client, "/submit/benchmark/import", raw, name="bench.json")
+    assert response.status_code == 422
+    assert "without `2>&1`" in field_error(response.text, "intake_file")
+
+
+@pytest.mark.parametrize(("extra", "shown"), [
+    (2, "The file is 2,097,154 bytes; the limit is 2 MiB (2,097,152 bytes)."),
+    (10 * 1024, "The file is 2.01 MiB; the limit is 2 MiB."),
+])
+def test_a_file_just_over_the_limit_reads_as_over(client, extra, shown):
+    raw = b" " * (intake_package.MAX_BYTES + extra - 2) + b"{}"
+    response = upload(client, "/submit/benchmark/import", raw)
+    assert response.status_code == 413
+    assert shown in field_error(response.text, "intake_file")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import json
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -12,7 +13,7 @@ import pytest
 import webapp.services.intake as intake_package
 from tests.intake.conftest import fixture_bytes
 from webapp.services import rules
-from webapp.services.intake import References, conflicts, core, parse
+from webapp.services.intake import References, check_locked, core, parse
 
 PACKAGE = Path(intake_package.__file__).resolve().parent
 
@@ -74,10 +75,15 @@ def locked(**changes):
     return values | changes
 
 
+def conflicts(intake, **kwargs) -> list[str]:
+    return list(check_locked(intake, **kwargs).conflicts)
+
+
 def test_a_file_matching_the_locked_set_has_no_conflicts(read, refs):
     intake = read("llama_bench_rtx4080_b5163.json")
     # llama.cpp and Ollama are one engine family
-    assert conflicts(intake, references=refs, **locked()) == []
+    check = check_locked(intake, references=refs, **locked())
+    assert check.conflicts == () and check.unchecked == ()
 
 
 def test_each_contradiction_is_named(read, refs):
@@ -99,10 +105,44 @@ def test_a_device_count_contradiction_is_named(read, refs):
     ]
 
 
-def test_an_unknown_name_in_the_file_is_a_contradiction(read, refs):
+def test_an_unknown_name_in_the_file_is_unchecked_not_a_contradiction(read, refs):
     intake = read("llama_bench_rtx3090ti_b1275.json")
-    problems = conflicts(intake, references=refs, **locked(hardware="rtx-3090-ti"))
-    assert any("“ggml-model-q4_0”" in p for p in problems)
+    assert intake.values["model"] == "other"
+    check = check_locked(intake, references=refs, **locked(hardware="rtx-3090-ti"))
+    assert check.conflicts == ()
+    assert any("“ggml-model-q4_0”" in note and "could not be checked" in note
+               for note in check.unchecked)
+
+
+@pytest.mark.parametrize(("hub_name", "conflict"), [
+    ("GGML-Model-Q4_0.gguf", False),  # the same name, spelt otherwise
+    ("Hermes-3-Llama-3.1-8B", True),
+    (None, False),  # an "other" without a name: unchecked
+])
+def test_two_other_names_are_compared(read, refs, hub_name, conflict):
+    intake = read("llama_bench_rtx3090ti_b1275.json")
+    check = check_locked(intake, references=refs, other_model=hub_name,
+                         **locked(model="other", hardware="rtx-3090-ti"))
+    assert bool(check.conflicts) is conflict
+    assert any("model" in note for note in check.unchecked) is (hub_name is None)
+
+
+def test_a_cpu_only_run_contradicts_a_gpu_benchmark_and_the_converse(read, refs):
+    data = json.loads(fixture_bytes("llama_bench_rtx4080_b5163.json"))
+    for record in data:
+        record["n_gpu_layers"] = 0
+    cpu_run = parse(json.dumps(data).encode(), filename="b.json", references=refs)
+    assert cpu_run.device == "cpu"
+    assert conflicts(cpu_run, references=refs, **locked()) == [
+        "The file ran on the CPU only (no model layers on a GPU); this benchmark ran on the "
+        "GeForce RTX 4080 GPU."
+    ]
+    assert conflicts(cpu_run, references=refs, **locked(hardware="cpu-ddr5-5600-2ch")) == []
+    gpu_run = read("llama_bench_rtx4080_b5163.json")
+    assert conflicts(gpu_run, references=refs, **locked(hardware="cpu-ddr5-5600-2ch")) == [
+        "The file ran on a GPU (GeForce RTX 4080); this benchmark ran on the CPU (CPU with "
+        "dual-channel DDR5-5600)."
+    ]
 
 
 def test_the_run_limits_agree_with_the_rule_set():

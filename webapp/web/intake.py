@@ -208,13 +208,18 @@ def refused(error: Refusal) -> dict[str, str]:
 
 
 def refuse_other_configuration(found: intake.Intake, hub, refs: intake.References) -> None:
-    """Refusal (409) when the file's model, hardware, quant or engine contradicts the
-    reproduce form's locked matching set, naming what differs."""
-    problems = intake.conflicts(
+    """Refusal (409) when the file's model, hardware, quant, engine or device (CPU or
+    GPU) contradicts the reproduce form's locked matching set, naming what differs. What
+    the file names in a way the site cannot check joins the import's notes: the locked
+    value stands."""
+    check = intake.check_locked(
         found, model=hub.model.slug, hardware=hub.hardware.slug,
         hardware_count=hub.hardware_count, quant=hub.quant.slug,
         runtime=hub.runtime.slug, references=refs,
+        other_model=hub.other_model, other_hardware=hub.other_hardware,
+        other_quant=hub.other_quant, other_runtime=hub.other_runtime,
     )
-    if problems:
+    if check.conflicts:
         raise Refusal("This file is a run of another configuration, so it cannot "
-                      "reproduce this benchmark: " + " ".join(problems), 409)
+                      "reproduce this benchmark: " + " ".join(check.conflicts), 409)
+    found.notes.extend(check.unchecked)

@@ -14,6 +14,7 @@ Formats: the trustbench runner's result file, `llama-bench -o json` / `-o jsonl`
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 from webapp.services.intake import llama_bench, ollama, runner, safejson, vllm
@@ -28,7 +29,7 @@ from webapp.services.intake.core import (
     References,
     RuntimeRef,
 )
-from webapp.services.intake.matching import conflicts
+from webapp.services.intake.matching import LockCheck, check_locked
 from webapp.services.intake.safejson import MAX_BYTES, MAX_DEPTH, MAX_ITEMS
 
 __all__ = [
@@ -41,11 +42,12 @@ __all__ = [
     "HardwareRef",
     "Intake",
     "IntakeError",
+    "LockCheck",
     "ModelRef",
     "QuantRef",
     "References",
     "RuntimeRef",
-    "conflicts",
+    "check_locked",
     "parse",
 ]
 
@@ -80,9 +82,38 @@ def parse(raw: bytes, *, filename: str | None = None, references: References) ->
             draft = ollama.parse(text, references)
     elif ollama.looks_like(stripped):
         draft = ollama.parse(text, references)
+    elif (start := _json_after_log(stripped)) is not None:
+        draft = _parse_after_log(stripped, start, filename, references)
     else:
         raise IntakeError(_unknown_text(stripped, filename))
     return draft.finish(sha256)
+
+
+# A line that opens a tool's JSON output: llama-bench's lone "[", or a JSON Lines record.
+_JSON_START = re.compile(r'^\s*(?:[\[{]\s*$|\{\s*"|\[\s*\{)', re.MULTILINE)
+
+
+def _json_after_log(text: str) -> int | None:
+    """Where JSON starts after log lines (a tool's stderr, sent along by `2>&1`)."""
+    match = _JSON_START.search(text)
+    return match.start() if match else None
+
+
+def _parse_after_log(text: str, start: int, filename: str | None, refs: References):
+    skipped = text[:start].count("\n")
+    try:
+        draft = _parse_json(text[start:].strip(), filename, refs)
+    except IntakeError as error:
+        raise IntakeError(
+            f"The file has {skipped} line{'s' if skipped != 1 else ''} of log before its JSON "
+            f"(the tool's messages, sent along by `2>&1`), and the JSON after them could not "
+            f"be read: {error} Run the tool without `2>&1` and upload only its output."
+        ) from None
+    draft.note(
+        f"The {skipped} line{'s' if skipped != 1 else ''} before the JSON (the tool's log, "
+        "sent along by `2>&1`) were skipped."
+    )
+    return draft
 
 
 def _parse_json(text: str, filename: str | None, refs: References):
@@ -134,16 +165,28 @@ def _dispatch_records(
         raise IntakeError(f"{label} is not a llama-bench result, unlike the others in the file.")
     if any(runner.looks_like(record) for _, record in records):
         raise IntakeError("Upload one trustbench result file at a time.")
+    if any(ollama.looks_like_api(record) for _, record in records):
+        raise IntakeError(
+            "This is a response of Ollama's API (/api/generate or /api/chat), which the form "
+            "does not read. Run `ollama run MODEL --verbose`, and paste the timings it prints "
+            "after each answer (one answer per run), or measure with trustbench-measure."
+        )
     shown = f"“{name[:80]}”" if name else "This JSON"
     raise IntakeError(f"{shown} is not a format the form can read. {_SUPPORTED}")
 
 
 def _unknown_text(text: str, filename: str | None) -> str:
     head = text[:4000]
-    if "| model" in head and "| test" in head and "t/s" in head:
+    if _has_bench_header(head, "|", {"model", "test", "t/s"}):
         return (
             "This is llama-bench's table output, which keeps only averages. Run llama-bench "
             "with `-o json` (or `-o jsonl`) so each repetition is kept, and upload that."
+        )
+    if _has_bench_header(head, ",", {"n_prompt", "n_gen", "samples_ns"}) or \
+            _has_bench_header(head, ",", {"n_prompt", "n_gen", "avg_ts"}):
+        return (
+            "This is llama-bench's CSV output (`-o csv`), which the form does not read. Run "
+            "llama-bench with `-o json` (or `-o jsonl`) and upload that."
         )
     if "Serving Benchmark Result" in head:
         return (
@@ -157,3 +200,13 @@ def _unknown_text(text: str, filename: str | None) -> str:
         )
     name = f"“{filename[:80]}”" if filename else "this text"
     return f"The form cannot read {name}. {_SUPPORTED}"
+
+
+def _has_bench_header(head: str, separator: str, names: set[str]) -> bool:
+    """A header line whose cells, spacing and quotes aside, include all of `names`:
+    llama-bench pads and right-aligns its table's columns."""
+    return any(
+        names <= {cell.strip().strip('"').lower() for cell in line.split(separator)}
+        for line in head.splitlines()
+        if line.count(separator) >= len(names)
+    )

@@ -159,7 +159,9 @@ class Intake:
     - `estimates`: form field -> Estimate, shown apart and never filled silently;
     - `unmapped`: dimension -> raw name that matched no reference entry (sent to "other");
     - `facts`: details worth showing or keeping that are not form fields
-      (prompt sha256, how tokens were counted, the tool's model id, ...).
+      (prompt sha256, how tokens were counted, the tool's model id, ...);
+    - `device`: "cpu" when the file says the model ran on the CPU only, "gpu" when it
+      names the GPU that ran it, None when it does not say.
     """
 
     format: str
@@ -172,6 +174,7 @@ class Intake:
     estimates: dict[str, Estimate] = field(default_factory=dict)
     unmapped: dict[str, str] = field(default_factory=dict)
     facts: dict[str, str] = field(default_factory=dict)
+    device: str | None = None
 
     @property
     def run_count(self) -> int:
@@ -248,6 +251,7 @@ class Draft:
         self.estimates: dict[str, Estimate] = {}
         self.unmapped: dict[str, str] = {}
         self.facts: dict[str, str] = {}
+        self.device: str | None = None
 
     def put(self, name: str, value: str | float | int, source: str) -> None:
         text = fmt(value) if isinstance(value, float) else str(value)
@@ -298,4 +302,5 @@ class Draft:
             estimates=self.estimates,
             unmapped=self.unmapped,
             facts=self.facts,
+            device=self.device,
         )

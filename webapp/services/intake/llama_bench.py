@@ -202,7 +202,9 @@ def _hardware(draft: Draft, record: dict, label: str, refs: References) -> None:
         )
         if cpu:
             draft.put("cpu_family", cpu, f"{label}: cpu_info")
+        draft.device = "cpu"
         return
+    draft.device = "gpu"
     match = matching.match_hardware(gpu_info, refs)
     split = optional_text(record.get("split_mode"), 20) or "layer"
     if match.count > 1 and split == "none":

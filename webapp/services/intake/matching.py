@@ -281,8 +281,71 @@ def apply(draft: Draft, dimension: str, match: Match, source: str) -> None:
 
 # --- the reproduce form's locked matching set --------------------------------------------
 
+_TABLES = {"model": "models", "hardware": "hardware", "quant": "quants", "runtime": "runtimes"}
+_DIMENSION_WORDS = {"model": "model", "hardware": "hardware", "quant": "quant",
+                    "runtime": "engine"}
 
-def conflicts(
+
+@dataclass(frozen=True)
+class LockCheck:
+    """The file against a hub's locked matching set: what contradicts it (the import is
+    refused), and what the file does not name recognisably (the locked value stands)."""
+
+    conflicts: tuple[str, ...] = ()
+    unchecked: tuple[str, ...] = ()
+
+
+def _name_key(dimension: str, raw: str) -> str:
+    """A free-text name, normalised as the matchers read it, for comparing two of them."""
+    if dimension == "model":
+        return squash(strip_quant_tags(model_stem(raw))[0])
+    if dimension == "hardware":
+        return gpu_key(raw)
+    if dimension == "quant":
+        return quant_key(raw, gguf=False)
+    return squash(_VERSION_TAIL.sub("", raw.strip()))
+
+
+def _resolve(dimension: str, raw: str, refs: References) -> str:
+    if dimension == "model":
+        return match_model(raw, refs).slug
+    if dimension == "hardware":
+        return match_hardware(raw, refs).slug
+    if dimension == "quant":
+        return match_quant(raw, refs, gguf=False).slug
+    return match_runtime(raw, refs).slug
+
+
+def _same(dimension: str, a: str, b: str, refs: References) -> bool:
+    """Two reference slugs agree: runtimes by engine family, the rest by slug."""
+    if dimension != "runtime":
+        return a == b
+    mine, theirs = refs.runtime(a), refs.runtime(b)
+    return bool(mine and theirs and mine.engine_family == theirs.engine_family)
+
+
+def _agrees(dimension: str, found: tuple[str, str], locked: tuple[str, str],
+            refs: References) -> bool | None:
+    """True or False when the file's value and the hub's can be compared, None when one
+    of them is a name no reference entry matches (or an "other" without a name).
+    Each side is (slug, other-name)."""
+    (found_slug, found_name), (locked_slug, locked_name) = found, locked
+    if found_slug != OTHER and locked_slug != OTHER:
+        return _same(dimension, found_slug, locked_slug, refs)
+    if found_slug == OTHER and locked_slug == OTHER:
+        if not (found_name and locked_name):
+            return None
+        return _name_key(dimension, found_name) == _name_key(dimension, locked_name)
+    if found_slug == OTHER:  # a name the parser could not place is not another entry
+        return None
+    if not locked_name:
+        return None
+    # the file names a reference entry; the hub a name outside the list
+    resolved = _resolve(dimension, locked_name, refs)
+    return resolved != OTHER and _same(dimension, found_slug, resolved, refs)
+
+
+def check_locked(
     intake: Intake,
     *,
     model: str,
@@ -291,42 +354,74 @@ def conflicts(
     quant: str,
     runtime: str,
     references: References,
-) -> list[str]:
-    """What in the file contradicts a hub's locked matching set (slugs and count), one
-    message per dimension; empty when nothing does. Runtimes compare by engine family."""
+    other_model: str | None = None,
+    other_hardware: str | None = None,
+    other_quant: str | None = None,
+    other_runtime: str | None = None,
+) -> LockCheck:
+    """The file against a hub's locked matching set (slugs, their "other" names, count).
+    Only a value recognised as another entry, or two "other" names that differ, is a
+    conflict; a name the site cannot place is unchecked. Runtimes compare by engine
+    family; a CPU-only run never reproduces a GPU benchmark, nor the converse."""
     values = intake.values
+    locked = {"model": (model, other_model or ""), "hardware": (hardware, other_hardware or ""),
+              "quant": (quant, other_quant or ""), "runtime": (runtime, other_runtime or "")}
 
-    def shown(dimension: str, slug: str) -> str:
-        other = values.get(f"other_{dimension}")
-        if slug == OTHER and other:
-            return f"“{other}”"
-        table = {
-            "model": references.models, "hardware": references.hardware,
-            "quant": references.quants, "runtime": references.runtimes,
-        }[dimension]
+    def shown(dimension: str, side: tuple[str, str]) -> str:
+        slug, name = side
+        if slug == OTHER and name:
+            return f"“{name}”"
+        table = getattr(references, _TABLES[dimension])
         return next((ref.name for ref in table if ref.slug == slug), slug)
 
-    problems = []
-    for dimension, locked in (("model", model), ("hardware", hardware), ("quant", quant)):
-        found = values.get(dimension)
-        if found and found != locked:
-            problems.append(
-                f"The file's {dimension} is {shown(dimension, found)}; this benchmark's "
-                f"is {shown(dimension, locked)}."
+    problems: list[str] = []
+    unchecked: list[str] = []
+    device_problem = _device_conflict(intake, hardware, references, shown)
+    if device_problem:
+        problems.append(device_problem)
+    for dimension in ("model", "hardware", "quant", "runtime"):
+        if not values.get(dimension) or (dimension == "hardware" and device_problem):
+            continue
+        found = (values[dimension], values.get(f"other_{dimension}", ""))
+        verdict = _agrees(dimension, found, locked[dimension], references)
+        word = _DIMENSION_WORDS[dimension]
+        theirs, mine = shown(dimension, found), shown(dimension, locked[dimension])
+        if verdict is None:
+            unchecked.append(
+                f"The file's {word} ({theirs}) could not be checked against this benchmark's "
+                f"({mine}): the site does not recognise one of the names. The benchmark's "
+                f"{word} stands; make sure your run used it."
             )
-    count = values.get("hardware_count")
-    if count and values.get("hardware") == hardware and int(count) != hardware_count:
-        problems.append(
-            f"The file ran on {count} device{'s' if count != '1' else ''}; this benchmark "
-            f"ran on {hardware_count}."
-        )
-    found_runtime = values.get("runtime")
-    if found_runtime:
-        mine, theirs = references.runtime(found_runtime), references.runtime(runtime)
-        family = mine.engine_family if mine and found_runtime != OTHER else None
-        if theirs is None or family != theirs.engine_family:
+        elif not verdict and dimension == "runtime" and locked["runtime"][0] != OTHER:
+            family = references.runtime(runtime)
             problems.append(
-                f"The file's engine is {shown('runtime', found_runtime)}; this benchmark "
-                f"needs the {theirs.engine_family if theirs else runtime} engine family."
+                f"The file's engine is {theirs}; this benchmark needs the "
+                f"{family.engine_family if family else runtime} engine family."
             )
-    return problems
+        elif not verdict:
+            problems.append(f"The file's {word} is {theirs}; this benchmark's is {mine}.")
+        elif dimension == "hardware":
+            count = values.get("hardware_count")
+            if count and int(count) != hardware_count:
+                problems.append(
+                    f"The file ran on {count} device{'s' if count != '1' else ''}; this "
+                    f"benchmark ran on {hardware_count}."
+                )
+    return LockCheck(tuple(problems), tuple(unchecked))
+
+
+def _device_conflict(intake: Intake, hardware: str, refs: References, shown) -> str | None:
+    """A CPU-only run against a GPU benchmark, or a GPU run against a CPU one."""
+    kinds = {ref.slug: ref.kind for ref in refs.hardware}
+    hub_kind = kinds.get(hardware, "")
+    found = intake.values.get("hardware", "")
+    device = intake.device or {"gpu": "gpu", "unified": "gpu", "cpu": "cpu"}.get(
+        kinds.get(found, ""))
+    hub = shown("hardware", (hardware, ""))
+    if device == "cpu" and hub_kind == "gpu":
+        return (f"The file ran on the CPU only (no model layers on a GPU); this benchmark "
+                f"ran on the {hub} GPU.")
+    if device == "gpu" and hub_kind == "cpu":
+        gpu = shown("hardware", (found, intake.values.get("other_hardware", "")))
+        return f"The file ran on a GPU ({gpu}); this benchmark ran on the CPU ({hub})."
+    return None

@@ -47,6 +47,12 @@ _RUN_COMMAND = re.compile(r"\bollama\s+run\s+(.+)$", re.MULTILINE)
 _VARIANT_WORDS = ("instruct", "chat", "text", "base", "it")
 
 
+def looks_like_api(record: object) -> bool:
+    """A response of Ollama's HTTP API (/api/generate or /api/chat), streamed or not."""
+    return (isinstance(record, dict) and "model" in record and "done" in record
+            and ("created_at" in record or "eval_count" in record))
+
+
 def looks_like(text: str) -> bool:
     found = {match.group(1).lower() for match in map(_LINE.match, text.splitlines()) if match}
     return "eval count" in found and ("eval duration" in found or "eval rate" in found)
@@ -213,12 +219,16 @@ def _model(draft: Draft, text: str, refs: References) -> None:
 
 
 def apply_tag(draft: Draft, tag: str, source: str, refs: References) -> None:
-    """An Ollama tag ("qwen2.5:7b-instruct-q4_K_M") -> model and quant. A tag that does not
-    say the variant ("llama3.1:8b", "mistral") is kept as Other, never guessed."""
+    """An Ollama tag ("qwen2.5:7b-instruct-q4_K_M", or a Hugging Face pull such as
+    "hf.co/bartowski/Meta-Llama-3.1-8B-Instruct-GGUF:Q4_K_M") -> model and quant. A tag
+    that does not say the variant ("llama3.1:8b", "mistral") is kept as Other, never
+    guessed."""
     draft.facts["ollama_tag"] = tag
     name, _, variant = tag.partition(":")
     stem, tags = matching.strip_quant_tags(f"{name}-{variant}" if variant else name)
-    if not any(word in _VARIANT_WORDS for word in re.split(r"[-_.]", variant.lower())):
+    tags = [part for part in tags if part.lower() not in ("gguf", "ud", "imat", "imatrix")]
+    words = re.split(r"[-_.]", f"{matching.model_stem(name)}-{variant}".lower())
+    if not any(word in _VARIANT_WORDS for word in words):
         draft.put("model", OTHER, source)
         draft.put("other_model", tag, source)
         draft.unmapped["model"] = tag

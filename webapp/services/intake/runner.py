@@ -197,6 +197,7 @@ def _environment(draft: Draft, env: dict, refs: References) -> None:
         gpu, source = optional_text(env.get("gpu_name"), 400), "environment.gpu_name"
     if not gpu:
         return
+    draft.device = "gpu"
     match = matching.match_hardware(gpu, refs)
     count = env.get("gpu_count")
     if count is not None and len(matching.split_devices(gpu)) == 1:

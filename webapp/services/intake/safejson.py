@@ -30,13 +30,21 @@ def size_mib(limit: int = MAX_BYTES) -> str:
     return f"{limit / (1024 * 1024):g} MiB"
 
 
+def _size_over(size: int, limit: int = MAX_BYTES) -> str:
+    """The size against the limit, precise enough to read as over: "2.01 MiB", or bytes
+    when two decimals would show the limit itself."""
+    mib = f"{size / (1024 * 1024):.2f}"
+    if float(mib) > limit / (1024 * 1024):
+        return f"The file is {mib} MiB; the limit is {size_mib(limit)}."
+    return f"The file is {size:,} bytes; the limit is {size_mib(limit)} ({limit:,} bytes)."
+
+
 def decode_text(raw: bytes) -> str:
     """UTF-8 (with or without a byte-order mark) or UTF-16 with a BOM, as Windows
     PowerShell writes when a command's output is redirected to a file."""
     if len(raw) > MAX_BYTES:
         raise IntakeError(
-            f"The file is {len(raw) / (1024 * 1024):.1f} MiB; the limit is {size_mib()}. "
-            "Upload the tool's result file, not a whole log."
+            f"{_size_over(len(raw))} Upload the tool's result file, not a whole log."
         )
     encoding = "utf-16" if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
     try:
