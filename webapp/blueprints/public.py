@@ -77,9 +77,17 @@ class _Shown(Protocol):
     def demo_shown(self) -> bool: ...
 
 
-def _paged(template: str, find: Callable[..., _Shown | None]) -> str:
-    """A paged page: `find(page, per_page=…)` gives what it shows, or None for a 404."""
-    found = find(page_number(request.args), per_page=_per_page())
+def _paged(template: str, find: Callable[..., _Shown | None]) -> str | Response:
+    """A paged page: `find(page, per_page=…)` gives what it shows, or None for a 404.
+
+    One spelling per page, as the catalog's: a page number that is not the page's own
+    (0, negative, junk, 1, given twice) redirects to the address without it or with the
+    page it means."""
+    page = page_number(request.args)
+    if request.args.getlist("page") != ([str(page)] if page > 1 else []):
+        return redirect(url_for(str(request.endpoint), **(request.view_args or {}),
+                                page=page if page > 1 else None), 301)
+    found = find(page, per_page=_per_page())
     if found is None:
         abort(404)
     _show_demo_banner(found.demo_shown)
@@ -167,21 +175,21 @@ def _index_page(template: str, find: Callable[..., IndexPage]) -> str:
 
 @bp.get("/hardware/<slug>")
 @shared_page(params=("page",))
-def hardware(slug: str) -> str:
+def hardware(slug: str) -> str | Response:
     return _paged("public/hardware.html", partial(
         reference_pages.reference_page, db.session, reference_pages.HARDWARE, slug, now=utcnow()))
 
 
 @bp.get("/models/<slug>")
 @shared_page(params=("page",))
-def model(slug: str) -> str:
+def model(slug: str) -> str | Response:
     return _paged("public/model.html", partial(
         reference_pages.reference_page, db.session, reference_pages.MODEL, slug, now=utcnow()))
 
 
 @bp.get("/operators")
 @shared_page(params=("page",))
-def operators() -> str:
+def operators() -> str | Response:
     return _paged("public/operators.html", partial(operators_page, db.session))
 
 
@@ -227,7 +235,7 @@ def healthz() -> Response:
 
 @bp.get("/hardware/<slug>/configurations")
 @shared_page(params=("page",))
-def hardware_configurations(slug: str) -> str:
+def hardware_configurations(slug: str) -> str | Response:
     """Every configuration of the hardware page's chart, paginated: its data table whole."""
     return _paged("public/hardware_configurations.html", partial(
         reference_pages.chart_table_page, db.session, reference_pages.HARDWARE, slug))
@@ -235,7 +243,7 @@ def hardware_configurations(slug: str) -> str:
 
 @bp.get("/models/<slug>/hardware")
 @shared_page(params=("page",))
-def model_hardware(slug: str) -> str:
+def model_hardware(slug: str) -> str | Response:
     """Every hardware and device count of the model page's chart, paginated: its data
     table whole."""
     return _paged("public/model_hardware.html", partial(

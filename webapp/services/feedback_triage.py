@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from webapp import fields
 from webapp.models import FeedbackNote, Reviewer
+from webapp.services.paging import Pagination, clamped, last_page
 
 RESOLUTION_MAX = 500  # FeedbackNote.resolution_note's width
 
@@ -43,35 +44,52 @@ def resolve_feedback(
 
 
 @dataclass(frozen=True)
+class NotesPage:
+    notes: tuple[FeedbackNote, ...]
+    pagination: Pagination
+
+
+@dataclass(frozen=True)
 class Triage:
-    open: tuple[FeedbackNote, ...]  # oldest first: the longest waiting on top
-    resolved: tuple[FeedbackNote, ...]  # the most recently resolved first
+    open: NotesPage  # oldest first: the longest waiting on top
+    resolved: NotesPage  # the most recently resolved first
 
 
-def feedback_triage(session: Session, *, resolved_limit: int = 50) -> Triage:
-    def notes(*conditions, order, limit=None):
-        statement = (
+OPEN = FeedbackNote.status == "open"
+RESOLVED = FeedbackNote.status != "open"
+
+
+def feedback_triage(session: Session, *, open_page: int = 1, resolved_page: int = 1,
+                    per_page: int = 50) -> Triage:
+    """A page of the open notes and a page of the resolved ones, each clamped to its last
+    page (as the queue is)."""
+
+    def notes(condition, page: int, order) -> NotesPage:
+        total = session.scalar(
+            select(func.count()).select_from(FeedbackNote).where(condition)) or 0
+        page = min(clamped(page), last_page(total, per_page))
+        shown = tuple(session.scalars(
             select(FeedbackNote)
-            .where(*conditions)
+            .where(condition)
             .options(selectinload(FeedbackNote.submission),
                      selectinload(FeedbackNote.resolved_by))
             .order_by(*order)
-            .limit(limit)
-        )
-        return tuple(session.scalars(statement))
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        ))
+        return NotesPage(shown, Pagination(page=page, per_page=per_page, shown=len(shown),
+                                           has_next=page * per_page < total, total=total))
 
     return Triage(
-        open=notes(FeedbackNote.status == "open",
-                   order=(FeedbackNote.created_at, FeedbackNote.id)),
-        resolved=notes(FeedbackNote.status != "open",
-                       order=(FeedbackNote.resolved_at.desc(), FeedbackNote.id.desc()),
-                       limit=resolved_limit),
+        open=notes(OPEN, open_page, (FeedbackNote.created_at, FeedbackNote.id)),
+        resolved=notes(RESOLVED, resolved_page,
+                       (FeedbackNote.resolved_at.desc(), FeedbackNote.id.desc())),
     )
 
 
 def open_feedback_count(session: Session) -> int:
     return session.scalar(
-        select(func.count()).select_from(FeedbackNote).where(FeedbackNote.status == "open")
+        select(func.count()).select_from(FeedbackNote).where(OPEN)
     ) or 0
 
 

@@ -5,7 +5,7 @@ twenty escaped values per link), as much as the catalog's 25 rows' numbers.
 The markup is the macro's as it was: a status line ("1–25 of 293 rows"), then the first,
 previous, a window of numbers, next and last page, each a plain link that htmx may
 swap in (`target`). Every address and every text goes through `escape`; page numbers
-are ints.
+are ints. `canonical_url` gives a paginated page's <link rel="canonical">: its own page.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import Flask, url_for
+from flask import Flask, request, url_for
 from markupsafe import Markup, escape
 
 from webapp.services.labels import number
@@ -24,12 +24,23 @@ Href = Callable[[str, Mapping[str, Any]], str]
 
 def init_app(app: Flask) -> None:
     app.add_template_global(pager, "pager")
+    app.add_template_global(canonical_url, "canonical_url")
+
+
+def canonical_url(pagination: Pagination) -> str:
+    """The page's own address, as <link rel="canonical"> gives it: the page shown (after
+    any clamp), page 1 without a page number."""
+    page = pagination.page if pagination.page > 1 else None
+    return url_for(request.endpoint, _external=True, **(request.view_args or {}), page=page)
 
 
 def pager(pagination: Pagination, endpoint: str, args: Mapping[str, Any],
                  target: str | None = None, label: str = "Pages", noun: str = "rows",
-                 noun_one: str = "row", href: Href | None = None) -> Markup:
-    """The pager's <nav>, or nothing when there is a single page and no total to tell."""
+                 noun_one: str = "row", href: Href | None = None,
+                 param: str = "page") -> Markup:
+    """The pager's <nav>, or nothing when there is a single page and no total to tell.
+    `param` names the query parameter holding the page (two lists on one page each
+    have their own)."""
     has_prev, has_next = pagination.has_prev, pagination.has_next
     total, more_than = pagination.total, pagination.more_than
     if not (has_prev or has_next or total or more_than):
@@ -51,7 +62,7 @@ def pager(pagination: Pagination, endpoint: str, args: Mapping[str, Any],
                 if target else "")
 
         def link(to: int, text: str | int, rel: str | None) -> str:
-            linked = dict(args, page=to if to > 1 else None)
+            linked = {**args, param: to if to > 1 else None}
             address = escape(href(endpoint, linked) if href else url_for(endpoint, **linked))
             attrs = f' rel="{rel}"' if rel in ("prev", "next") else ""
             if target:

@@ -1,13 +1,14 @@
-"""Feedback triage: the open and recently resolved feedback notes, and resolving one from
-the triage page or from the submission page it is about.
+"""Feedback triage: the open and the resolved feedback notes, each list paged on its own
+(`page`, `resolved_page`), and resolving one from the triage page or from the submission
+page it is about.
 """
 
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from webapp.blueprints.review import ID, bp, reviewer
-from webapp.blueprints.review.decisions import submission_page
+from webapp.blueprints.review import ID, bp, int_arg, reviewer, small_int
+from webapp.blueprints.review.decisions import QUEUE_PER_PAGE, submission_page
 from webapp.extensions import db
 from webapp.models import FeedbackNote, utcnow
 from webapp.services import feedback_triage
@@ -15,8 +16,13 @@ from webapp.services.rules import FEEDBACK_KINDS
 
 
 def _triage_page(status: int = 200, *, errors: dict | None = None, form: dict | None = None):
+    """The triage page at the pages the address asks for (a resolve form posts to an
+    address carrying them, so an error shows on the page the note is on)."""
+    triage = feedback_triage.feedback_triage(
+        db.session, open_page=int_arg("page"), resolved_page=int_arg("resolved_page"),
+        per_page=QUEUE_PER_PAGE)
     return render_template(
-        "review/feedback.html", triage=feedback_triage.feedback_triage(db.session),
+        "review/feedback.html", triage=triage,
         feedback_kinds=FEEDBACK_KINDS, errors=errors or {}, form=form or {},
     ), status
 
@@ -46,4 +52,6 @@ def resolve_feedback(note_id: int):
     if form.get("return_to") == "submission":
         return redirect(url_for("review.submission", submission_id=note.submission_id,
                                 _anchor="feedback"), code=303)
-    return redirect(url_for("review.feedback"), code=303)
+    return redirect(url_for("review.feedback", page=small_int(request.args.get("page")),
+                            resolved_page=small_int(request.args.get("resolved_page"))),
+                    code=303)

@@ -1,0 +1,168 @@
+"""The audit log and feedback triage page like the queue: a page at a time with the site's
+pager, a page past the last one showing the last one."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import html5lib
+import pytest
+
+from webapp.blueprints.review.decisions import QUEUE_PER_PAGE
+from webapp.extensions import db
+from webapp.models import AuditEvent, FeedbackNote
+from webapp.services.rules import State
+
+PER_PAGE = QUEUE_PER_PAGE
+START = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def pager_of(body: str):
+    document = html5lib.parse(body, namespaceHTMLElements=False)
+    return list(document.iter("nav"))
+
+
+def status_of(nav) -> str:
+    return "".join(nav.find(".//p[@class='pager-status']").itertext())
+
+
+def links_of(nav) -> dict[str, str]:
+    """Each pager link's text -> its address."""
+    return {"".join(a.itertext()): a.get("href") for a in nav.iter("a")}
+
+
+def current_of(nav) -> str:
+    return nav.find(".//span[@class='pager-current']").text
+
+
+@pytest.fixture
+def events(make_row, session):
+    """2½ pages of audit events, their reasons numbered oldest first."""
+    row = make_row(state=State.QUEUED)
+    session.flush()
+    count = 2 * PER_PAGE + PER_PAGE // 2
+    session.add_all(AuditEvent(submission_id=row.id, actor="reviewer:alice",
+                               from_state="queued", to_state="rejected", reason=f"event {n}")
+                    for n in range(1, count + 1))
+    session.commit()
+    return count
+
+
+def audit_nav(body: str):
+    return next(nav for nav in pager_of(body) if nav.get("aria-label") == "Pages of the audit log")
+
+
+@pytest.mark.parametrize("asked", ["3", "4", "99999", "999999999"])
+def test_an_audit_page_past_the_last_shows_the_last(reviewer_client, events, asked):
+    response = reviewer_client.get(f"/review/audit?page={asked}")
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert "No events yet." not in body
+    assert re.findall(r"event (\d+)<", body)[0] == str(events - 2 * PER_PAGE)  # newest first
+    assert "<td>event 1</td>" in body
+    nav = audit_nav(body)
+    assert status_of(nav) == f"{2 * PER_PAGE + 1}–{events} of {events} events"
+    assert current_of(nav) == "3"
+    links = links_of(nav)
+    assert links["Previous"] == "/review/audit?page=2"
+    assert links["First"] == "/review/audit"
+    assert "Next" not in links and "Last" not in links
+    assert set(links) == {"First", "Previous", "1", "2"}
+
+
+def test_the_first_audit_page_counts_every_event(reviewer_client, events):
+    for asked in ("", "?page=0", "?page=-2", "?page=abc"):
+        body = reviewer_client.get(f"/review/audit{asked}").get_data(as_text=True)
+        nav = audit_nav(body)
+        assert status_of(nav) == f"1–{PER_PAGE} of {events} events", asked
+        assert links_of(nav)["Next"] == "/review/audit?page=2"
+        assert links_of(nav)["Last"] == "/review/audit?page=3"
+        assert f"<td>event {events}</td>" in body
+
+
+def test_an_empty_audit_log_says_so(reviewer_client):
+    body = reviewer_client.get("/review/audit?page=7").get_data(as_text=True)
+    assert "No events yet." in body
+    assert not [nav for nav in pager_of(body) if nav.get("class") == "pager"]
+
+
+# --- feedback triage ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def notes(make_row, session, reviewer):
+    """Two open notes more than a page, sent a minute apart, and a resolved page and a
+    half, resolved a minute apart."""
+    row = make_row()
+    session.flush()
+    open_count, resolved_count = PER_PAGE + 2, PER_PAGE + PER_PAGE // 2
+    for n in range(open_count):
+        session.add(FeedbackNote(submission_id=row.id, kind="numbers-look-wrong",
+                                 message=f"open note {n}", status="open",
+                                 created_at=START + timedelta(minutes=n)))
+    for n in range(resolved_count):
+        session.add(FeedbackNote(submission_id=row.id, kind="numbers-look-wrong",
+                                 message=f"resolved note {n}", status="resolved",
+                                 created_at=START, resolution_note="Fixed",
+                                 resolved_by_id=reviewer.id,
+                                 resolved_at=START + timedelta(minutes=n)))
+    db.session.commit()
+    return open_count, resolved_count
+
+
+def triage_navs(body: str):
+    navs = {nav.get("aria-label"): nav for nav in pager_of(body)}
+    return navs["Pages of open feedback"], navs["Pages of resolved feedback"]
+
+
+def messages(body: str, kind: str) -> list[int]:
+    return [int(n) for n in re.findall(rf"<blockquote>{kind} note (\d+)</blockquote>", body)]
+
+
+def test_feedback_triage_pages_each_list(reviewer_client, notes):
+    open_count, resolved_count = notes
+    body = reviewer_client.get("/review/feedback").get_data(as_text=True)
+    assert messages(body, "open") == list(range(PER_PAGE))  # the longest waiting on top
+    assert messages(body, "resolved") == list(range(resolved_count - 1,
+                                                    resolved_count - 1 - PER_PAGE, -1))
+    assert f"Open ({open_count})" in body and f"Resolved ({resolved_count})" in body
+    open_nav, resolved_nav = triage_navs(body)
+    assert status_of(open_nav) == f"1–{PER_PAGE} of {open_count} open notes"
+    assert status_of(resolved_nav) == f"1–{PER_PAGE} of {resolved_count} resolved notes"
+    assert links_of(open_nav)["Next"] == "/review/feedback?page=2"
+    assert links_of(resolved_nav)["Next"] == "/review/feedback?resolved_page=2"
+
+    body = reviewer_client.get("/review/feedback?page=2&resolved_page=2").get_data(as_text=True)
+    assert messages(body, "open") == [PER_PAGE, PER_PAGE + 1]
+    assert messages(body, "resolved") == list(range(resolved_count - 1 - PER_PAGE, -1, -1))
+    open_nav, resolved_nav = triage_navs(body)
+    assert status_of(open_nav) == f"{PER_PAGE + 1}–{open_count} of {open_count} open notes"
+    # each pager keeps the other list's page
+    assert links_of(open_nav)["Previous"] == "/review/feedback?resolved_page=2"
+    assert links_of(resolved_nav)["Previous"] == "/review/feedback?page=2"
+    # a resolve form posts back to the pages it was on
+    assert ('action="/review/feedback/' in body
+            and '/resolve?page=2&amp;resolved_page=2"' in body)
+
+
+def test_feedback_pages_past_the_last_show_the_last(reviewer_client, notes):
+    open_count, resolved_count = notes
+    body = reviewer_client.get("/review/feedback?page=99999&resolved_page=0").get_data(
+        as_text=True)
+    assert messages(body, "open") == [PER_PAGE, PER_PAGE + 1]
+    open_nav, resolved_nav = triage_navs(body)
+    assert current_of(open_nav) == "2" and current_of(resolved_nav) == "1"
+    assert status_of(resolved_nav) == f"1–{PER_PAGE} of {resolved_count} resolved notes"
+
+
+def test_resolving_returns_to_the_page_the_note_was_on(reviewer_client, notes):
+    note = db.session.query(FeedbackNote).filter_by(message=f"open note {PER_PAGE}").one()
+    error = reviewer_client.post(f"/review/feedback/{note.id}/resolve?page=2",
+                                 {"resolution": " ", "return_to": "feedback"})
+    assert error.status_code == 422
+    assert f'id="resolution-error-{note.id}"' in error.get_data(as_text=True)
+    done = reviewer_client.post(f"/review/feedback/{note.id}/resolve?page=2",
+                                {"resolution": "Fixed", "return_to": "feedback"})
+    assert done.status_code == 303
+    assert done.headers["Location"] == "/review/feedback?page=2"
