@@ -87,8 +87,8 @@ def test_the_next_page_shows_the_older_ones_and_says_where_the_rest_are(client, 
 
 def test_the_strip_and_the_rings_count_every_reproduction(client, hub):
     row, inner, outer, noted, _fragment = hub
-    for page in (1, 2):
-        document = html5lib.parse(client.get(f"/benchmarks/{row.id}?page={page}").data)
+    for page in ("", "?page=2"):
+        document = html5lib.parse(client.get(f"/benchmarks/{row.id}{page}").data)
         svgs = {svg.find(f"{SVG}title").get("id"): svg for svg in document.iter(f"{SVG}svg")
                 if svg.find(f"{SVG}title") is not None}
         strip, rings = svgs["strip-title"], svgs["rings-title"]
@@ -99,7 +99,7 @@ def test_the_strip_and_the_rings_count_every_reproduction(client, hub):
         assert "Accepted with a note: 1." in desc
         # the dots are this page's reproductions, each linked to its line on this page
         shown = {int(found) for found in re.findall(
-            r'id="repro-(\d+)"', client.get(f"/benchmarks/{row.id}?page={page}").text)}
+            r'id="repro-(\d+)"', client.get(f"/benchmarks/{row.id}{page}").text)}
         dots = {int(dot.get("data-repro")) for dot in strip.iter(f"{SVG}path")
                 if dot.get("data-repro")}
         assert dots == shown
@@ -108,16 +108,22 @@ def test_the_strip_and_the_rings_count_every_reproduction(client, hub):
         assert links == {f"#repro-{id_}" for id_ in shown if id_ != noted.id}
 
 
-def test_a_page_past_the_last_is_not_found_and_junk_means_the_first(client, hub, make_row,
+def test_a_page_past_the_last_is_not_found_and_others_redirect_to_their_spelling(client, hub, make_row,
                                                                    session):
     row, *_ = hub
     lone = make_row()
     session.commit()
     assert client.get(f"/benchmarks/{lone.id}?page=2").status_code == 404
-    assert client.get(f"/benchmarks/{lone.id}?page=x").status_code == 200
     assert 'class="pager"' not in client.get(f"/benchmarks/{lone.id}").text
-    assert client.get(f"/benchmarks/{row.id}?page=0").text.count('<tr id="repro-') == (
-        REPRODUCTIONS_PER_PAGE + 2)
+    # a page number not spelt as the page's own redirects to it, as every paged page's
+    for asked, spelt in (("x", ""), ("0", ""), ("-2", ""), ("1", ""), ("02", "?page=2"),
+                         ("2&page=3", "?page=2")):
+        response = client.get(f"/benchmarks/{row.id}?page={asked}")
+        assert response.status_code == 301, asked
+        assert response.headers["Location"] == f"/benchmarks/{row.id}{spelt}", asked
+    assert client.get(f"/benchmarks/{row.id}?page=0", follow_redirects=True).text.count(
+        '<tr id="repro-') == REPRODUCTIONS_PER_PAGE + 2
+    assert client.get(f"/benchmarks/{row.id}?page=2").status_code == 200
 
 
 def test_the_page_reads_the_database_once_whatever_the_row(app, client, hub, make_row,

@@ -84,14 +84,23 @@ def _paged(template: str, find: Callable[..., _Shown | None]) -> str | Response:
     (0, negative, junk, 1, given twice) redirects to the address without it or with the
     page it means."""
     page = page_number(request.args)
-    if request.args.getlist("page") != ([str(page)] if page > 1 else []):
-        return redirect(url_for(str(request.endpoint), **(request.view_args or {}),
-                                page=page if page > 1 else None), 301)
+    respelled = _respelled_page(page)
+    if respelled is not None:
+        return respelled
     found = find(page, per_page=_per_page())
     if found is None:
         abort(404)
     _show_demo_banner(found.demo_shown)
     return render_template(template, page=found, rules=rules)
+
+
+def _respelled_page(page: int) -> Response | None:
+    """A 301 to the page's own spelling when the query string spells `page` otherwise
+    (0, negative, junk, 1, 02, given twice); None when it is already the page's own."""
+    if request.args.getlist("page") == ([str(page)] if page > 1 else []):
+        return None
+    return redirect(url_for(str(request.endpoint), **(request.view_args or {}),
+                            page=page if page > 1 else None), 301)
 
 
 # werkzeug's own query encoding (what url_for writes after the path), so that an address
@@ -144,10 +153,14 @@ def catalog() -> Response:
 
 @bp.get("/benchmarks/<int:benchmark_id>")
 @shared_page(params=("page",))
-def detail(benchmark_id: int) -> str:
-    """A row's page; `page` pages its reproductions (past the last one: not found)."""
-    found = benchmark_detail(db.session, benchmark_id, now=utcnow(),
-                             page=page_number(request.args))
+def detail(benchmark_id: int) -> str | Response:
+    """A row's page; `page` pages its reproductions (past the last one: not found; a
+    page number spelled otherwise than the page's own: redirected, as every paged page)."""
+    page = page_number(request.args)
+    respelled = _respelled_page(page)
+    if respelled is not None:
+        return respelled
+    found = benchmark_detail(db.session, benchmark_id, now=utcnow(), page=page)
     if found is None:
         abort(404)
     _show_demo_banner(found.demo_shown)
