@@ -4,6 +4,7 @@ by it, age counts from it, and the live check says what the POST decides."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -145,3 +146,20 @@ def test_the_error_summary_names_the_date_and_a_refused_run_keeps_it(client, ses
     refused = client.post(f"/benchmarks/{hub.id}/reproduce", data=far)
     assert refused.status_code == 422
     assert f"measured_on={day}" in refused.text
+
+
+def test_the_date_fields_tell_the_browser_the_earliest_day(client, session, make_row,
+                                                           reviewer_client):
+    """The date picker cannot offer a day the server refuses: the fresh form's and the
+    editorial form's earliest is 2023-01-01, a reproduction's is its original's day."""
+    hub = make_row(age_days=10)
+    session.commit()
+
+    def earliest(html: str) -> str:
+        field = re.search(r'<input type="date"[^>]*>|<input[^>]*type="date"[^>]*>', html)
+        return re.search(r'\bmin="([^"]+)"', field.group(0)).group(1)
+
+    assert earliest(client.get("/submit/benchmark").text) == "2023-01-01"
+    assert earliest(client.get(f"/benchmarks/{hub.id}/reproduce").text) == (
+        hub.measured_at.date().isoformat())
+    assert earliest(reviewer_client.get("/review/editorial").text) == "2023-01-01"

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from webapp.blueprints.review import actor, bp
 from webapp.extensions import db
+from webapp.fields import MEASURED_ON_MIN
 from webapp.models import Hardware, ModelVariant, Quant, Runtime, utcnow
 from webapp.schemas import OTHER, FreshSubmission
 from webapp.services import divergence, plausibility
@@ -52,6 +53,7 @@ def _editorial_page(status: int = 200, *, errors=None, values=None, flags=None):
         "review/editorial.html", options=options, errors=errors or {},
         values=values or {}, flags=flags or (), run_slots=range(MAX_RUNS),
         min_runs=MIN_RUNS, max_runs=MAX_RUNS, other=OTHER, spread_limit=percent(SPREAD_LIMIT),
+        measured_on_min=MEASURED_ON_MIN.isoformat(),
     ), status
 
 
