@@ -55,13 +55,15 @@ def shown(client, url: str = "/operators") -> list[tuple[str, int, int, list[int
 
 def live(session) -> list[tuple[str, int, int, list[int], int]]:
     """The same listing computed from every submission in Python: clean reproductions
-    under a handle, of public rows, by operator; most rows reproduced first."""
+    under a handle, of public rows other than the operator's own, by operator; most rows
+    reproduced first."""
     session.expire_all()
     rows = {row.id: row for row in session.scalars(select(Submission))}
     credited: dict[str, list[Submission]] = defaultdict(list)
     for row in rows.values():
         if (row.kind == Kind.REPRODUCTION and row.state == State.REPRODUCED
                 and row.hub_id is not None and rows[row.hub_id].state == State.APPROVED
+                and row.operator_key != rows[row.hub_id].operator_key  # not one's own row
                 and (row.handle or "").strip()):
             credited[row.operator_key].append(row)
     ranked = []

@@ -87,9 +87,10 @@ def differences(original_ttft_ms: float, original_decode_tps: float, ttft_ms: fl
 @dataclass(frozen=True)
 class ReproductionView(_Measured):
     row: Any  # the reproduction's columns (services.detail_rows.row_around)
-    ring: Ring | None  # None: outside tolerance, accepted with a note (no ring)
+    ring: Ring | None  # None: outside tolerance, accepted with a note, or `own` (no ring)
     comparison: divergence.Comparison
     differences: tuple[Difference, ...] = ()
+    own: bool = False  # by the original row's own operator: a re-run, not evidence
 
     @property
     def environment(self) -> str:
@@ -187,9 +188,10 @@ REPRODUCTIONS_PER_PAGE = 10  # of each ring, and of those accepted with a note
 @dataclass(frozen=True)
 class ReproGroup:
     """One table of the page: a ring's reproductions (ring None: those accepted with a
-    note), how many it holds in all and this page's share of them, newest first."""
+    note; OWN: the original operator's re-runs), how many it holds in all and this page's
+    share of them, newest first."""
 
-    ring: Ring | None
+    ring: Ring | str | None
     total: int
     views: tuple[ReproductionView, ...]
     first: int  # the place of the first shown, counting from 1 (newest first)
@@ -203,10 +205,16 @@ class ReproGroup:
         return self.total > REPRODUCTIONS_PER_PAGE
 
 
-def _view(original: Any, repro: Any, ring: Ring | None) -> ReproductionView:
+# The group of the original operator's own re-runs (beside the rings and None, accepted
+# with a note).
+OWN = "own"
+
+
+def _view(original: Any, repro: Any, ring: Ring | str | None) -> ReproductionView:
     return ReproductionView(
         row=repro,
-        ring=ring,
+        ring=None if ring == OWN else ring,  # type: ignore[arg-type]
+        own=ring == OWN,
         comparison=divergence.compare(original.ttft_ms, original.decode_tps,
                                       repro.ttft_ms, repro.decode_tps),
         differences=differences(original.ttft_ms, original.decode_tps,
@@ -242,8 +250,13 @@ class Detail(_Measured):
     @cached_property
     def reproductions(self) -> tuple[ReproductionView, ...]:
         """Every accepted reproduction, oldest first."""
-        rings = self.rings
-        return tuple(_view(self.row, repro, rings.get(repro.id)) for repro in self.accepted)
+        return tuple(_view(self.row, repro, self._group_of(repro.id))
+                     for repro in self.accepted)
+
+    def _group_of(self, repro_id: int) -> Ring | str | None:
+        if repro_id in self.listing.assessment.own:
+            return OWN
+        return self.rings.get(repro_id)
 
     @cached_property
     def picture(self) -> RingPicture:
@@ -253,17 +266,23 @@ class Detail(_Measured):
     @cached_property
     def noted(self) -> tuple[ReproductionView, ...]:
         """Reproductions a reviewer accepted outside tolerance: shown apart from the rings."""
-        return tuple(view for view in self.reproductions if view.ring is None)
+        return tuple(view for view in self.reproductions if view.ring is None and not view.own)
+
+    @cached_property
+    def own(self) -> tuple[ReproductionView, ...]:
+        """The original operator's own re-runs: listed apart, no evidence."""
+        return tuple(view for view in self.reproductions if view.own)
 
     # --- the page: one page of each table ---------------------------------------------------
 
     @cached_property
-    def _members(self) -> dict[Ring | None, list[Any]]:
-        """The accepted reproductions by ring (None: accepted with a note), newest first."""
-        rings = self.rings
-        members: dict[Ring | None, list[Any]] = {Ring.INNER: [], Ring.OUTER: [], None: []}
+    def _members(self) -> dict[Ring | str | None, list[Any]]:
+        """The accepted reproductions by ring (None: accepted with a note; OWN: the
+        original operator's re-runs), newest first."""
+        members: dict[Ring | str | None, list[Any]] = {
+            Ring.INNER: [], Ring.OUTER: [], None: [], OWN: []}
         for repro in reversed(self.accepted):
-            members[rings.get(repro.id)].append(repro)
+            members[self._group_of(repro.id)].append(repro)
         return members
 
     @property
@@ -272,8 +291,9 @@ class Detail(_Measured):
         return max(1, math.ceil(largest / REPRODUCTIONS_PER_PAGE))
 
     @cached_property
-    def groups(self) -> tuple[ReproGroup, ReproGroup, ReproGroup]:
-        """Inner ring, outer ring, accepted with a note: this page of each."""
+    def groups(self) -> tuple[ReproGroup, ReproGroup, ReproGroup, ReproGroup]:
+        """Inner ring, outer ring, accepted with a note, the original operator's re-runs:
+        this page of each."""
         start = (self.page - 1) * REPRODUCTIONS_PER_PAGE
         groups = []
         for ring_, rows in self._members.items():
@@ -281,8 +301,8 @@ class Detail(_Measured):
             groups.append(ReproGroup(ring_, len(rows),
                                      tuple(_view(self.row, repro, ring_) for repro in shown),
                                      start + 1))
-        inner, outer, noted = groups
-        return inner, outer, noted
+        inner, outer, noted, own = groups
+        return inner, outer, noted, own
 
     @property
     def ring_groups(self) -> tuple[ReproGroup, ReproGroup]:
@@ -291,6 +311,10 @@ class Detail(_Measured):
     @property
     def noted_group(self) -> ReproGroup:
         return self.groups[2]
+
+    @property
+    def own_group(self) -> ReproGroup:
+        return self.groups[3]
 
     @property
     def pagination(self) -> Pagination:
@@ -305,18 +329,21 @@ class Detail(_Measured):
     @cached_property
     def page_picture(self) -> RingPicture:
         """This page's clean reproductions on their rings, with how many each ring holds."""
-        inner, outer, _noted = self.groups
+        inner, outer, _noted, _own = self.groups
         return ring_picture((*inner.views, *outer.views), (inner.total, outer.total))
 
     @cached_property
     def strip(self) -> evidence_charts.Strip | None:
         """The divergence strip of this page's reproductions (rings and accepted with a
         note) against this row's medians, signed, on an axis wide enough for all of them
-        and counting them all; None when there is none."""
-        row, rings = self.row, self.rings
+        and counting them all (the original operator's re-runs are no evidence: left
+        out); None when there is none."""
+        row, rings, own = self.row, self.rings, self.listing.assessment.own
         shown = {view.row.id for group in self.groups for view in group.views}
         drawn, others = [], []
         for repro in reversed(self.accepted):
+            if repro.id in own:
+                continue
             item = evidence_charts.StripInput(
                 repro.id, operator_label(repro), rings.get(repro.id),
                 evidence_charts.signed(repro.ttft_ms, row.ttft_ms),

@@ -41,8 +41,12 @@ class Assessment:
     confidence: confidence.Confidence
     independent_operators: frozenset[str]
     # reproduction id -> ring, for the reproductions in EVIDENCE_STATES that landed within
-    # tolerance; one outside it has no ring (trust.placement: "accepted with a note")
+    # tolerance; one outside it has no ring (trust.placement: "accepted with a note"), nor
+    # has one by the hub's own operator (below)
     rings: dict[int, Ring]
+    # ids of the reproductions by the hub's own operator (trust.same_operator): re-runs,
+    # which count for neither badge nor tier and are never drawn as ring evidence
+    own: frozenset[int] = frozenset()
 
 
 def environment_of(row: Any) -> trust.Environment:
@@ -109,12 +113,15 @@ def assess(hub: Submission, reproductions: Sequence[Submission], now: datetime) 
     facts = hub_facts(hub)
     repros = [repro_facts(r) for r in reproductions]
     placements = [trust.placement(facts, f) for f in repros]
+    own = frozenset(r.id for r, f in zip(reproductions, repros, strict=True)
+                    if trust.same_operator(f.operator, facts.operator))
     return Assessment(
         badge=trust.badge(facts, repros),
         confidence=confidence.assess(facts, repros, now, placements=placements),
         independent_operators=trust.independent_operators(facts, repros),
         rings={r.id: placed for r, placed in zip(reproductions, placements, strict=True)
-               if placed is not None},
+               if placed is not None and r.id not in own},
+        own=own,
     )
 
 

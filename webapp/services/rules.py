@@ -389,6 +389,15 @@ NOTED_EXPLANATION = (
     f"decided, but they are not ring evidence: the rings hold runs within {percent(TOLERANCE)}."
 )
 
+# A reproduction by the operator who published the row, which a reviewer still marked
+# reproduced: an operator cannot reproduce their own row (SPEC §5), so it is listed apart.
+OWN_LABEL = "Re-runs by the original operator"
+OWN_EXPLANATION = (
+    "Runs of this configuration by the operator who published this row. They were "
+    "accepted, but an operator cannot reproduce their own row: they count for neither the "
+    "badge nor the tier, and they are not drawn in the rings or the divergence strip."
+)
+
 
 class FlagCode(StrEnum):
     EXCEEDS_CEILING = "exceeds-ceiling"

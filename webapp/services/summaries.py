@@ -42,7 +42,8 @@ QUANT, RUNTIME = "quant", "runtime"
 COUNTED_BY = {HARDWARE: Submission.hardware_id, MODEL: Submission.model_id,
               QUANT: Submission.quant_id, RUNTIME: Submission.runtime_id}
 
-# A clean reproduction credited to its operator: marked reproduced, on a public row,
+# A clean reproduction credited to its operator: marked reproduced, on a public row
+# that is not the operator's own (a re-run of one's own row reproduces nothing, SPEC §5),
 # under a handle (anonymous operators are never listed, so their keys never reach a page).
 _REPRO, _HUB = aliased(Submission, name="repro"), aliased(Submission, name="hub")
 CREDITED = (
@@ -51,6 +52,7 @@ CREDITED = (
     _HUB.state == State.APPROVED,
     _REPRO.handle.is_not(None),
     func.trim(_REPRO.handle) != "",
+    _REPRO.operator_key != _HUB.operator_key,
 )
 _DEMO = func.max(case((_REPRO.is_demo, 1), else_=0))
 # Read from ix_submissions_operator_repros, and each hub's state from ix_submissions_id_state.
@@ -278,8 +280,26 @@ def rebuild_all(session: Session) -> tuple[int, int]:
     Core statements throughout, so a large catalog never sits in the session; the
     migration that created the tables calls this on its own connection to backfill them.
     """
-    session.execute(delete(OperatorSummary))
+    operators = rebuild_operators(session)
     session.execute(delete(PublicRowCount))
+    counts = [
+        {"subject": subject, "reference_id": reference_id, "rows": rows, "demo_rows": demo}
+        for subject, column in COUNTED_BY.items()
+        for reference_id, rows, demo in session.execute(
+            select(column, func.count(), _DEMO_ROWS).where(_PUBLIC).group_by(column))
+    ]
+    if counts:
+        session.execute(insert(PublicRowCount), counts)
+    # The migration that created the counts calls this before the charts' table exists.
+    if inspect(session.connection()).has_table(ChartSummary.__tablename__):
+        rebuild_charts(session)
+    session.flush()
+    return operators, len(counts)
+
+
+def rebuild_operators(session: Session) -> int:
+    """Recompute the operators' summary from the rows; returns how many are listed."""
+    session.execute(delete(OperatorSummary))
     latest: dict[str, list[int]] = defaultdict(list)
     for key, hub_id in session.execute(
             _HUB_PAIRS.order_by(_REPRO.operator_key, _REPRO.hub_id.desc())):
@@ -291,21 +311,9 @@ def rebuild_all(session: Session) -> tuple[int, int]:
         for key, handle, count, hubs, demo in session.execute(
             _TOTALS.group_by(_REPRO.operator_key))
     ]
-    counts = [
-        {"subject": subject, "reference_id": reference_id, "rows": rows, "demo_rows": demo}
-        for subject, column in COUNTED_BY.items()
-        for reference_id, rows, demo in session.execute(
-            select(column, func.count(), _DEMO_ROWS).where(_PUBLIC).group_by(column))
-    ]
     if operators:
         session.execute(insert(OperatorSummary), operators)
-    if counts:
-        session.execute(insert(PublicRowCount), counts)
-    # The migration that created the counts calls this before the charts' table exists.
-    if inspect(session.connection()).has_table(ChartSummary.__tablename__):
-        rebuild_charts(session)
-    session.flush()
-    return len(operators), len(counts)
+    return len(operators)
 
 
 def rebuild_charts(session: Session) -> int:
