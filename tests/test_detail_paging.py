@@ -108,8 +108,8 @@ def test_the_strip_and_the_rings_count_every_reproduction(client, hub):
         assert links == {f"#repro-{id_}" for id_ in shown if id_ != noted.id}
 
 
-def test_a_page_past_the_last_is_not_found_and_others_redirect_to_their_spelling(client, hub, make_row,
-                                                                   session):
+def test_a_page_past_the_last_is_not_found_and_others_redirect_to_their_spelling(
+        client, hub, make_row, session):
     row, *_ = hub
     lone = make_row()
     session.commit()

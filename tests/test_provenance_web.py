@@ -248,7 +248,8 @@ def test_the_ttft_caveat_matches_what_each_format_fills():
     from webapp.services.intake import parse
 
     for name in ("trustbench_result_fake_engine.json", LLAMA_BENCH,
-                 "llama_bench_rtx3090ti_b1275.jsonl", "ollama_mistral_issue1806.txt"):
+                 "llama_bench_rtx3090ti_b1275.jsonl", "ollama_mistral_issue1806.txt",
+                 "ollama_api_generate_runs.json"):
         found = parse(fixture_bytes(name), filename=name, references=refs())
         has_ttft = any(key.endswith("-ttft_ms") for key in found.values)
         assert (found.format in provenance.TTFT_TYPED) == (not has_ttft), name

@@ -266,8 +266,9 @@ def test_the_log_filter_is_one_implementation_installed_once(app):
 
 
 def _oversized_form(app) -> bytes:
-    """A valid submission whose last field arrives after more bytes than the cap allows."""
-    limit = app.config["MAX_CONTENT_LENGTH"]
+    """A valid submission whose last field arrives after more bytes than the cap allows
+    (the fresh form's: the import's, as the form carries the paste box too)."""
+    limit = app.config["INTAKE_MAX_CONTENT_LENGTH"]
     head = urlencode(fresh_form(notes=""))
     padding = "&padding=" + "x" * (limit - len(head))
     return (head + padding + "&notes=the+tail+field").encode()
@@ -328,7 +329,10 @@ def test_a_chunked_body_over_the_cap_is_refused_in_process(app, client, session)
 
 
 def test_a_body_over_the_cap_with_csrf_on_is_a_413_not_a_form_expired(app, client, session):
-    response = client.post("/submit/benchmark", data={"notes": "x" * (300 * 1024)})
+    response = client.post("/submit/benchmark", data={
+        "notes": "x" * (app.config["INTAKE_MAX_CONTENT_LENGTH"] + 1)})
+    assert response.status_code == 413
+    response = client.post("/review/login", data={"password": "x" * (300 * 1024)})
     assert response.status_code == 413
 
 

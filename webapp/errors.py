@@ -22,6 +22,7 @@ from webapp.extensions import database_problem_of, db
 from webapp.services import privacy, waiting
 from webapp.services.api.models import Problem
 from webapp.web.htmx import wants_fragment
+from webapp.web.intake import too_large_message
 
 MESSAGES = {
     400: "The request could not be understood.",
@@ -106,7 +107,7 @@ def _http_error(error: HTTPException):
     description = error.description or ""
     # Werkzeug's stock description gives way to ours; a view's own abort() text stays.
     if not description or description == type(error).description:
-        description = MESSAGES.get(status, "")
+        description = (status == 413 and too_large_message()) or MESSAGES.get(status, "")
     # Keep what the client needs to act on: a 405 must say what is allowed (RFC 9110).
     kept = {name: value for name, value in error.get_headers()
             if name in ("Allow", "Retry-After")}

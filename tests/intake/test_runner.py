@@ -99,8 +99,10 @@ def test_an_ollama_tag_is_read_as_one(refs):
     assert intake.values["runtime"] == "ollama"
     assert intake.values["model"] == "qwen2.5-7b-instruct"
     assert intake.values["quant"] == "gguf-q4_k_m"
-    vague = load(refs, result(model="llama3.1:8b", model_info={"file": None}))
-    assert vague.values["model"] == "other"  # the tag does not say instruct or base
+    library = load(refs, result(model="llama3.1:8b", model_info={"file": None}))
+    assert library.values["model"] == "llama-3.1-8b-instruct"  # Ollama's library default
+    vague = load(refs, result(model="my-finetune:8b", model_info={"file": None}))
+    assert vague.values["model"] == "other"  # a name the site cannot place
 
 
 def test_a_newer_format_version_is_refused(refs):

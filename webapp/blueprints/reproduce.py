@@ -163,6 +163,7 @@ def reproduce(benchmark_id: int):
     )
     verdict = live_check.check_reproduction(hub, posted)
     errors.update(verdict.blocking())
+    errors.update(importing.unread_paste(request.form))
     if verdict.refused:
         # Over the outer band is a decision, not a mistake to fix (SPEC §3): the page
         # leads with the two ways forward, and the form keeps the numbers. Still a 422:

@@ -92,6 +92,7 @@ def benchmark():
         schemas.FreshSubmission, request.form,
         submissions.form_context(db.session, choices.by_slug, now=now))
     errors.update(live_check.check_fresh(choices.by_slug, posted).blocking())
+    errors.update(importing.unread_paste(request.form))
     if errors or data is None:
         return _render_fresh(choices, posted, errors, 422)
 

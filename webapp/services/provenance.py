@@ -39,6 +39,7 @@ TOOLS = {
     llama_bench.FORMAT_JSON: llama_bench.TOOL,
     llama_bench.FORMAT_JSONL: llama_bench.TOOL,
     ollama.FORMAT: ollama.TOOL,
+    ollama.FORMAT_API: ollama.TOOL_API,
     vllm.FORMAT: vllm.TOOL,
 }
 # Formats whose runs never carry a time to first token: the operator typed it.
@@ -48,6 +49,7 @@ TTFT_TYPED = {
     llama_bench.FORMAT_JSONL: "llama-bench measures no time to first token: TTFT was typed "
                               "by hand.",
     ollama.FORMAT: "Ollama reports no time to first token: TTFT was typed by hand.",
+    ollama.FORMAT_API: "Ollama reports no time to first token: TTFT was typed by hand.",
 }
 TYPED_BY_HAND = "typed by hand"
 

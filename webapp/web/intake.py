@@ -31,6 +31,10 @@ PASTE_FIELD = "intake_text"
 PROVENANCE_FIELD = provenance.FIELD
 PASTE_KEPT_MAX = 32 * 1024  # a refused paste is shown again up to this size
 ENDPOINTS = frozenset({"submit.import_file", "reproduce.import_file"})
+# The forms' own POSTs carry the paste box too (an operator may paste and press the
+# form's button instead of the import's): the same cap, so the form comes back with a
+# message instead of a bare 413 (unread_paste).
+FORM_ENDPOINTS = frozenset({"submit.benchmark", "reproduce.reproduce"})
 # The reproduce form's locked dimensions: checked against the lock, never filled.
 LOCKED_FIELDS = frozenset({"model", "other_model", "hardware", "hardware_count",
                            "other_hardware", "cpu_family", "quant", "other_quant",
@@ -71,7 +75,8 @@ def install(app: Flask) -> None:
 
 
 def _raise_body_cap() -> None:
-    if request.endpoint in ENDPOINTS:
+    if request.endpoint in ENDPOINTS or (request.endpoint in FORM_ENDPOINTS
+                                         and request.method == "POST"):
         limit = current_app.config[CONFIG_KEY]
         request.max_content_length = limit
         request.max_form_memory_size = limit
@@ -205,6 +210,29 @@ def summary(found: intake.Intake, name: str | None, applied: list[str],
 
 def refused(error: Refusal) -> dict[str, str]:
     return {UPLOAD_FIELD: str(error)}
+
+
+def unread_paste(form: Mapping[str, str]) -> dict[str, str]:
+    """The form's own button pressed with a tool's output still in the paste box: the
+    error beside the upload field, so the text is neither sent unread nor dropped."""
+    if not (form.get(PASTE_FIELD) or "").strip():
+        return {}
+    return {UPLOAD_FIELD: (
+        "The box “Or paste the output” holds text that was not read. Press “Read it and "
+        "fill the form” to fill the form from it and check what it filled, or empty the "
+        "box; then send the form again.")}
+
+
+def too_large_message() -> str | None:
+    """The 413 page's words on the forms that take a file or a paste (None elsewhere):
+    the limits, and the way back to what was typed."""
+    if request.endpoint not in ENDPOINTS | FORM_ENDPOINTS:
+        return None
+    return (
+        f"What you sent is too large for this form: a result file or pasted output may be "
+        f"up to {intake.safejson.size_mib()}. Nothing was stored. Go back to the form (your "
+        "browser’s Back button may still show what you typed), then upload a smaller file, "
+        "or paste only the part of the output with the results.")
 
 
 def refuse_other_configuration(found: intake.Intake, hub, refs: intake.References) -> None:

@@ -8,7 +8,8 @@ the format and its version, and the sha256 of the bytes. Pure: no Flask, no data
 no clock.
 
 Formats: the trustbench runner's result file, `llama-bench -o json` / `-o jsonl`,
-`ollama run --verbose` text, and vLLM's serving-benchmark result JSON.
+`ollama run --verbose` text, the JSON of Ollama's API (/api/generate, /api/chat: one
+response, a list of them, or a stream), and vLLM's serving-benchmark result JSON.
 """
 
 from __future__ import annotations
@@ -57,11 +58,13 @@ FORMATS = {
     llama_bench.FORMAT_JSON: "the output of `llama-bench -o json`",
     llama_bench.FORMAT_JSONL: "the output of `llama-bench -o jsonl`",
     ollama.FORMAT: "the text `ollama run MODEL --verbose` prints after an answer",
+    ollama.FORMAT_API: "the JSON Ollama's API (/api/generate, /api/chat) answers with",
     vllm.FORMAT: "the result JSON of vLLM's serving benchmark (--save-result)",
 }
 _SUPPORTED = (
     "Upload the trustbench-measure result file, `llama-bench -o json` (or jsonl) output, "
-    "the text `ollama run --verbose` prints, or a vLLM serving-benchmark result JSON."
+    "the text `ollama run --verbose` prints, the responses of Ollama's API "
+    "(/api/generate, /api/chat), or a vLLM serving-benchmark result JSON."
 )
 
 
@@ -160,16 +163,18 @@ def _dispatch_records(
         return llama_bench.parse(records, fmt_name, refs)
     if all(vllm.looks_like(record) for _, record in records):
         return vllm.parse(records, refs)
+    if all(ollama.looks_like_api(record) for _, record in records):
+        return ollama.parse_api(records, refs)
     if any(llama_bench.looks_like(record) for _, record in records):
         label = next(label for label, record in records if not llama_bench.looks_like(record))
         raise IntakeError(f"{label} is not a llama-bench result, unlike the others in the file.")
     if any(runner.looks_like(record) for _, record in records):
         raise IntakeError("Upload one trustbench result file at a time.")
     if any(ollama.looks_like_api(record) for _, record in records):
+        label = next(label for label, record in records if not ollama.looks_like_api(record))
         raise IntakeError(
-            "This is a response of Ollama's API (/api/generate or /api/chat), which the form "
-            "does not read. Run `ollama run MODEL --verbose`, and paste the timings it prints "
-            "after each answer (one answer per run), or measure with trustbench-measure."
+            f"{label[:1].upper()}{label[1:]} is not a response of Ollama's API, unlike the "
+            "others in the file. Upload only what /api/generate or /api/chat returned."
         )
     shown = f"“{name[:80]}”" if name else "This JSON"
     raise IntakeError(f"{shown} is not a format the form can read. {_SUPPORTED}")

@@ -30,6 +30,20 @@ KNOWN_RUNTIME_NAMES: Mapping[str, tuple[str, ...]] = {
     "vllm": ("vllm-openai",),
     "tgi": ("text-generation-inference",),
 }
+# Ollama's library tags (NAME:SIZE) that spell no variant serve the instruct / chat model.
+# A bare NAME or NAME:latest is NAME's default size (deepseek-r1's moved: it has none here).
+OLLAMA_LIBRARY: Mapping[str, str] = {
+    "llama3.1:8b": "llama-3.1-8b-instruct", "llama3.1:70b": "llama-3.1-70b-instruct",
+    "llama3.3:70b": "llama-3.3-70b-instruct", "qwen2.5:7b": "qwen2.5-7b-instruct",
+    "qwen2.5:14b": "qwen2.5-14b-instruct", "qwen2.5:32b": "qwen2.5-32b-instruct",
+    "qwen3:30b-a3b": "qwen3-30b-a3b", "mistral:7b": "mistral-7b-instruct-v0.3",
+    "mixtral:8x7b": "mixtral-8x7b-instruct", "gemma2:9b": "gemma-2-9b-it",
+    "phi3:mini": "phi-3-mini-4k-instruct", "phi3:3.8b": "phi-3-mini-4k-instruct",
+    "deepseek-r1:7b": "deepseek-r1-distill-qwen-7b",
+    "gpt-oss:20b": "gpt-oss-20b", "gpt-oss:120b": "gpt-oss-120b",
+}
+OLLAMA_DEFAULT_SIZES = {"llama3.1": "8b", "llama3.3": "70b", "qwen2.5": "7b", "mistral": "7b",
+                        "mixtral": "8x7b", "gemma2": "9b", "phi3": "3.8b", "gpt-oss": "20b"}
 _VENDOR_WORDS = ("nvidia", "amd", "ati", "intel", "apple")
 _TRADEMARKS = re.compile(r"\((?:r|tm|c)\)|[®™]", re.IGNORECASE)
 _QUALIFIERS = re.compile(r"\([^)]*\)|\b\d+\s*gb\b", re.IGNORECASE)
@@ -182,6 +196,13 @@ def match_model(raw: str, refs: References) -> Match:
     return Match(best, stem) if best else Match(OTHER, stem)
 
 
+def ollama_library_model(tag: str) -> str | None:
+    """The slug Ollama's library serves as NAME, NAME:latest or NAME:SIZE (quant aside)."""
+    name, _, size = strip_quant_tags(tag.strip().lower())[0].partition(":")
+    size = OLLAMA_DEFAULT_SIZES.get(name, "") if size in ("", "latest") else size
+    return OLLAMA_LIBRARY.get(f"{name}:{size}")
+
+
 # --- quants ------------------------------------------------------------------------------
 
 
@@ -307,8 +328,8 @@ def _name_key(dimension: str, raw: str) -> str:
 
 
 def _resolve(dimension: str, raw: str, refs: References) -> str:
-    if dimension == "model":
-        return match_model(raw, refs).slug
+    if dimension == "model":  # "llama3.1:8b", kept by an earlier import, is not the base 8B
+        return ollama_library_model(raw) or match_model(raw, refs).slug
     if dimension == "hardware":
         return match_hardware(raw, refs).slug
     if dimension == "quant":

@@ -1,8 +1,12 @@
-"""`ollama run --verbose` output, pasted as text, read into form values.
+"""Ollama's timings read into form values: the text `ollama run --verbose` prints, and the
+JSON of Ollama's HTTP API (/api/generate, /api/chat).
 
 Ollama prints a block of timings after each answer ("total duration", "load duration",
 "prompt eval count/duration/rate", "eval count/duration/rate"). Several answers pasted
-one after another become several runs. Decode speed is eval count ÷ eval duration.
+one after another become several runs. Its API gives the same numbers (durations in
+nanoseconds) in the final object of each response, "done": true: each is one run, and
+the streamed chunks before it carry none. Both feed one function (`fill`). Decode speed
+is eval count ÷ eval duration.
 
 Time to first token is not filled: the prompt eval duration is only the engine's prompt
 processing, and leaves out tokenisation, queueing, the HTTP round trip and the first
@@ -16,6 +20,7 @@ import re
 import shlex
 import statistics
 from dataclasses import dataclass, field
+from typing import Any
 
 from webapp.services.intake import matching
 from webapp.services.intake.core import (
@@ -23,7 +28,9 @@ from webapp.services.intake.core import (
     OTHER,
     Draft,
     IntakeError,
+    ModelRef,
     References,
+    optional_text,
     positive_int,
     positive_number,
     run_field,
@@ -31,6 +38,8 @@ from webapp.services.intake.core import (
 
 FORMAT = "ollama-verbose"
 TOOL = "ollama run --verbose"
+FORMAT_API = "ollama-api"
+TOOL_API = "the Ollama API"
 _KEYS = (
     "total duration", "load duration", "prompt eval count", "prompt eval duration",
     "prompt eval rate", "eval count", "eval duration", "eval rate", "llm library",
@@ -45,6 +54,64 @@ _COUNT = re.compile(r"^(\d+)\s*token\(s\)$")
 _RATE = re.compile(r"^(\d+(?:\.\d+)?)\s*tokens/s$")
 _RUN_COMMAND = re.compile(r"\bollama\s+run\s+(.+)$", re.MULTILINE)
 _VARIANT_WORDS = ("instruct", "chat", "text", "base", "it")
+_TEXT_WORD = re.compile(r"[-_.]text(?=$|[-_.])", re.IGNORECASE)
+# Library names whose tags have pointed at other weights over time.
+_LIBRARY_CAVEATS = {
+    "mistral": "Ollama's “mistral” tags named Mistral-7B-Instruct v0.1, then v0.2, before "
+               "v0.3 (May 2024): a copy pulled earlier is one of those.",
+}
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One answer's timings (milliseconds), with the line or key each came from."""
+
+    tokens: int
+    eval_ms: float | None  # None: only the printed rate is there
+    rate: float | None
+    sources: dict[str, str]  # form run field -> source
+    prompt_tokens: int | None = None
+    prompt_ms: float | None = None
+    prompt_source: str = ""
+    load_ms: float | None = None
+
+    @property
+    def decode_tps(self) -> float:
+        """eval count ÷ eval duration; Ollama's printed rate only when the duration is not
+        there."""
+        return self.tokens / (self.eval_ms / 1000) if self.eval_ms else self.rate or 0.0
+
+    @property
+    def prefill_tps(self) -> float | None:
+        if not (self.prompt_tokens and self.prompt_ms):
+            return None
+        return self.prompt_tokens / (self.prompt_ms / 1000)
+
+
+@dataclass(frozen=True)
+class Wording:
+    """How the notes name Ollama's numbers: the --verbose text's words or the API's keys."""
+
+    answer: str
+    load: str
+    prompt_count: str
+    prompt_duration: str
+    fresh: str  # how to keep later runs from reusing the first one's prompt
+    unsaid: str  # the note on max tokens and seed
+
+
+_TEXT = Wording(
+    "answer", "load duration", "prompt eval count", "prompt eval duration",
+    "use a fresh prompt (or /clear) for every run",
+    "Ollama does not print max tokens or the seed: enter the values you set "
+    "(num_predict, seed).",
+)
+_API = Wording(
+    "response", "load_duration", "prompt_eval_count", "prompt_eval_duration",
+    "send every run without the earlier ones' context or messages",
+    "Ollama's API does not return max tokens or the seed: enter the values you set "
+    "(num_predict, seed).",
+)
 
 
 def looks_like_api(record: object) -> bool:
@@ -126,50 +193,22 @@ def _rate(block: Block, key: str) -> float | None:
 
 def parse(text: str, refs: References) -> Draft:
     draft = Draft(FORMAT, TOOL)
-    runs, sources, ttft_estimates, prefill, prompt_counts = [], [], [], [], []
+    timings = []
     for position, block in enumerate(blocks(text), start=1):
-        tokens = _count(block, "eval count")
-        eval_ms = _duration(block, "eval duration")
-        rate = _rate(block, "eval rate")
-        if tokens is None or (eval_ms is None and rate is None):
+        timing = _block_timing(block)
+        if timing is None:
             draft.note(f"Answer {position} has no eval count and duration: it was skipped.")
             continue
-        if eval_ms is not None:
-            decode = tokens / (eval_ms / 1000)
-            source = f"{block.line('eval count')} ÷ {block.line('eval duration')}"
-        else:
-            decode, source = rate, block.line("eval rate")
-        runs.append((None, tokens, decode))
-        sources.append({"tokens_generated": block.line("eval count"), "decode_tps": source})
-        prompt_tokens = _count(block, "prompt eval count")
-        prompt_ms = _duration(block, "prompt eval duration")
-        if prompt_tokens and prompt_ms:
-            prefill.append(prompt_tokens / (prompt_ms / 1000))
-            prompt_counts.append((prompt_tokens, block.line("prompt eval count")))
-            ttft_estimates.append((_duration(block, "load duration") or 0.0) + prompt_ms)
+        timings.append(timing)
         for key, label in (("llm library", "backend"), ("gpu loaded layers", "GPU layers")):
             if key in block.lines:
                 draft.facts[label] = block.lines[key][0]
-    if not runs:
+    if not timings:
         raise IntakeError(
             "The pasted Ollama output has no complete timing block (eval count and eval "
             "duration). Run `ollama run MODEL --verbose` and paste everything it prints."
         )
-    draft.put_runs(runs, sources)
-    draft.note(
-        "Ollama reports no time to first token: “prompt eval duration” is only the "
-        "engine's prompt processing. Enter TTFT for each run yourself (trustbench-measure "
-        "measures it); an estimate is offered separately."
-    )
-    for index, estimate in enumerate(ttft_estimates[:MAX_RUNS]):
-        if len(ttft_estimates) == len(runs):
-            draft.estimate(
-                run_field(index, "ttft_ms"), estimate,
-                "estimate, a lower bound: load duration + prompt eval duration of answer "
-                f"{index + 1}. It leaves out tokenisation, queueing, the HTTP round trip and "
-                "the first token itself.",
-            )
-    _prompt(draft, prefill, prompt_counts)
+    fill(draft, timings, _TEXT)
     runtime = matching.match_runtime("ollama", refs)
     draft.put("runtime", runtime.slug, "the output of `ollama run --verbose`")
     draft.note("Ollama's --verbose output does not name its version: enter it (ollama -v).")
@@ -180,24 +219,138 @@ def parse(text: str, refs: References) -> Draft:
     return draft
 
 
-def _prompt(draft: Draft, prefill: list[float], counts: list[tuple[int, str]]) -> None:
-    if not prefill:
-        return
-    draft.put("prefill_tps", statistics.median(prefill),
-              "median over the answers of prompt eval count ÷ prompt eval duration")
-    distinct = {count for count, _ in counts}
-    if len(distinct) == 1:
-        draft.put("prompt_tokens", counts[0][0], counts[0][1])
+def _block_timing(block: Block) -> Timing | None:
+    tokens = _count(block, "eval count")
+    eval_ms = _duration(block, "eval duration")
+    rate = _rate(block, "eval rate")
+    if tokens is None or (eval_ms is None and rate is None):
+        return None
+    if eval_ms is not None:
+        source = f"{block.line('eval count')} ÷ {block.line('eval duration')}"
     else:
-        shown = ", ".join(str(count) for count, _ in counts)
-        draft.note(
-            f"The prompt eval count differs between answers ({shown}): Ollama reuses cached "
-            "prompt tokens, so later answers may process fewer. Prompt length was not filled; "
-            "use a fresh prompt (or /clear) for every run."
-        )
+        source = block.line("eval rate")
+    prompt_tokens = _count(block, "prompt eval count")
+    prompt_ms = _duration(block, "prompt eval duration")
+    has_prompt = bool(prompt_tokens and prompt_ms)
+    return Timing(
+        tokens, eval_ms, rate, {"tokens_generated": block.line("eval count"), "decode_tps": source},
+        prompt_tokens, prompt_ms, block.line("prompt eval count") if has_prompt else "",
+        (_duration(block, "load duration") or 0.0) if has_prompt else None,
+    )
+
+
+def fill(draft: Draft, timings: list[Timing], words: Wording) -> None:
+    """The runs, prefill and prompt length, the TTFT note and its estimates: one answer's
+    timings each, from the --verbose text or from the API."""
+    draft.put_runs([(None, timing.tokens, timing.decode_tps) for timing in timings],
+                   [timing.sources for timing in timings])
     draft.note(
-        "Ollama does not print max tokens or the seed: enter the values you set "
-        "(num_predict, seed)."
+        f"Ollama reports no time to first token: “{words.prompt_duration}” is only the "
+        "engine's prompt processing. Enter TTFT for each run yourself (trustbench-measure "
+        "measures it); an estimate is offered separately."
+    )
+    if all(timing.prefill_tps for timing in timings):
+        for index, timing in enumerate(timings[:MAX_RUNS]):
+            draft.estimate(
+                run_field(index, "ttft_ms"), (timing.load_ms or 0.0) + (timing.prompt_ms or 0.0),
+                f"estimate, a lower bound: {words.load} + {words.prompt_duration} of "
+                f"{words.answer} {index + 1}. It leaves out tokenisation, queueing, the HTTP "
+                "round trip and the first token itself.",
+            )
+    _prompt(draft, [timing for timing in timings if timing.prefill_tps], words)
+
+
+def _prompt(draft: Draft, timings: list[Timing], words: Wording) -> None:
+    if not timings:
+        return
+    draft.put("prefill_tps", statistics.median([timing.prefill_tps or 0.0 for timing in timings]),
+              f"median over the {words.answer}s of {words.prompt_count} ÷ "
+              f"{words.prompt_duration}")
+    distinct = {timing.prompt_tokens for timing in timings}
+    if len(distinct) == 1:
+        draft.put("prompt_tokens", timings[0].prompt_tokens or 0, timings[0].prompt_source)
+    else:
+        shown = ", ".join(str(timing.prompt_tokens) for timing in timings)
+        draft.note(
+            f"The {words.prompt_count} differs between {words.answer}s ({shown}): Ollama "
+            f"reuses cached prompt tokens, so later {words.answer}s may process fewer. Prompt "
+            f"length was not filled; {words.fresh}."
+        )
+    draft.note(words.unsaid)
+
+
+# --- the HTTP API ------------------------------------------------------------------------
+
+
+def parse_api(records: list[tuple[str, Any]], refs: References) -> Draft:
+    """Responses of /api/generate or /api/chat, streamed or not: (label, object) pairs, the
+    label naming the line or record for sources. Each final object is one run."""
+    finals = [(label, record) for label, record in records if record.get("done") is True]
+    if not finals:
+        raise IntakeError(
+            "These are streamed chunks of Ollama's API without the final one: no object has "
+            "“done”: true, and only that last chunk of a response carries the timings. Save "
+            "the whole stream, or send the request with “stream”: false."
+        )
+    if len(finals) > MAX_RUNS:
+        raise IntakeError(
+            f"The file holds {len(finals)} finished responses of Ollama's API (“done”: true); "
+            f"the form takes at most {MAX_RUNS} runs. Upload at most {MAX_RUNS}."
+        )
+    tags = sorted({str(record.get("model")) for _, record in finals})
+    if len(tags) > 1:
+        shown = ", ".join(f"“{tag[:80]}”" for tag in tags[:4])
+        raise IntakeError(
+            f"The responses are of different models ({shown}): a benchmark is one model. "
+            "Upload the runs of one model."
+        )
+    draft = Draft(FORMAT_API, TOOL_API)
+    fill(draft, [_api_timing(label, record) for label, record in finals], _API)
+    skipped = len(records) - len(finals)
+    if skipped:
+        draft.note(
+            f"{skipped} streamed chunk{'s' if skipped != 1 else ''} (“done”: false) "
+            f"{'carry' if skipped != 1 else 'carries'} no timings and "
+            f"{'were' if skipped != 1 else 'was'} skipped: the final chunk of each response "
+            "was read."
+        )
+    runtime = matching.match_runtime("ollama", refs)
+    draft.put("runtime", runtime.slug, "a response of Ollama's API")
+    draft.note("Ollama's API does not return its version: enter it (ollama -v).")
+    label, record = finals[0]
+    tag = optional_text(record.get("model"))
+    if tag:
+        apply_tag(draft, tag, f"{label}: model", refs)
+    else:
+        draft.note("The responses do not name the model: choose it.")
+    return draft
+
+
+def _api_timing(label: str, record: dict) -> Timing:
+    where = label[:1].upper() + label[1:]
+    if "eval_count" not in record or "eval_duration" not in record:
+        why = (" (its done_reason is “load”: the request only loaded the model; leave it out)"
+               if record.get("done_reason") == "load" else "")
+        raise IntakeError(
+            f"{where} is a finished response (“done”: true) without eval_count and "
+            f"eval_duration{why}: it has no timings to read."
+        )
+
+    def ms(key: str) -> float | None:
+        if key not in record:  # Ollama leaves out zero values
+            return None
+        return positive_number(record[key], f"{where}: {key}") / 1e6
+
+    tokens = positive_int(record["eval_count"], f"{where}: eval_count")
+    eval_ms, prompt_ms, load_ms, _total = map(ms, (  # total_duration: checked, not used
+        "eval_duration", "prompt_eval_duration", "load_duration", "total_duration"))
+    prompt_tokens = (positive_int(record["prompt_eval_count"], f"{where}: prompt_eval_count")
+                     if "prompt_eval_count" in record else None)
+    return Timing(
+        tokens, eval_ms, None,
+        {"tokens_generated": f"{label}: eval_count",
+         "decode_tps": f"{label}: eval_count ÷ eval_duration"},
+        prompt_tokens, prompt_ms, f"{label}: prompt_eval_count", load_ms,
     )
 
 
@@ -219,16 +372,29 @@ def _model(draft: Draft, text: str, refs: References) -> None:
 
 
 def apply_tag(draft: Draft, tag: str, source: str, refs: References) -> None:
-    """An Ollama tag ("qwen2.5:7b-instruct-q4_K_M", or a Hugging Face pull such as
-    "hf.co/bartowski/Meta-Llama-3.1-8B-Instruct-GGUF:Q4_K_M") -> model and quant. A tag
-    that does not say the variant ("llama3.1:8b", "mistral") is kept as Other, never
+    """An Ollama tag -> model and quant: one that spells its variant
+    ("qwen2.5:7b-instruct-q4_K_M", "llama3.1:8b-text-q4_K_M": "-text" is the base model),
+    a Hugging Face pull ("hf.co/bartowski/Meta-Llama-3.1-8B-Instruct-GGUF:Q4_K_M"), or a
+    library tag that does not ("llama3.1:8b", "qwen2.5:7b-q4_K_M", "mistral"), placed by
+    Ollama's library table (matching.OLLAMA_LIBRARY). Any other is kept as Other, never
     guessed."""
     draft.facts["ollama_tag"] = tag
     name, _, variant = tag.partition(":")
     stem, tags = matching.strip_quant_tags(f"{name}-{variant}" if variant else name)
     tags = [part for part in tags if part.lower() not in ("gguf", "ud", "imat", "imatrix")]
     words = re.split(r"[-_.]", f"{matching.model_stem(name)}-{variant}".lower())
-    if not any(word in _VARIANT_WORDS for word in words):
+    found = _spelled(stem, words, refs) if set(words) & set(_VARIANT_WORDS) else None
+    if not (found and found.known) and "text" not in words:
+        library = _library(name, variant, refs)
+        if library:
+            found = matching.Match(library.slug, stem)
+            draft.note(
+                f"The model was taken from Ollama's library: “{tag}” is Ollama's name for "
+                f"{library.name}; `ollama show {tag}` tells."
+            )
+            if caveat := _LIBRARY_CAVEATS.get(name.lower()):
+                draft.note(caveat)
+    if found is None:
         draft.put("model", OTHER, source)
         draft.put("other_model", tag, source)
         draft.unmapped["model"] = tag
@@ -237,9 +403,38 @@ def apply_tag(draft: Draft, tag: str, source: str, refs: References) -> None:
             "them (`ollama show` tells)."
         )
         return
-    matching.apply(draft, "model", matching.match_model(stem, refs), source)
+    if found.known and "text" in words:
+        draft.note(f"“{tag}” is a “-text” tag: Ollama's name for the base model, not the "
+                   "instruct one.")
+    matching.apply(draft, "model", found, source)
     if tags:
         quant = matching.match_quant(tags[-1].upper(), refs, gguf=True)
         matching.apply(draft, "quant", quant, source)
     else:
         draft.note(f"The Ollama tag “{tag}” does not name its quant: choose it.")
+
+
+def _spelled(stem: str, words: list[str], refs: References) -> matching.Match:
+    """The model a tag names that spells its variant; a "-text" tag is a base model."""
+    if "text" not in words:
+        return matching.match_model(stem, refs)
+    base = matching.match_model(_TEXT_WORD.sub("", stem), refs)
+    ref = _model_ref(base.slug, refs)
+    return matching.Match(base.slug if ref and ref.variant == "base" else OTHER, stem)
+
+
+def _library(name: str, variant: str, refs: References) -> ModelRef | None:
+    """The model a library tag names (NAME, NAME:SIZE, NAME:SIZE-QUANT) when it spells no
+    variant after its size, or only "instruct": Ollama's default tags are that model."""
+    if "/" in name:  # a namespace's own upload or a Hugging Face pull
+        return None
+    words = matching.strip_quant_tags(variant)[0].lower().split("-")
+    for cut in (1, 2):  # sizes are one word ("8b") or two ("30b-a3b")
+        slug = matching.ollama_library_model(f"{name}:{'-'.join(words[:cut])}")
+        if slug and words[cut:] in ([], ["instruct"], ["chat"], ["it"]):
+            return _model_ref(slug, refs)
+    return None
+
+
+def _model_ref(slug: str, refs: References) -> ModelRef | None:
+    return next((ref for ref in refs.models if ref.slug == slug), None)
