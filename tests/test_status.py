@@ -174,3 +174,24 @@ def test_the_status_page_shows_back_what_was_sent(app, client, session):
     assert ('<a href="https://example.org/quiet-fox" rel="nofollow noopener ugc">'
             in sent)
     assert "2026-11-30" in sent and "GeForce RTX 4090" in sent
+
+
+def test_the_status_page_tells_a_form_sent_without_javascript_of_its_flags(
+        app, client, session):
+    """The live check flags numbers above the ceiling while typing; a form sent without
+    JavaScript is told after sending, on the status page the POST leads to (SPEC §7)."""
+    app.config["WTF_CSRF_ENABLED"] = False
+    # RTX 4090, Llama 3.1 8B at Q4_K_M: a ceiling of about 205 tok/s, and 24 GiB
+    fast = ((20.0, 256, 240.0), (20.0, 256, 241.0), (20.0, 256, 239.0))
+    response = client.post("/submit/benchmark", data=fresh_form(
+        runs=fast, vram_peak_mib="30000", notes="Runs at 240 tok/s; checked twice."))
+    plain = client.post("/submit/benchmark", data=fresh_form())
+    app.config["WTF_CSRF_ENABLED"] = True
+    assert response.status_code == 303 and plain.status_code == 303
+    html = client.get(response.headers["Location"]).text
+    flags = html[html.index('id="plausibility-flags"'):]
+    flags = flags[:flags.index("</div>")]
+    assert "Exceeds the bandwidth ceiling" in flags and "240 tok/s" in flags
+    assert "Memory peak exceeds the hardware" in flags
+    assert "withdraw this one and send it again" in flags
+    assert 'id="plausibility-flags"' not in client.get(plain.headers["Location"]).text
