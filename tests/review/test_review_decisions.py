@@ -293,3 +293,31 @@ def test_every_dashboard_table_scrolls_by_keyboard_on_a_narrow_screen(reviewer_c
             assert region.get("aria-label", "").startswith("Table: "), path
             seen += 1
     assert seen >= 6
+
+
+@pytest.mark.parametrize("fragment", [False, True])
+def test_a_queue_button_pressed_after_another_decision_changes_nothing(
+        reviewer_client, hub, repro_of, fragment):
+    """Two reviewers on the queue: one marks a reproduction reproduced; the other, on a
+    queue page loaded before, presses Reject (the one queue action that carries a reason).
+    That must not overturn the decision as a silent revision: 409, the state, the audit log
+    and the hub's badge stay, and the answer says who decided and how to revise."""
+    repro = repro_of(handle="second-operator")
+    assert reviewer_client.post(f"/review/submissions/{repro.id}/reproduced",
+                                {"return_to": "queue"}).status_code == 303
+    events = audit_count(repro)
+    post = reviewer_client.htmx_post if fragment else reviewer_client.post
+    for action, form in (("reject", {"reason": REJECTION_REASONS[0], "return_to": "queue"}),
+                         ("approve", {"return_to": "queue"}),
+                         ("reproduced", {"return_to": "queue"})):
+        response = post(f"/review/submissions/{repro.id}/{action}", form)
+        assert response.status_code == 409, action
+        body = response.get_data(as_text=True)
+        assert f"#{repro.id} was already decided by " in body
+        assert "Nothing was changed" in body and "revise it" in body
+    assert fresh(repro).state == State.REPRODUCED and audit_count(repro) == events
+    assert public_badge(reviewer_client, hub) == "reproduced"
+    # the revision form still changes it, with a reason
+    response = reviewer_client.post(f"/review/submissions/{repro.id}/revise",
+                                    {"to_state": State.REJECTED.value, "reason": "Duplicate"})
+    assert response.status_code == 303 and fresh(repro).state == State.REJECTED

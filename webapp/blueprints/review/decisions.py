@@ -10,10 +10,11 @@ from __future__ import annotations
 from functools import partial
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
 
 from webapp.blueprints.review import ID, actor, bp, int_arg, small_int, submission_or_404
 from webapp.extensions import db
-from webapp.models import Submission, utcnow
+from webapp.models import AuditEvent, Submission, utcnow
 from webapp.services import labels, moderation, operator_links, review_queue, review_view
 from webapp.services.rules import (
     FEEDBACK_KINDS,
@@ -95,14 +96,35 @@ def _decided_message(row: Submission) -> str:
     return f"#{row.id} is now {state.label.lower()}."
 
 
-def _decision(submission_id: int, read_form) -> object:
+def _already_decided(row: Submission) -> str:
+    """Why a queue decision cannot be taken: someone decided the submission meanwhile."""
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.submission_id == row.id)
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(1)).first()
+    by = ""
+    if event is not None:
+        who = event.actor.removeprefix("reviewer:")
+        by = f" by {who} at {event.created_at.strftime('%Y-%m-%d %H:%M')} UTC"
+    return (f"#{row.id} was already decided{by}: it is {State(row.state).label.lower()}. "
+            "Nothing was changed. To change that decision, revise it on the submission's "
+            "page, with a reason.")
+
+
+def _decision(submission_id: int, read_form, *, first: bool = True) -> object:
     """Run one decision; commit it with its audit event, or roll back and say why.
 
     read_form(form) returns the moderation decision to run and its reason, or raises
-    TransitionError when the form does not say enough to decide.
+    TransitionError when the form does not say enough to decide. A `first` decision
+    (approve, mark reproduced, reject: the queue's buttons) is taken only on a queued
+    submission: a button on a page loaded before another reviewer decided must not
+    overturn that decision (409); changing a decision is a revision, with its own form.
     """
     row = submission_or_404(submission_id, lock=True)
     form = request.form.to_dict()
+    if first and row.state != State.QUEUED and row.state != State.WITHDRAWN:
+        message = _already_decided(row)
+        db.session.rollback()
+        return _decision_failed(submission_id, message, form, status=409)
     try:
         decide, reason = read_form(form)
         decide(db.session, row, actor=actor(), now=utcnow(), reason=reason)
@@ -122,15 +144,15 @@ def _decision(submission_id: int, read_form) -> object:
     return redirect(url_for("review.submission", submission_id=row.id), code=303)
 
 
-def _decision_failed(submission_id: int, message: str, form: dict):
+def _decision_failed(submission_id: int, message: str, form: dict, status: int = 422):
     if wants_fragment() and form.get("return_to") == "queue":
         row = submission_or_404(submission_id)
         item = review_queue.queue_item(db.session, row)
         return render_template(
             "review/_queue_row.html", item=item, error=message, form=form,
             reasons=REJECTION_REASONS, reason_max=REJECTION_REASON_MAX,
-        ), 422
-    return submission_page(submission_id, 422, error=message, form=form)
+        ), status
+    return submission_page(submission_id, status, error=message, form=form)
 
 
 def _with_note(decide):
@@ -173,7 +195,7 @@ def reject(submission_id: int):
 
 @bp.post(f"/submissions/<{ID}:submission_id>/revise")
 def revise(submission_id: int):
-    return _decision(submission_id, _revision)
+    return _decision(submission_id, _revision, first=False)
 
 
 @bp.post(f"/submissions/<{ID}:submission_id>/link")
