@@ -122,9 +122,15 @@ def test_hit_counts_per_key_over_a_sliding_window(app, session):
     results = [privacy.hit(session, "submissions", "abc", NOW) for _ in range(5)]
     assert results == [False, False, False, True, True]
     assert privacy.hit(session, "submissions", "other", NOW) is False
-    # Issue 10, item 15: an hour later half of the previous clock hour still counts
-    # (this used to pass: the window reset on the hour); two hours later none of it.
-    assert privacy.hit(session, "submissions", "abc", NOW + timedelta(hours=1)) is True
+    # A refused attempt is not counted: retrying while refused never pushes the moment the
+    # next attempt fits further out (an audit saw each retry add minutes to Retry-After).
+    counted = select(RateCounter.count).where(RateCounter.bucket == "submissions:abc")
+    assert session.scalar(counted) == 3
+    # Issue 10, item 15: the previous clock hour keeps counting as it slides out (this used
+    # to pass at 13:05: the window reset on the hour): at 13:05 eleven twelfths of its
+    # three attempts, at 13:30 half of them, so one more fits; two hours on, none.
+    assert privacy.hit(session, "submissions", "abc", NOW + timedelta(minutes=35)) is True
+    assert privacy.hit(session, "submissions", "abc", NOW + timedelta(hours=1)) is False
     assert privacy.hit(session, "submissions", "abc", NOW + timedelta(hours=2)) is False
     assert privacy.limit_label("submissions") == "3 per hour"
 

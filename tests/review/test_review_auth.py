@@ -113,7 +113,13 @@ def test_login_is_throttled_per_ip_hash(app, reviewer):
         assert login(client, f"nobody{number}", "wrong password!").status_code == 401
     response = login(client, "alice", PASSWORD)  # right password, but the IP is over
     assert response.status_code == 429
-    assert "Too many login attempts" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "Too many login attempts" in page and "You can try again in about" in page
+    # as every 429, it says when: within the window, however often it is retried
+    waits = [int(response.headers["Retry-After"])]
+    for _ in range(3):
+        waits.append(int(login(client, "alice", PASSWORD).headers["Retry-After"]))
+    assert all(0 < wait <= 900 for wait in waits) and waits[-1] <= waits[0]
     assert client.get("/review/").status_code == 302
 
 

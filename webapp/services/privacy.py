@@ -203,14 +203,20 @@ def _sliding(limit: RateLimit, previous: int, current: int, elapsed: int) -> flo
     return previous * (window - elapsed) / window + current
 
 
-def hit(session: Session, action: str, key: str, now: datetime) -> bool:
-    """Count one attempt of `action` by `key`; True when it is over the limit.
+def hit(session: Session, action: str, key: str, now: datetime, *,
+        keep_over: bool = False) -> bool:
+    """Count one attempt of `action` by `key`; True when it is over the limit, and then
+    it is not counted (unless `keep_over`: a count that measures effort rather than
+    refuses, as the login's per-account slowdown, keeps every attempt).
 
     The limit holds over a sliding window: the attempts of the last `window_seconds`,
     estimated from two fixed-window counters (this one and the one before, weighted),
     so a burst at the end of one clock hour still counts at the start of the next. The
     counters live in the database and are incremented atomically by an upsert, so every
-    worker process shares them. Disabled (never over) when RATE_LIMITS_ENABLED is False.
+    worker process shares them; an attempt over the limit is taken back the same way, so
+    a refused attempt never counts: retrying while refused does not push the moment the
+    next attempt fits further out (at most one window after the last accepted one).
+    Disabled (never over) when RATE_LIMITS_ENABLED is False.
     """
     if not current_app.config.get("RATE_LIMITS_ENABLED", True):
         return False
@@ -219,7 +225,11 @@ def hit(session: Session, action: str, key: str, now: datetime) -> bool:
     bucket = _bucket(action, key)
     current = _add(session, bucket, start, 1)
     previous = _count(session, bucket, start - limit.window_seconds)
-    return _sliding(limit, previous, current, elapsed) > limit.limit
+    if _sliding(limit, previous, current, elapsed) <= limit.limit:
+        return False
+    if not keep_over:
+        _add(session, bucket, start, -1)
+    return True
 
 
 def attempts(session: Session, action: str, key: str, now: datetime) -> float:

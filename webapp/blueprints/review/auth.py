@@ -20,6 +20,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_user, logout_user
 
 from webapp.blueprints.review import bp, reviewer
+from webapp.errors import rate_limited
 from webapp.extensions import db
 from webapp.models import utcnow
 from webapp.services import accounts, privacy
@@ -63,7 +64,8 @@ def _count_attempt(name: str, now: datetime) -> tuple[str, bool, float]:
         privacy.attempts(db.session, "login", f"account:{name}", now),
         allowance=privacy.limit_of("login").limit,
         base=float(config["LOGIN_SLOWDOWN_BASE"]), longest=float(config["LOGIN_SLOWDOWN_MAX"]))
-    privacy.hit(db.session, "login", f"account:{name}", now)
+    # every attempt on the account counts, past the allowance too: each waits longer
+    privacy.hit(db.session, "login", f"account:{name}", now, keep_over=True)
     return ip_hash, False, delay
 
 
@@ -88,8 +90,10 @@ def login():
     if throttled:
         current_app.logger.warning(
             "review login throttled: account=%r ip_hash=%s", name, ip_hash)
-        message = (f"Too many login attempts ({privacy.limit_label('login')} allowed). "
-                   "Wait a while and try again.")
+        retry = rate_limited("login", f"ip:{ip_hash}", now)["retry"]  # and Retry-After
+        message = (f"Too many login attempts from your network "
+                   f"({privacy.limit_label('login')} allowed). You can try again "
+                   f"{retry.words}, from about {retry.at.strftime('%Y-%m-%d %H:%M')} UTC.")
         return _login_page(429, error=message, name=name)
     _pause(delay)
 
