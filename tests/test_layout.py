@@ -198,7 +198,8 @@ def test_ordinary_paths_read_in_the_log_as_they_were(app):
     for uri in (f"/static/{stylesheet}", "/static/vendor/htmx-2.0.11.min.0123456789ab.js",
                 "/benchmarks/12?sort=ttft&page=2", "/hardware/rtx-4090",
                 "/?q=llama-3.1-8b.Q4_K_M.gguf", "/feed.atom?since=2026-12-03T10:00:00Z",
-                "/benchmarks.csv?q=llama%203.1%2070b"):
+                "/benchmarks.csv?q=llama%203.1%2070b", "/review/submissions/851",
+                "/review/submissions/851/history", "/review/submissions/851/approve"):
         line = f"GET {uri} HTTP/1.1"
         assert privacy.scrub(line) == line
         assert gunicorn_atoms(conf, uri)["r"] == line

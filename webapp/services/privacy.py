@@ -276,9 +276,13 @@ _ACCESS_LINE = re.compile(r"^\S+( - - \[)")
 _CLIENT_IP = re.compile(r"(\bip=)[0-9A-Za-z:.%\[\]-]*?(?=:\s|\s|$)")
 # A private status link is a capability: whoever holds it can withdraw the submission.
 # Logs keep the route, never the token: a path segment after /submissions/, however the
-# path is spelled ("//", "/./", "%2e", any case), dotted or not.
+# path is spelled ("//", "/./", "%2e", any case), dotted or not. A segment of digits
+# alone is a submission's id on the reviewers' pages (/review/submissions/851), never a
+# token (a signed token is base64url text with a dot): it stays, so the log says which
+# submission a reviewer's request was about.
 _STATUS_TOKEN = re.compile(
-    r"(/submissions(?:/|%2f)+(?:(?:\.|%2e){1,2}(?:/|%2f)+)*)[^/\s?\"]+", re.IGNORECASE)
+    r"(/submissions(?:/|%2f)+(?:(?:\.|%2e){1,2}(?:/|%2f)+)*)(?![0-9]+(?:[/\s?\"]|$))"
+    r"[^/\s?\"]+", re.IGNORECASE)
 # The same token pasted anywhere else (a search, another route, a referer, a query
 # parameter) is cut by its shape: itsdangerous writes base64url parts joined by dots, the
 # payload first (a JSON object: dozens of characters) and the signature after it (27 for
