@@ -44,6 +44,11 @@ worker_class = "sync"
 # the longest response: a streamed export of a whole 100,000-row catalog takes 17-24 s on
 # two busy cores (bench/export_stream.py). 120 s leaves room for a few times that.
 timeout = 120
+# The longest request line gunicorn reads (its own default is 4094 bytes, past which it
+# answers 414 itself, without the app's headers): the API documents a cursor of up to 400
+# characters, and 400 non-ASCII characters percent-encoded take up to 4,800 bytes, plus a
+# search and the filters. 8190 is gunicorn's maximum.
+limit_request_line = 8190
 graceful_timeout = 10
 forwarded_allow_ips = ""  # the app decides whom to trust (TRUSTED_PROXY_COUNT)
 control_socket_disable = True  # no admin socket on disk; signals are enough

@@ -13,7 +13,7 @@ from __future__ import annotations
 import http.client
 import re
 import socket
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pytest
 
@@ -26,7 +26,7 @@ CLIENT_ADDRESS = "127.0.0.2"
 TOKEN = "eyJpZCI6OTksIm5vbmNlIjoic2VjcmV0In0.aw-zzz.c2lnbmF0dXJlLXRoYXQtbXVzdC1ub3QtbGVhaw"
 PATH = f"/submissions/{TOKEN}"
 MALFORMED = {
-    "request line too long": f"GET {PATH}/{'a' * 5000} HTTP/1.1\r\nHost: x\r\n\r\n".encode(),
+    "request line too long": f"GET {PATH}/{'a' * 9000} HTTP/1.1\r\nHost: x\r\n\r\n".encode(),
     "bare line feeds": f"GET {PATH} HTTP/1.1\nHost: x\n\n".encode(),
     "non-ASCII request line": f"GET {PATH}/café HTTP/1.1\r\nHost: x\r\n\r\n".encode(),
     "raw UTF-8 bidi override": f"GET {PATH}/\u202egpj.exe HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -73,6 +73,25 @@ def test_malformed_requests_leave_no_address_token_or_raw_byte_in_any_log(deploy
     assert not any(line.startswith("[2026-01-01") for line in body.splitlines())
 
 
+def test_the_apis_longest_documented_cursor_reaches_the_app(deployment):
+    """The OpenAPI document allows a cursor of 400 characters: 400 non-ASCII ones take
+    4,800 bytes percent-encoded, past gunicorn's default request line (4094 bytes, a bare
+    414 without the app's headers). The app answers it, with its problem document."""
+    server = deployment(workers=1)
+    cursor = "é" * 400
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        connection.request("GET", "/api/v1/operators?cursor=" + quote(cursor) + "&limit=5")
+        response = connection.getresponse()
+        body = response.read().decode()
+    finally:
+        connection.close()
+    assert response.status == 400, body[:500]
+    assert response.getheader("Content-Type") == "application/problem+json"
+    assert '"parameter":"cursor"' in body.replace(" ", "")
+    assert response.getheader("Content-Security-Policy")
+
+
 def _post_chunked(server, client, path: str, body: bytes) -> tuple[int, str]:
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
     try:
@@ -94,7 +113,9 @@ def test_a_chunked_body_over_the_cap_is_refused_under_gunicorn(deployment, deplo
     marker = unique_marker("chunked")
     form = fresh_form(client, marker)
     head = urlencode({**form, "notes": ""})
-    cap = 256 * 1024  # config.Defaults.MAX_CONTENT_LENGTH
+    # the fresh form's cap: the import's (intake.MAX_BYTES + web.intake.FORM_OVERHEAD), as
+    # the form carries the paste box too
+    cap = 2 * 1024 * 1024 + 64 * 1024
     oversized = (f"{head}&padding={'x' * (cap - len(head))}&notes=tail+{marker}").encode()
     status, page = _post_chunked(server, client, "/submit/benchmark", oversized)
     assert status == 413, page[:2000]
