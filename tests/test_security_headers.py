@@ -33,7 +33,8 @@ def test_error_pages_are_pages(client):
 
 def test_an_oversized_post_is_refused_with_a_page_before_it_is_read(app, client, session):
     app.config["WTF_CSRF_ENABLED"] = False
-    response = client.post("/submit/benchmark", data={"notes": "x" * (300 * 1024)})
+    response = client.post("/submit/benchmark", data={
+        "notes": "x" * (app.config["INTAKE_MAX_CONTENT_LENGTH"] + 1)})
     assert response.status_code == 413
     assert response.mimetype == "text/html" and b"too large" in response.data
     assert b"<title>" in response.data
