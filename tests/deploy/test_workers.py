@@ -256,7 +256,8 @@ def test_concurrent_clients_across_workers(deployment, deploy_database, add_revi
     # Every decision that succeeded has its audit event, and no other decision does.
     succeeded = [d for d in outcome.decisions if d[2] == 303]
     refused = [d for d in outcome.decisions if d[2] != 303]
-    assert all(status == 422 for _id, _action, status in refused), refused
+    # a decision on a submission another reviewer decided first: 409 (already decided)
+    assert all(status == 409 for _id, _action, status in refused), refused
     reviewer_events = sum(
         database.scalar("SELECT count(*) FROM audit_events WHERE actor = :a", a=f"reviewer:{n}")
         for n in REVIEWERS)
@@ -287,10 +288,10 @@ def test_concurrent_clients_across_workers(deployment, deploy_database, add_revi
           f"({len(races)} simultaneous pairs); "
           f"statuses {dict(outcome.statuses)}")
 
-    lost_races = {i: statuses for i, statuses in races.items() if statuses != [303, 422]}
+    lost_races = {i: statuses for i, statuses in races.items() if statuses != [303, 409]}
     assert lost_races == {}, (
         f"simultaneous decisions on one submission must let exactly one through (303) and "
-        f"refuse the other (422); got {lost_races}")
+        f"refuse the other (409: already decided); got {lost_races}")
 
     # Each submission's trail is one chain: every event starts where the last ended.
     events = database.rows(
