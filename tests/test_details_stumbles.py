@@ -191,9 +191,10 @@ def test_waits_in_words_round_up(seconds, words):
 
 
 @pytest.mark.parametrize(("earlier", "expected"), [
-    # three attempts now (two allowed, one refused) at 10:15 with 2 per hour: the count
-    # stays 3 until 11:00, then the hour 10:00-11:00 slides out; 1 left at 11:40
-    ((), 45 * 60 + 40 * 60),
+    # three attempts now (two allowed, one refused and so not counted) at 10:15 with 2
+    # per hour: the count stays 2 until 11:00, then the hour 10:00-11:00 slides out; 1
+    # left at 11:30
+    ((), 45 * 60 + 30 * 60),
     # one attempt in the hour before as well: 11:00 then reads 1/4 of it + 3, ...
     ((timedelta(minutes=-30),), None),
 ])

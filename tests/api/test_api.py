@@ -79,8 +79,8 @@ def test_filters_and_sorts_use_the_catalogs_names(client, catalog):
     assert [item["id"] for item in body["items"]] == [catalog.other.id]
     assert client.get(f"{LIST}?stale=1").get_json()["total"] == 2
     assert client.get(f"{LIST}?stale=true&sort=newest").get_json()["query"] == {
-        "model": None, "hardware": None, "quant": None, "runtime": None, "badge": None,
-        "tier": None, "sort": "newest", "stale": True}
+        "q": None, "model": None, "hardware": None, "quant": None, "runtime": None,
+        "badge": None, "tier": None, "sort": "newest", "stale": True}
 
 
 def test_a_filtered_total_follows_a_new_public_row_at_once(client, catalog, make_row):

@@ -2,8 +2,11 @@
 embeddable badges and the page that explains them.
 
 Every response here is public and the same for every visitor: it carries an ETag and a
-short public max-age, and answers 304 to a matching If-None-Match. Filters follow the
-catalog's own rules (services.catalog): a bad value is dropped, never an error.
+short public max-age, and answers 304 to a matching If-None-Match. The exports and the
+feed take the catalog's query string, read strictly (services/api/query.parse_view): a
+file or a feed has nowhere to show the notice with which the catalog drops a bad value,
+so such a value, an unknown parameter, a repeated or an empty one is a 400 problem
+naming it, as the API answers.
 """
 
 from __future__ import annotations
@@ -29,10 +32,12 @@ from flask import (
 )
 from werkzeug.http import quote_header_value
 
+from webapp.errors import problem_response
 from webapp.extensions import db
 from webapp.models import utcnow
 from webapp.services import badge_svg, data_version, exports, feed, snapshot
-from webapp.services.catalog import parse_catalog_query, select_rows
+from webapp.services.api.query import ParameterError, parse_view
+from webapp.services.catalog import CatalogQuery, filter_options, select_rows
 
 bp = Blueprint("open_data", __name__)
 
@@ -54,10 +59,23 @@ def _not_modified(etag: str) -> Response | None:
     return None
 
 
+def _asked() -> CatalogQuery:
+    """The catalog query of this request's query string (a ParameterError when a value
+    is not one the catalog would apply)."""
+    return parse_view(dict(request.args.lists()), filter_options(db.session))
+
+
+def _refused(error: ParameterError) -> Response:
+    return problem_response(400, "Bad Request", error.detail, parameter=error.parameter)
+
+
 def _export(fmt: exports.Format) -> Response:
-    query, notices = parse_catalog_query(request.args)
+    try:
+        query = _asked()
+    except ParameterError as error:
+        return _refused(error)
     now = utcnow()
-    selection = select_rows(db.session, query, notices, now=now)
+    selection = select_rows(db.session, query, (), now=now)
     version = data_version.current(db.session)
     etag = exports.etag(selection.query, fmt, version, now)
     cached = _not_modified(etag)
@@ -118,9 +136,12 @@ def atom_time(value: datetime) -> str:
 @bp.get("/feed.atom")
 def feed_atom() -> Response:
     """Rows that became public and badges that moved, newest first, under catalog filters."""
-    query, notices = parse_catalog_query(request.args)
+    try:
+        query = _asked()
+    except ParameterError as error:
+        return _refused(error)
     now = utcnow()
-    selection = select_rows(db.session, query, notices, now=now)
+    selection = select_rows(db.session, query, (), now=now)
     args = selection.query.args(page=None, sort=None)
     found = feed.entries(db.session, selection, now=now)
     described = ", ".join(f"{name} {value}" for name, value in args.items())

@@ -1,8 +1,10 @@
 """The embeddable badge of a public row: its trust badge, confidence tier and decode speed,
-laid out for a small SVG (open_data/badge.svg renders it; every text is escaped there).
+and its plausibility flags when it has any, laid out for a small SVG (open_data/badge.svg
+renders it; every text is escaped there).
 
-The badge and tier are recomputed from the evidence, as the detail page shows them. The
-colours are decided here, from the badge's rung on the ladder, never in the template.
+The badge and tier are recomputed from the evidence, and the flags from the row
+(plausibility.of_row), as the detail page shows them. The colours are decided here, from
+the badge's rung on the ladder (and the flags' own), never in the template.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from webapp.models import Submission
-from webapp.services import evidence
+from webapp.services import evidence, plausibility
 from webapp.services.detail import MAX_ID
 from webapp.services.labels import hardware_label, model_label, number
 from webapp.services.rules import Badge, State
@@ -27,6 +29,7 @@ LABEL_COLOUR = "#444444"
 NUMBER_COLOUR = "#2b2b2b"
 # By rung: editorial and community rows share the first (who measured is not evidence).
 RUNG_COLOURS = {0: "#6b6b6b", 1: "#1f6fb2", 2: "#1e7e34"}
+FLAG_COLOUR = "#b3261e"  # white on it: a contrast of about 6.5:1
 
 
 def text_width(text: str) -> int:
@@ -78,13 +81,18 @@ def badge_for(session: Session, benchmark_id: int, *, now: datetime) -> BadgeIma
     tier = assessment.confidence.tier
     speed = f"{number(row.decode_tps)} tok/s"
     stale = " (stale)" if assessment.confidence.stale else ""
+    flags = plausibility.of_row(row).flags
+    flagged = ("; flagged: " + ", ".join(flag.label.lower() for flag in flags)) if flags else ""
+    texts = [
+        ("trustbench", LABEL_COLOUR),
+        (badge.label.lower(), RUNG_COLOURS[badge.rank]),
+        (f"{tier.label.lower()}{stale} · {speed}", NUMBER_COLOUR),
+    ]
+    if flags:
+        texts.append((" · ".join(flag.short_label.lower() for flag in flags), FLAG_COLOUR))
     return BadgeImage(
         row_id=row.id,
         title=(f"Trustbench benchmark #{row.id}, {model_label(row)} on {hardware_label(row)}: "
-               f"{badge.label}, confidence {tier.label}{stale}, decode {speed}"),
-        parts=_laid_out([
-            ("trustbench", LABEL_COLOUR),
-            (badge.label.lower(), RUNG_COLOURS[badge.rank]),
-            (f"{tier.label.lower()}{stale} · {speed}", NUMBER_COLOUR),
-        ]),
+               f"{badge.label}, confidence {tier.label}{stale}, decode {speed}{flagged}"),
+        parts=_laid_out(texts),
     )

@@ -1,6 +1,7 @@
 """The catalog table's rows, read as columns: what the table shows of each row and the
 stored index it shows badge, tier and stale marker from (listing.shown_marks), with the
-reference entries the labels read, kept per data version (services.reference_memo).
+reference entries the labels and the plausibility flags read, kept per data version
+(services.reference_memo).
 
 No Submission entity is loaded: building 25 of them with their four joined reference
 rows cost more than the rest of the query. labels.* read a CatalogRow as they read a
@@ -26,6 +27,7 @@ _COLUMNS = (
     Submission.other_quant, Submission.other_runtime, Submission.cpu_family,
     Submission.runtime_version,
     Submission.decode_tps, Submission.ttft_ms, Submission.vram_peak_mib,
+    Submission.speculative, Submission.batch_gt1, Submission.tensor_parallel,  # the flags'
     Submission.derived_ceiling_share, Submission.created_at,
     Submission.derived_badge, Submission.derived_tier, Submission.derived_tier_lifted_off,
     Submission.derived_lift_until, Submission.derived_tier_aged, Submission.derived_newest_at,
@@ -39,14 +41,18 @@ _BY_ID = select(*_COLUMNS).where(Submission.id.in_(bindparam("ids", expanding=Tr
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """What a label reads of a reference entry (the rules stay on the models: is_other,
-    Quant.label)."""
+    """What a label and plausibility.of_row read of a reference entry (the rules stay on
+    the models: is_other, Quant.label). Each table's numbers are None on the others'."""
 
     slug: str
     name: str
     label: str
     is_other: bool
     kind: str = ""  # hardware: gpu | unified | cpu | other
+    memory_gib: float | None = None  # hardware
+    bandwidth_gb_s: float | None = None  # hardware
+    active_params_b: float | None = None  # model
+    bits_per_weight: float | None = None  # quant
 
 
 class CatalogRow:
@@ -59,7 +65,7 @@ class CatalogRow:
     quant: Entry
     runtime: Entry
 
-    def __init__(self, values: Sequence[Any], references: _References) -> None:
+    def __init__(self, values: Sequence[Any], references: References) -> None:
         for name, value in zip(_NAMES, values, strict=True):
             setattr(self, name, value)
         self.model = references.models[self.model_id]
@@ -69,42 +75,53 @@ class CatalogRow:
 
 
 @dataclass(frozen=True)
-class _References:
+class References:
     models: dict[int, Entry]
     hardware: dict[int, Entry]
     quants: dict[int, Entry]
     runtimes: dict[int, Entry]
 
 
-def _read_references(session: Session) -> _References:
+def _read_references(session: Session) -> References:
     models = {
-        id_: Entry(slug, name, name, ModelVariant(variant=variant).is_other)
-        for id_, slug, name, variant in session.execute(
-            select(ModelVariant.id, ModelVariant.slug, ModelVariant.name, ModelVariant.variant))
+        id_: Entry(slug, name, name, ModelVariant(variant=variant).is_other,
+                   active_params_b=active_params_b)
+        for id_, slug, name, variant, active_params_b in session.execute(
+            select(ModelVariant.id, ModelVariant.slug, ModelVariant.name, ModelVariant.variant,
+                   ModelVariant.active_params_b))
     }
     hardware = {
-        id_: Entry(slug, name, name, Hardware(kind=kind).is_other, kind)
-        for id_, slug, name, kind in session.execute(
-            select(Hardware.id, Hardware.slug, Hardware.name, Hardware.kind))
+        id_: Entry(slug, name, name, Hardware(kind=kind).is_other, kind,
+                   memory_gib=memory_gib, bandwidth_gb_s=bandwidth_gb_s)
+        for id_, slug, name, kind, memory_gib, bandwidth_gb_s in session.execute(
+            select(Hardware.id, Hardware.slug, Hardware.name, Hardware.kind,
+                   Hardware.memory_gib, Hardware.bandwidth_gb_s))
     }
     quants = {}
-    for id_, slug, family, name in session.execute(
-            select(Quant.id, Quant.slug, Quant.family, Quant.name)):
+    for id_, slug, family, name, bits_per_weight in session.execute(
+            select(Quant.id, Quant.slug, Quant.family, Quant.name, Quant.bits_per_weight)):
         quant = Quant(family=family, name=name)  # transient: the label rule stays on Quant
-        quants[id_] = Entry(slug, name, quant.label, quant.is_other)
+        quants[id_] = Entry(slug, name, quant.label, quant.is_other,
+                            bits_per_weight=bits_per_weight)
     runtimes = {
         id_: Entry(slug, name, name, Runtime(engine_family=family).is_other)
         for id_, slug, name, family in session.execute(
             select(Runtime.id, Runtime.slug, Runtime.name, Runtime.engine_family))
     }
-    return _References(models, hardware, quants, runtimes)
+    return References(models, hardware, quants, runtimes)
+
+
+def references(session: Session) -> References:
+    """Every reference entry by id, plain, as labels.* and plausibility.of_row read it,
+    kept per data version (the exports and the feed read theirs here too)."""
+    return reference_memo.kept(session, "catalog-rows", data_version.current(session),
+                               _read_references)
 
 
 def rows_by_id(session: Session, ids: Sequence[int]) -> dict[int, CatalogRow]:
     """The catalog rows with these ids (a listing.listing_page loader). Read on the
     session's connection, without the ORM's execution layer: listing._fetch flushed
     anything pending before it read the ids."""
-    references = reference_memo.kept(session, "catalog-rows", data_version.current(session),
-                                     _read_references)
+    entries = references(session)
     found = session.connection().execute(_BY_ID, {"ids": list(ids)}).all()
-    return {row.id: row for row in (CatalogRow(values, references) for values in found)}
+    return {row.id: row for row in (CatalogRow(values, entries) for values in found)}

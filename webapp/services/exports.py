@@ -6,7 +6,9 @@ Rows are read as plain columns from one table, in the catalog's order, `BATCH` a
 time (yield_per: a server-side cursor on PostgreSQL, SQLite's own step-by-step cursor),
 and each batch is written out before the next is read, so neither the first byte nor
 the worker's memory waits on the size of the catalog. Badge, tier and stale come from
-the stored index the catalog filters on, which equals what the pages show on every day.
+the stored index the catalog filters on, which equals what the pages show on every day;
+the plausibility flags are the ones the row's page lists (plausibility.of_row), worked
+out from the row's columns and the reference rows kept per data version.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
 from webapp.models import Submission
-from webapp.services import data_version, reference_memo
+from webapp.services import catalog_rows, plausibility
 from webapp.services.catalog import CatalogQuery, Selection
 from webapp.services.labels import (
     hardware_label,
@@ -56,11 +58,15 @@ FIELDS: tuple[str, ...] = (
     "prompt_tokens", "max_tokens", "seed", "quant_provider", "model_sha256_prefix",
     "speculative", "batch_gt1", "tensor_parallel",
     "ttft_ms", "decode_tps", "tokens_generated", "ttft_spread", "decode_spread",
-    "vram_peak_mib", "prefill_tps",
+    "vram_peak_mib", "prefill_tps", "flags",
     "badge", "tier", "stale", "independent_reproductions",
     "operator", "operator_url", "notes",
     "measured_at", "published_at", "source_format", "source_version", "demo",
 )
+
+# `flags` holds the codes of the row's plausibility flags (rules.FlagCode) separated by
+# this, "" when it has none: one text value, as the snapshot's column stores it.
+FLAG_SEPARATOR = " "
 
 # Cells a spreadsheet would read as a formula (OWASP's list): such a cell gets a leading
 # apostrophe, which spreadsheets show as text and hide.
@@ -110,13 +116,15 @@ CACHE_LIMIT = 4_096
 
 
 class _Reference:
-    """The four reference tables by id (a few hundred rows, kept per data version), and
-    each dimension's label computed once per distinct value (bounded, so memory stays
-    flat on any catalog)."""
+    """The four reference tables by id (a few hundred plain entries with the numbers the
+    ceiling reads, kept per data version: catalog_rows.references), and each dimension's
+    label computed once per distinct value (bounded, so memory stays flat on any
+    catalog)."""
 
-    def __init__(self, session: Session, version: int):
-        self.models, self.hardware, self.quants, self.runtimes = (
-            reference_memo.reference_rows(session, version))
+    def __init__(self, session: Session):
+        entries = catalog_rows.references(session)
+        self.models, self.hardware = entries.models, entries.hardware
+        self.quants, self.runtimes = entries.quants, entries.runtimes
         self._caches: dict[str, dict[tuple[Any, ...], Any]] = {
             name: {} for name in ("model", "hardware", "quant", "runtime", "url")}
 
@@ -129,11 +137,12 @@ class _Reference:
                 cache[key] = found
         return found
 
-    def labels(self, key: tuple[Any, ...]) -> tuple[str, str, str, str, str, str, str, str]:
-        """(model, its label, hardware, its label, quant, its label, runtime, its label)."""
+    def labels(self, key: tuple[Any, ...], view: _RowView
+               ) -> tuple[str, str, str, str, str, str, str, str]:
+        """(model, its label, hardware, its label, quant, its label, runtime, its label) of
+        the row `view`, whose configuration's columns `key` holds."""
         (model_id, hardware_id, count, quant_id, runtime_id, other_model, other_hardware,
          other_quant, other_runtime, cpu_family, runtime_version) = key
-        view = _RowView(self, *key)
         model = self._cached("model", (model_id, other_model),
                              lambda: (view.model.slug, model_label(view)))
         hardware = self._cached("hardware", (hardware_id, other_hardware, cpu_family, count),
@@ -151,16 +160,19 @@ class _Reference:
 
 
 class _RowView:
-    """What labels.* read from a row: the configuration's columns and reference rows."""
+    """What labels.* and plausibility.of_row read from a row: the configuration's columns
+    and reference rows, and the numbers checked against the ceiling and the memory."""
 
     __slots__ = ("model", "hardware", "hardware_count", "quant", "runtime", "runtime_version",
-                 "other_model", "other_hardware", "other_quant", "other_runtime", "cpu_family")
+                 "other_model", "other_hardware", "other_quant", "other_runtime", "cpu_family",
+                 "speculative", "batch_gt1", "tensor_parallel", "decode_tps", "vram_peak_mib")
 
     def __init__(self, reference: _Reference, model_id: int, hardware_id: int,
                  hardware_count: int, quant_id: int, runtime_id: int, other_model: str | None,
                  other_hardware: str | None, other_quant: str | None,
                  other_runtime: str | None, cpu_family: str | None,
-                 runtime_version: str | None):
+                 runtime_version: str | None, speculative: bool, batch_gt1: bool,
+                 tensor_parallel: bool, decode_tps: float, vram_peak_mib: float):
         self.model = reference.models[model_id]
         self.hardware = reference.hardware[hardware_id]
         self.quant = reference.quants[quant_id]
@@ -169,6 +181,15 @@ class _RowView:
         self.other_model, self.other_hardware = other_model, other_hardware
         self.other_quant, self.other_runtime = other_quant, other_runtime
         self.cpu_family = cpu_family
+        self.speculative, self.batch_gt1 = bool(speculative), bool(batch_gt1)
+        self.tensor_parallel = bool(tensor_parallel)
+        self.decode_tps, self.vram_peak_mib = decode_tps, vram_peak_mib
+
+
+def _flags(view: _RowView) -> str:
+    """The codes of the row's plausibility flags, FLAG_SEPARATOR between them."""
+    flags = plausibility.of_row(view).flags
+    return FLAG_SEPARATOR.join(flag.code.value for flag in flags) if flags else ""
 
 
 def _time(value: datetime | None) -> str | None:
@@ -188,10 +209,12 @@ def _record(row: tuple[Any, ...], reference: _Reference) -> tuple[Any, ...]:
      ttft_ms, decode_tps, tokens_generated, ttft_spread, decode_spread, vram_peak_mib,
      prefill_tps, badge, repro_count, handle, url, notes, measured_at, decided_at,
      source_format, source_version, is_demo, tier, fresh) = row
+    key = (model_id, hardware_id, hardware_count, quant_id, runtime_id, other_model,
+           other_hardware, other_quant, other_runtime, cpu_family, runtime_version)
+    view = _RowView(reference, *key, speculative, batch_gt1, tensor_parallel, decode_tps,
+                    vram_peak_mib)
     model, model_text, hardware, hardware_text, quant, quant_text, runtime, runtime_text = (
-        reference.labels((model_id, hardware_id, hardware_count, quant_id, runtime_id,
-                          other_model, other_hardware, other_quant, other_runtime,
-                          cpu_family, runtime_version)))
+        reference.labels(key, view))
     return (
         id_, kind, related_to,
         model, model_text, hardware, hardware_count, hardware_text,
@@ -201,6 +224,7 @@ def _record(row: tuple[Any, ...], reference: _Reference) -> tuple[Any, ...]:
         bool(speculative), bool(batch_gt1), bool(tensor_parallel),
         ttft_ms, decode_tps, tokens_generated, ttft_spread, decode_spread,
         vram_peak_mib, prefill_tps,
+        _flags(view),
         badge, tier, not fresh, repro_count,
         _text(handle), reference.url(url), _text(notes),
         _time(measured_at), _time(decided_at), source_format, source_version, bool(is_demo),
@@ -232,11 +256,10 @@ def batches(
     walks the sort's index from where it stopped. (Without that bound SQLite would pick the
     stale filter's index and sort every matching row before the first left.) Other sorts
     are one streamed query. Core rows, not ORM ones: an export reads every matching row.
-    `version` is the data version, when the caller has read it already.
+    `version` is no longer read: the reference entries are the ones kept for the data
+    version this transaction reads (catalog_rows.references), the one the caller read.
     """
-    if version is None:
-        version = data_version.current(session)
-    reference = _Reference(session, version)
+    reference = _Reference(session)
     sort = selection.query.sort
     terms = sort_terms(sort)
     statement = (

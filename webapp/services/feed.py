@@ -1,5 +1,6 @@
 """The Atom feed: rows that became public and badges that moved (up or down), newest
-first, under the catalog's filters.
+first, under the catalog's filters. An entry's summary gives the row's numbers as its
+pages write them (labels.number) and names its plausibility flags (plausibility.of_row).
 
 A row becomes public when a reviewer approves it (Submission.decided_at, so every row
 published before the feed existed is in it too); badge changes are the BadgeChange
@@ -18,9 +19,15 @@ from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from webapp.models import BadgeChange, Submission
-from webapp.services import data_version, reference_memo
+from webapp.services import catalog_rows, plausibility
 from webapp.services.catalog import Selection
-from webapp.services.labels import hardware_label, model_label, quant_label, runtime_label
+from webapp.services.labels import (
+    hardware_label,
+    model_label,
+    number,
+    quant_label,
+    runtime_label,
+)
 from webapp.services.rules import Badge
 
 LIMIT = 50
@@ -38,39 +45,46 @@ class Entry:
 
 
 # What an entry reads of a row: columns, not ORM rows (with their four joined reference
-# rows each); the reference rows come from those kept for the data version.
+# rows each); the reference entries come from those kept for the data version
+# (catalog_rows.references, with the numbers the ceiling reads).
 # The table's own columns, read past the ORM's execution layer: a statement built per
 # request from them is matched to its cached compiled form by identity (services.exports).
 _ROWS = Submission.__table__.c
 _COLUMNS = (
     _ROWS.id, _ROWS.decided_at, _ROWS.derived_badge, _ROWS.decode_tps,
-    _ROWS.ttft_ms, _ROWS.model_id, _ROWS.hardware_id, _ROWS.quant_id,
+    _ROWS.ttft_ms, _ROWS.vram_peak_mib, _ROWS.model_id, _ROWS.hardware_id, _ROWS.quant_id,
     _ROWS.runtime_id, _ROWS.hardware_count, _ROWS.other_model,
     _ROWS.other_hardware, _ROWS.other_quant, _ROWS.other_runtime,
     _ROWS.cpu_family, _ROWS.runtime_version,
+    _ROWS.speculative, _ROWS.batch_gt1, _ROWS.tensor_parallel,
 )
 
 
 class FeedRow:
-    """The columns an entry reads, and the reference rows labels.* read beside them."""
+    """The columns an entry reads, and the reference entries labels.* and
+    plausibility.of_row read beside them."""
 
-    __slots__ = ("id", "decided_at", "derived_badge", "decode_tps", "ttft_ms", "model",
-                 "hardware", "quant", "runtime", "hardware_count", "other_model",
+    __slots__ = ("id", "decided_at", "derived_badge", "decode_tps", "ttft_ms", "vram_peak_mib",
+                 "model", "hardware", "quant", "runtime", "hardware_count", "other_model",
                  "other_hardware", "other_quant", "other_runtime", "cpu_family",
-                 "runtime_version", "model_text", "hardware_text", "configuration")
+                 "runtime_version", "speculative", "batch_gt1", "tensor_parallel",
+                 "model_text", "hardware_text", "configuration", "flags")
 
-    def __init__(self, values: Any, reference: reference_memo.ReferenceRows):
+    def __init__(self, values: Any, reference: catalog_rows.References):
         (self.id, self.decided_at, self.derived_badge, self.decode_tps, self.ttft_ms,
-         model_id, hardware_id, quant_id, runtime_id, self.hardware_count, self.other_model,
-         self.other_hardware, self.other_quant, self.other_runtime, self.cpu_family,
-         self.runtime_version) = values
-        models, hardware, quants, runtimes = reference
-        self.model, self.hardware = models[model_id], hardware[hardware_id]
-        self.quant, self.runtime = quants[quant_id], runtimes[runtime_id]
+         self.vram_peak_mib, model_id, hardware_id, quant_id, runtime_id, self.hardware_count,
+         self.other_model, self.other_hardware, self.other_quant, self.other_runtime,
+         self.cpu_family, self.runtime_version, speculative, batch_gt1,
+         tensor_parallel) = values
+        self.speculative, self.batch_gt1 = bool(speculative), bool(batch_gt1)
+        self.tensor_parallel = bool(tensor_parallel)
+        self.model, self.hardware = reference.models[model_id], reference.hardware[hardware_id]
+        self.quant, self.runtime = reference.quants[quant_id], reference.runtimes[runtime_id]
         # each label once: a title and a summary both name the model and the hardware
         self.model_text, self.hardware_text = model_label(self), hardware_label(self)
         self.configuration = (f"{self.model_text} on {self.hardware_text}, "
                               f"{quant_label(self)}, {runtime_label(self)}")
+        self.flags = plausibility.of_row(self).flags
 
 
 def _badge_label(value: str | None) -> str:
@@ -81,8 +95,14 @@ def _badge_label(value: str | None) -> str:
 
 
 def _numbers(row: FeedRow) -> str:
-    return (f"decode {row.decode_tps:,.1f} tok/s, time to first token "
-            f"{row.ttft_ms:,.0f} ms (medians of the timed runs)")
+    return (f"decode {number(row.decode_tps)} tok/s, time to first token "
+            f"{number(row.ttft_ms)} ms (medians of the timed runs)")
+
+
+def _flagged(row: FeedRow) -> str:
+    """The row's plausibility flags as sentences after the summary's own, as its page
+    lists them (name, then what was found); "" for a row without any."""
+    return "".join(f" Flagged: {flag.label}. {flag.message}" for flag in row.flags)
 
 
 def _published(row: FeedRow) -> Entry:
@@ -94,7 +114,7 @@ def _published(row: FeedRow) -> Entry:
         at=at,
         row=row,
         title=f"New: #{row.id} {row.model_text} on {row.hardware_text}",
-        summary=f"{row.configuration}: {_numbers(row)}. Badge: {badge}.",
+        summary=f"{row.configuration}: {_numbers(row)}. Badge: {badge}.{_flagged(row)}",
     )
 
 
@@ -111,7 +131,8 @@ def _badge_changed(change: Any, row: FeedRow) -> Entry:
         title=f"Badge {verb}: #{row.id} {row.model_text} on {row.hardware_text} "
               f"is now {new}",
         summary=f"{row.configuration}: the badge went from {old} to {new} as the "
-                f"evidence changed (clean reproductions by other operators). {_numbers(row)}.",
+                f"evidence changed (clean reproductions by other operators). {_numbers(row)}."
+                f"{_flagged(row)}",
     )
 
 
@@ -134,7 +155,7 @@ _WALK_ON = _WALK_FIRST.where(or_(
 
 
 def _badge_changes(
-    session: Session, selection: Selection, limit: int, reference: reference_memo.ReferenceRows
+    session: Session, selection: Selection, limit: int, reference: catalog_rows.References
 ) -> list[tuple[Any, FeedRow]]:
     """The newest `limit` badge changes of rows `selection` picks. Walked from the changes'
     own index, newest first, WALK at a time: the rows' filters are checked on each step's
@@ -161,7 +182,7 @@ def entries(
     session: Session, selection: Selection, *, now: datetime, limit: int = LIMIT
 ) -> list[Entry]:
     """The newest `limit` events of the rows `selection` picks (public rows only)."""
-    reference = reference_memo.reference_rows(session, data_version.current(session))
+    reference = catalog_rows.references(session)
     session.flush()  # what the ORM's execution would autoflush; the reads below bypass it
     published = session.connection().execute(
         select(*_COLUMNS)

@@ -2,12 +2,14 @@
 
 Caps come from the declared hardware and quant, never from one fixed number. `of_row`
 (a stored row) and `assess` (the setup a form describes) are the entry points every
-page, the live warning, the dashboard and the demo use; `check` is the rule itself.
+page (the row tables too), the exports, the API, the feed, the embeddable badge, the
+live warning, the dashboard and the demo use; `check` is the rule itself.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from webapp.services.divergence import positive, ratio
@@ -24,6 +26,13 @@ BYTES_PER_GB = 1e9  # bandwidth is quoted in GB/s, 10^9 bytes per second
 MIB_PER_GIB = 1024
 
 
+# A flag's name where room is short: a table's cell, the embeddable badge.
+SHORT_LABELS = {
+    FlagCode.EXCEEDS_CEILING: "Above ceiling",
+    FlagCode.VRAM_EXCEEDS_MEMORY: "Above memory",
+}
+
+
 @dataclass(frozen=True)
 class Flag:
     code: FlagCode
@@ -33,6 +42,10 @@ class Flag:
     @property
     def label(self) -> str:
         return self.code.label
+
+    @property
+    def short_label(self) -> str:
+        return SHORT_LABELS[self.code]
 
 
 @dataclass(frozen=True)
@@ -142,6 +155,43 @@ def _memory_flag(vram_peak_mib: float, memory_mib: float, hardware: str) -> Flag
     return Flag(FlagCode.VRAM_EXCEEDS_MEMORY, message, reason)
 
 
+@dataclass(frozen=True)
+class _Limits:
+    """What a configuration allows, whatever it measured."""
+
+    ceiling_tps: float | None
+    memory_mib: float | None
+    declared: bool  # speculative decoding, batch > 1 or tensor parallelism that counts
+    bandwidth_summed: bool
+
+
+# Kept per configuration: a table, an export or the feed checks rows against a few
+# hundred configurations, and each row then costs only its own comparisons. typed: a
+# hardware count of True is not the count 1 (it is refused). A refused input is not kept.
+@lru_cache(maxsize=4096, typed=True)
+def _limits(bandwidth_gb_s: float | None, memory_gib: float | None, hardware_count: int | None,
+            tensor_parallel: bool, speculative: bool, batch_gt1: bool,
+            active_params_b: float | None, bits_per_weight: float | None) -> _Limits:
+    ceiling = None
+    declared = summed = False
+    if None not in (bandwidth_gb_s, hardware_count, active_params_b, bits_per_weight):
+        ceiling = ceiling_tps(
+            bandwidth_gb_s, hardware_count, tensor_parallel, active_params_b, bits_per_weight
+        )
+        summed = tensor_parallel_counts(hardware_count, tensor_parallel)
+        # Speculative decoding, batching and tensor parallelism each legitimately beat the
+        # single-stream ceiling, so a declared one silences the check; tensor parallelism
+        # only where there are devices to split across.
+        declared = bool(speculative or batch_gt1 or summed)
+    memory_mib = None
+    if memory_gib is not None and hardware_count is not None:
+        memory_mib = (
+            positive("hardware memory (GiB)", memory_gib) * MIB_PER_GIB
+            * _device_count(hardware_count)
+        )
+    return _Limits(ceiling, memory_mib, declared, summed)
+
+
 def check(
     *,
     decode_tps: float | None,
@@ -159,42 +209,29 @@ def check(
 ) -> Plausibility:
     """Ceiling and memory checks; each one is skipped when an input it needs is missing."""
     flags: list[Flag] = []
-    setup = _setup(hardware_count, hardware_name, quant_name)
+    limits = _limits(bandwidth_gb_s, memory_gib, hardware_count, tensor_parallel, speculative,
+                     batch_gt1, active_params_b, bits_per_weight)
 
-    ceiling = None
-    if None not in (bandwidth_gb_s, hardware_count, active_params_b, bits_per_weight):
-        ceiling = ceiling_tps(
-            bandwidth_gb_s, hardware_count, tensor_parallel, active_params_b, bits_per_weight
-        )
+    ceiling = limits.ceiling_tps
     share = None
     if ceiling is not None and decode_tps is not None:
         decode = positive("decode speed", decode_tps)
         share = ratio(decode / ceiling)
-        # Speculative decoding, batching and tensor parallelism each legitimately beat the
-        # single-stream ceiling, so a declared one silences the check; tensor parallelism
-        # only where there are devices to split across.
-        declared = (speculative or batch_gt1
-                    or tensor_parallel_counts(hardware_count, tensor_parallel))
-        if share > CEILING_MARGIN and not declared:
+        if share > CEILING_MARGIN and not limits.declared:
+            setup = _setup(hardware_count, hardware_name, quant_name)
             flags.append(_ceiling_flag(decode, ceiling, share, setup))
 
-    memory_mib = None
-    if memory_gib is not None and hardware_count is not None:
-        memory_mib = (
-            positive("hardware memory (GiB)", memory_gib) * MIB_PER_GIB
-            * _device_count(hardware_count)
-        )
-        if vram_peak_mib is not None:
-            peak = positive("memory peak (MiB)", vram_peak_mib)
-            if peak > memory_mib:
-                flags.append(
-                    _memory_flag(peak, memory_mib, _hardware(hardware_count, hardware_name))
-                )
+    memory_mib = limits.memory_mib
+    if memory_mib is not None and vram_peak_mib is not None:
+        peak = positive("memory peak (MiB)", vram_peak_mib)
+        if peak > memory_mib:
+            flags.append(
+                _memory_flag(peak, memory_mib, _hardware(hardware_count, hardware_name))
+            )
 
     return Plausibility(
         ceiling_tps=ceiling, share_of_ceiling=share, memory_mib=memory_mib, flags=tuple(flags),
-        bandwidth_summed=ceiling is not None
-        and tensor_parallel_counts(hardware_count, tensor_parallel),
+        bandwidth_summed=limits.bandwidth_summed,
     )
 
 

@@ -5,11 +5,14 @@ of 25 rows had some 500 values escaped one by one).
 Every text value that reaches the markup goes through `escape` (labels carry names
 operators typed for "other" entries); a stored number goes in as labels.number formats a
 float, which writes nothing but digits, separators, a sign or a dash. The badge and tier
-cells are a few dozen fixed combinations, written once each. The row's markup must stay as
-public/_catalog_table.html and public/_rows_table.html describe it (markers, data-label
-for the phone layout): tests/test_public_pages.py and the browser tests read it. The
-catalog's rows have a compare checkbox first and the day the row was added last; the
-hardware and model pages' rows have neither.
+cells are a few dozen fixed combinations, written once each. A row's plausibility flags
+(plausibility.of_row, what its detail page lists) are marked beside the number they
+concern: above the ceiling in the catalog's share-of-ceiling cell (the decode cell on
+the hardware and model pages, which have no share column), above memory in the VRAM cell.
+The row's markup must stay as public/_catalog_table.html and public/_rows_table.html
+describe it (markers, data-label for the phone layout): tests/test_public_pages.py and
+the browser tests read it. The catalog's rows have a compare checkbox first and the day
+the row was added last; the hardware and model pages' rows have neither.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from flask import Flask
 from markupsafe import Markup, escape
 
 from webapp.services.labels import number
-from webapp.services.rules import Badge, Tier, percent
+from webapp.services.plausibility import Flag, of_row
+from webapp.services.rules import Badge, FlagCode, Tier, percent
 
 _DEMO = ('<span class="marker marker-demo" title="Generated demo data, not a real '
          'measurement.">Demo</span>')
@@ -103,6 +107,25 @@ def _marks(badge: Badge, tier: Tier, stale: bool) -> str:
         f'</span>{escape(tier.label)}</span> {_STALE if stale else ""}</td>')
 
 
+def _flag(flag: Flag) -> str:
+    """macros/badges.html's flag marker, with the flag's short name, its message (the
+    numbers) as the title, and a place in the cell beside the number."""
+    return (f' <span class="marker marker-flag marker-in-cell {escape(flag.code.css)}" '
+            f'title="{escape(flag.message)}"><span class="visually-hidden">Plausibility '
+            f'flag: </span>{escape(flag.short_label)}</span>')
+
+
+def _markers(row: Any) -> tuple[str, str]:
+    """The markers of `row`'s flags: (above the ceiling, above memory), each "" when the
+    row is not so flagged (nearly every row)."""
+    flags = of_row(row).flags
+    if not flags:
+        return "", ""
+    marked = {flag.code: _flag(flag) for flag in flags}
+    return (marked.get(FlagCode.EXCEEDS_CEILING, ""),
+            marked.get(FlagCode.VRAM_EXCEEDS_MEMORY, ""))
+
+
 def _rows(listings: Sequence[Any], detail_base: str, *, catalog: bool) -> Markup:
     base = escape(detail_base)
     out = []
@@ -111,6 +134,7 @@ def _rows(listings: Sequence[Any], detail_base: str, *, catalog: bool) -> Markup
         row_id = int(row.id)
         model, hardware = escape(listing.model_label), escape(listing.hardware_label)
         badge, tier, stale = listing.badge, listing.tier, listing.stale
+        above_ceiling, above_memory = _markers(row)
         cells = [f'<tr{_STALE_ROW if stale else ""}>']
         if catalog:
             cells.append(
@@ -123,14 +147,15 @@ def _rows(listings: Sequence[Any], detail_base: str, *, catalog: bool) -> Markup
             f'<td data-label="Hardware">{hardware}</td>'
             f'<td data-label="Quant">{escape(listing.quant_label)}</td>'
             f'<td data-label="Runtime">{escape(listing.runtime_label)}</td>'
-            f'<td data-label="Decode (tok/s)" class="num">{_number(row.decode_tps)}</td>'
+            f'<td data-label="Decode (tok/s)" class="num">{_number(row.decode_tps)}'
+            f'{"" if catalog else above_ceiling}</td>'
             f'<td data-label="TTFT (ms)" class="num">{_number(row.ttft_ms)}</td>'
             f'<td data-label="VRAM peak (MiB)" class="num">{_number(row.vram_peak_mib)}'
-            "</td>")
+            f'{above_memory}</td>')
         if catalog:
             share = row.derived_ceiling_share
             cells.append(f'<td data-label="Share of ceiling" class="num">'
-                         f'{escape(percent(share)) if share else "—"}</td>')
+                         f'{escape(percent(share)) if share else "—"}{above_ceiling}</td>')
         cells.append(_marks(badge, tier, stale))
         if catalog:
             added = row.created_at.date().isoformat()

@@ -20,7 +20,7 @@ from webapp.errors import problem_response
 from webapp.extensions import db
 from webapp.models import utcnow
 from webapp.services.api import build, cursor, models, openapi
-from webapp.services.api.query import ParameterError, check_known, parse_list, parse_paged
+from webapp.services.api.query import ParameterError, parse_list, parse_paged
 from webapp.services.catalog import filter_options, select_rows
 from webapp.services.detail import MAX_ID
 from webapp.services.page_memo import worker_memos
@@ -126,19 +126,20 @@ def _validators(response: Response) -> Response:
 @endpoint("/benchmarks", response=models.BenchmarkList,
           summary="Public benchmark rows, filtered and sorted as the catalog does",
           description=(
-              "The catalog's filters and sorts, by the same names as the catalog's query "
-              "string. Pages are cut by a cursor: follow “next” until it is null. Unlike "
-              "the HTML catalog, which drops a bad value with a notice, the API refuses "
-              "it: 400 with a problem naming the parameter."),
+              "The catalog's search, filters and sorts, by the same names as the "
+              "catalog's query string: the same rows in the same order. Pages are cut by "
+              "a cursor: follow “next” until it is null. Unlike the HTML catalog, which "
+              "drops a bad value with a notice, the API refuses it: 400 with a problem "
+              "naming the parameter."),
           parameters=openapi.list_parameters,
           examples=(f"{PREFIX}/benchmarks?hardware=rtx-4090&sort=ttft&limit=10",
+                    f"{PREFIX}/benchmarks?q=llama+4090",
                     f"{PREFIX}/benchmarks?badge=independently-reproduced&stale=true"))
 def benchmarks() -> Response:
     now = utcnow()  # one moment for the filters (stale, tier) and the badges shown
     try:
-        asked = parse_list(dict(request.args.lists()))
+        asked = parse_list(dict(request.args.lists()), filter_options(db.session))
         selection = select_rows(db.session, asked.query, (), now=now)
-        check_known(asked.query, selection.query)
         found = build.benchmark_list(db.session, selection, asked, now=now,
                                      secret=_secret(), links=_Links(),
                                      memos=worker_memos(current_app.extensions))

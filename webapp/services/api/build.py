@@ -44,10 +44,11 @@ class Links(Protocol):
 
 def _summary_fields(row: Any, *, badge: Badge, tier: Tier, stale: bool,
                     independent_operators: int, reproductions: int, share: float | None,
-                    links: Links) -> dict[str, Any]:
+                    checked: plausibility.Plausibility, links: Links) -> dict[str, Any]:
     """One row as the catalog lists it, as models.BenchmarkSummary's fields: `row` is a
-    Submission or a row of services/api/listed. A list validates its page's fields in one call
-    (models built one by one cost more than the page's query)."""
+    Submission or a row of services/api/listed, `checked` its plausibility.of_row (the
+    flags its detail page lists). A list validates its page's fields in one call (models
+    built one by one cost more than the page's query)."""
     return {
         "id": row.id,
         "urls": links.benchmark(row.id),
@@ -71,6 +72,7 @@ def _summary_fields(row: Any, *, badge: Badge, tier: Tier, stale: bool,
         "tier": tier,
         "stale": stale,
         "share_of_ceiling": share,
+        "flags": [flag.code for flag in checked.flags],
         "reproductions": reproductions,
         "independent_operators": independent_operators,
         "measured_at": row.measured_at,
@@ -79,11 +81,17 @@ def _summary_fields(row: Any, *, badge: Badge, tier: Tier, stale: bool,
     }
 
 
-def _listed_share(row: Any) -> float | None:
-    """The share of the ceiling the catalog shows (derived_ceiling_share, kept with the
-    index); where it holds 0, no ceiling may be known (null) or the share rounds to 0, so
-    it is worked out."""
-    return row.derived_ceiling_share or plausibility.of_row(row).share_of_ceiling
+def _listed(item: listed.Listed, links: Links) -> dict[str, Any]:
+    """A listed row's summary fields. The share of the ceiling is the one the catalog
+    shows (derived_ceiling_share, kept with the index); where it holds 0, no ceiling may
+    be known (null) or the share rounds to 0, so it is the one worked out with the flags."""
+    row = item.row
+    checked = plausibility.of_row(row)
+    return _summary_fields(row, badge=item.badge, tier=item.tier, stale=item.stale,
+                           independent_operators=item.independent_operators,
+                           reproductions=item.reproductions,
+                           share=row.derived_ceiling_share or checked.share_of_ceiling,
+                           checked=checked, links=links)
 
 
 def benchmark_list(session: Session, selection: Selection, asked: ListRequest, *,
@@ -105,18 +113,14 @@ def benchmark_list(session: Session, selection: Selection, asked: ListRequest, *
         next_url = links.next_page(
             cursor.keyset_cursor(secret, query.sort.value, sort_order, found.last_key))
     return models.BenchmarkList.model_validate({
-        "items": [_summary_fields(item.row, badge=item.badge, tier=item.tier,
-                                  stale=item.stale,
-                                  independent_operators=item.independent_operators,
-                                  reproductions=item.reproductions,
-                                  share=_listed_share(item.row), links=links)
-                  for item in found.items],
+        "items": [_listed(item, links) for item in found.items],
         "total": listed.total(session, selection, now, memos=memos,
                               conditions=narrowed.count),
         "limit": asked.limit,
-        "query": {"model": query.model, "hardware": query.hardware, "quant": query.quant,
-                  "runtime": query.runtime, "badge": query.badge, "tier": query.tier,
-                  "sort": query.sort.value, "stale": query.include_stale},
+        "query": {"q": query.q, "model": query.model, "hardware": query.hardware,
+                  "quant": query.quant, "runtime": query.runtime, "badge": query.badge,
+                  "tier": query.tier, "sort": query.sort.value,
+                  "stale": query.include_stale},
         "next": next_url,
     })
 
@@ -177,7 +181,8 @@ def _detail(found: Detail, links: Links) -> models.BenchmarkDetail:
         summary=models.BenchmarkSummary.model_validate(_summary_fields(
             row, badge=listing.badge, tier=listing.tier, stale=listing.stale,
             independent_operators=confidence.independent_operators, reproductions=clean,
-            share=found.plausibility.share_of_ceiling, links=links)),
+            share=found.plausibility.share_of_ceiling, checked=found.plausibility,
+            links=links)),
         operator=handle or None,
         operator_url=found.operator_url,
         notes=(row.notes or "").strip(),

@@ -82,6 +82,10 @@ class BenchmarkSummary(_Out):
     share_of_ceiling: float | None = Field(
         description="Decode speed over the hardware's bandwidth ceiling (1.0 = at it); "
                     "null when a reference fact is missing.")
+    flags: list[FlagCode] = Field(
+        description="The row's plausibility flags, the codes of its detail's ceiling.flags ("
+                    + "; ".join(f"{code.value}: {code.label}" for code in FlagCode)
+                    + "); empty when it has none.")
     reproductions: int = Field(ge=0, description="Clean reproductions (state reproduced).")
     independent_operators: int = Field(ge=0)
     measured_at: datetime
@@ -90,8 +94,9 @@ class BenchmarkSummary(_Out):
 
 
 class AppliedQuery(_Out):
-    """The filters and sort this list was selected by."""
+    """The search, filters and sort this list was selected by."""
 
+    q: str | None = Field(description="The search, its spaces collapsed; null: none.")
     model: str | None
     hardware: str | None
     quant: str | None

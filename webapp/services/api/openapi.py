@@ -17,7 +17,12 @@ from pydantic.json_schema import models_json_schema
 
 from webapp.services.api import models
 from webapp.services.api.query import CURSOR_MAX_LENGTH, LIMIT_DEFAULT, LIMIT_MAX, STALE_VALUES
-from webapp.services.catalog import SLUG_PATTERN, FilterOptions
+from webapp.services.catalog import (
+    SEARCH_MAX_LENGTH,
+    SEARCH_MAX_WORDS,
+    SLUG_PATTERN,
+    FilterOptions,
+)
 from webapp.services.rules import RULE_SET_VERSION, Badge, Tier
 from webapp.services.sorting import Sort
 
@@ -99,6 +104,12 @@ def list_parameters(options: FilterOptions) -> tuple[Parameter, ...]:
         return {**_enum(choice.slug for choice in choices), "pattern": SLUG_PATTERN}
 
     return (
+        Parameter("q", "query",
+                  {"type": "string", "minLength": 1, "maxLength": SEARCH_MAX_LENGTH},
+                  f"Text search, as the catalog's search box: at most {SEARCH_MAX_WORDS} "
+                  "words, each of which must appear in the row's model, hardware or runtime "
+                  "name (in any case; “%” and “_” match themselves).",
+                  example="llama 4090"),
         Parameter("model", "query", slugs(options.models), "A model's slug.",
                   example=options.models[0].slug if options.models else None),
         Parameter("hardware", "query", slugs(options.hardware), "A hardware entry's slug.",

@@ -1,21 +1,28 @@
-"""The API's query strings: the catalog's filter and sort names, held strictly.
+"""The strict query strings: the API's, and the exports' and the feed's.
 
 The HTML catalog drops a bad value with a notice, so a shared link still shows a page;
-a program is better told at once. Here every bad value is a ParameterError naming the
-parameter (the view answers 400 problem+json): an unknown or repeated parameter, a blank
-value, a slug this catalog does not know, a limit outside 1–100, a cursor that is not one
-this site signed.
+a program is better told at once, and a file or a feed has nowhere to show a notice.
+Here every bad value is a ParameterError naming the parameter and the value and saying
+how it is spelled (the views answer 400 problem+json): an unknown or repeated parameter,
+a blank value, a slug this catalog does not know, a badge, tier, sort or stale flag it
+does not know, a limit outside 1–100, a cursor that is not one this site signed.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from pydantic import ValidationError
-
-from webapp.services.catalog import CatalogQuery
+from webapp.services.catalog import (
+    QUERY_ARGS,
+    SEARCH_MAX_LENGTH,
+    SEARCH_MAX_WORDS,
+    CatalogQuery,
+    Choice,
+    FilterOptions,
+)
 from webapp.services.rules import Badge, Tier
 from webapp.services.sorting import Sort
 
@@ -25,9 +32,19 @@ CURSOR_MAX_LENGTH = 400
 # The catalog writes stale=1; a program may say true. Nothing else is a flag value.
 STALE_VALUES = {"true": True, "1": True, "false": False, "0": False}
 FILTERS = ("model", "hardware", "quant", "runtime")
-LIST_PARAMETERS = (*FILTERS, "badge", "tier", "sort", "stale", "limit", "cursor")
+LIST_PARAMETERS = ("q", *FILTERS, "badge", "tier", "sort", "stale", "limit", "cursor")
 PAGED_PARAMETERS = ("limit", "cursor")
+# The exports and the feed take the catalog's own names, so a catalog address works with
+# its path changed. `page` is read and ignored (a file holds every page, the feed its
+# newest entries), as the feed ignores `sort`.
+VIEW_PARAMETERS = QUERY_ARGS
+# Where a program finds each filter's slugs.
+SLUGS_LISTED_AT = {"model": "/api/v1/models", "hardware": "/api/v1/hardware"}
+SHOWN_MAX = 80  # of a refused value, echoed in the problem
+SUGGESTED_MAX = 3  # slugs named in a refusal
 _DIGITS = re.compile(r"^[0-9]{1,3}$")
+_PAGE = re.compile(r"^[0-9]{1,9}$")
+_NOT_IN_SLUG = re.compile(r"[^a-z0-9._]+")
 
 
 class ParameterError(ValueError):
@@ -82,40 +99,83 @@ def _cursor(values: Mapping[str, str]) -> str | None:
     return cursor
 
 
+def _search(text: str) -> None:
+    """The catalog cuts a longer search to its search box's length and matches its first
+    words only; a program is told instead."""
+    if len(text) > SEARCH_MAX_LENGTH:
+        raise ParameterError("q", f"“q” holds at most {SEARCH_MAX_LENGTH} characters, as the "
+                                  f"catalog's search does ({len(text)} given).")
+    if len(text.split()) > SEARCH_MAX_WORDS:
+        raise ParameterError("q", f"“q” holds at most {SEARCH_MAX_WORDS} words, as the "
+                                  f"catalog's search does ({len(text.split())} given); each "
+                                  "word must appear in a row's model, hardware or runtime "
+                                  "name.")
+
+
+def _unknown_slug(name: str, value: str, known: Mapping[str, Choice]) -> ParameterError:
+    """The refusal of a slug, with the nearest known ones when there are any ("rtx4090"
+    and "RTX 4090" point to "rtx-4090", "llama" to the slugs holding it)."""
+    spelled = _NOT_IN_SLUG.sub("-", value[:SHOWN_MAX].strip().casefold()).strip("-")
+    nearest = (difflib.get_close_matches(spelled, list(known), n=1)
+               or [slug for slug in known if spelled and spelled in slug][:SUGGESTED_MAX])
+    guess = "."
+    if nearest:
+        quoted = [f"“{slug}”" for slug in nearest]
+        guess = "; did you mean " + (
+            quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}") + "?"
+    example = nearest[0] if nearest else next(iter(known), None)
+    spelling = (f" Filters take slugs: lower case, with “-” between words (such as "
+                f"“{example}”); {SLUGS_LISTED_AT.get(name, '/api/v1/openapi.json')} lists "
+                f"every {name} slug." if example is not None else "")
+    return ParameterError(
+        name, f"There is no {name} “{value[:SHOWN_MAX]}” in this catalog{guess}{spelling}")
+
+
+def _catalog_query(values: Mapping[str, str], options: FilterOptions) -> CatalogQuery:
+    """The catalog query `values` spell, each value one the catalog would apply."""
+    for name, enum in (("badge", Badge), ("tier", Tier), ("sort", Sort)):
+        if name in values and values[name] not in {member.value for member in enum}:
+            raise ParameterError(name, f"There is no {name} “{values[name][:SHOWN_MAX]}”; "
+                                       f"“{name}” is one of: "
+                                       f"{', '.join(member.value for member in enum)}.")
+    for name in FILTERS:
+        if name in values and values[name].strip() not in options.slugs[name]:
+            raise _unknown_slug(name, values[name], options.slugs[name])
+    data: dict[str, object] = {name: values[name]
+                               for name in ("q", *FILTERS, "badge", "tier", "sort")
+                               if name in values}
+    if "stale" in values:
+        if values["stale"] not in STALE_VALUES:
+            raise ParameterError("stale", f"“stale” is true or false (or 1 or 0), not "
+                                          f"“{values['stale'][:SHOWN_MAX]}”.")
+        data["stale"] = STALE_VALUES[values["stale"]]
+    # Every value is known by now: a failure here is a bug, not bad input.
+    return CatalogQuery.model_validate(data)
+
+
 def parse_paged(args: Mapping[str, Sequence[str]]) -> PagedRequest:
     values = _single_values(args, PAGED_PARAMETERS)
     return PagedRequest(limit=_limit(values), cursor=_cursor(values))
 
 
-def parse_list(args: Mapping[str, Sequence[str]]) -> ListRequest:
-    """The list's query string, or a ParameterError for its first bad value. Whether a
-    slug names a known entry is for `check_known`, once the catalog has looked it up."""
+def parse_list(args: Mapping[str, Sequence[str]], options: FilterOptions) -> ListRequest:
+    """The API list's query string, or a ParameterError for its first bad value; slugs
+    are looked up in `options` (catalog.filter_options)."""
     values = _single_values(args, LIST_PARAMETERS)
-    for name, enum in (("badge", Badge), ("tier", Tier), ("sort", Sort)):
-        if name in values and values[name] not in {member.value for member in enum}:
-            raise ParameterError(name, f"“{name}” must be one of: "
-                                       f"{', '.join(member.value for member in enum)}.")
-    data: dict[str, object] = {name: values[name] for name in (*FILTERS, "badge", "tier", "sort")
-                               if name in values}
-    if "stale" in values:
-        if values["stale"] not in STALE_VALUES:
-            raise ParameterError("stale", "“stale” must be true or false (or 1 or 0).")
-        data["stale"] = STALE_VALUES[values["stale"]]
-    try:
-        query = CatalogQuery.model_validate(data)
-    except ValidationError as error:
-        problem = error.errors()[0]
-        name = str(problem["loc"][0]) if problem["loc"] else "query"
-        raise ParameterError(name, f"There is no {name} “{str(data.get(name, ''))[:80]}” in "
-                                   "this catalog; /api/v1/openapi.json lists the known values."
-                             ) from None
-    return ListRequest(query=query, limit=_limit(values), cursor=_cursor(values))
+    if "q" in values:
+        _search(values["q"])
+    return ListRequest(query=_catalog_query(values, options), limit=_limit(values),
+                       cursor=_cursor(values))
 
 
-def check_known(asked: CatalogQuery, applied: CatalogQuery) -> None:
-    """Refuse a slug the catalog did not know (catalog.select_rows drops it, for pages)."""
-    for name in FILTERS:
-        if getattr(asked, name) is not None and getattr(applied, name) is None:
-            raise ParameterError(name, f"There is no {name} “{getattr(asked, name)}” in this "
-                                       f"catalog; /api/v1/hardware and /api/v1/models list "
-                                       f"the known slugs, /api/v1/openapi.json all of them.")
+def parse_view(args: Mapping[str, Sequence[str]], options: FilterOptions) -> CatalogQuery:
+    """The exports' and the feed's query string: the catalog's names, each value one the
+    catalog would apply, or a ParameterError for the first that is not. The search is
+    read as the catalog reads it: the catalog's own links carry it as it was typed."""
+    values = _single_values(args, VIEW_PARAMETERS)
+    if "page" in values and (not _PAGE.match(values["page"]) or int(values["page"]) < 1):
+        raise ParameterError("page", f"“page” is a page number (1, 2, …), not "
+                                     f"“{values['page'][:SHOWN_MAX]}”; a download or the "
+                                     "feed holds every page whatever it says, so it may be "
+                                     "left out.")
+    return _catalog_query(values, options)
