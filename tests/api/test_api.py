@@ -201,6 +201,32 @@ def test_a_cursor_is_bound_to_its_sort_and_cannot_be_forged(client, app, make_ro
     problem(client.get(f"{LIST}?cursor={other}"), 400, "cursor")
 
 
+def test_a_cursor_is_bound_to_the_filters_it_was_made_under(client, make_row):
+    """A cursor from one list carried to a filtered one used to be taken, silently
+    skipping that list's rows before its key (its total still counting them)."""
+    slow = [publish(make_row(model="gemma-2-9b-it", runs=((250.0, 512, 30.0 + i),) * 3))
+            for i in range(3)]
+    fast = [publish(make_row(runs=((250.0, 512, 300.0 + i),) * 3)) for i in range(3)]
+    db.session.commit()
+    unfiltered = client.get(f"{LIST}?limit=4").get_json()
+    token = unfiltered["next"].split("cursor=")[1].split("&")[0]
+    refused = problem(client.get(f"{LIST}?limit=4&model=gemma-2-9b-it&cursor={token}"), 400,
+                      "cursor")
+    assert "these filters" in refused["detail"]
+    problem(client.get(f"{LIST}?limit=4&q=gemma&cursor={token}"), 400, "cursor")
+    problem(client.get(f"{LIST}?limit=4&stale=true&cursor={token}"), 400, "cursor")
+    # within its own list it walks on; a filtered list's cursor walks that list
+    rest = client.get(f"{LIST}?limit=4&cursor={token}").get_json()
+    assert [item["id"] for item in unfiltered["items"] + rest["items"]] == [
+        row.id for row in [*reversed(fast), *reversed(slow)]]
+    first = client.get(f"{LIST}?limit=2&model=gemma-2-9b-it").get_json()
+    token = first["next"].split("cursor=")[1].split("&")[0]
+    second = client.get(f"{LIST}?limit=2&model=gemma-2-9b-it&cursor={token}").get_json()
+    assert [item["id"] for item in first["items"] + second["items"]] == [
+        row.id for row in reversed(slow)]
+    problem(client.get(f"{LIST}?limit=2&cursor={token}"), 400, "cursor")
+
+
 def test_control_characters_are_a_problem_not_a_page(client, catalog):
     problem(client.get(f"{LIST}?hardware=rtx%00"), 400)
     problem(client.get(f"{LIST}?cursor=%01abc"), 400)

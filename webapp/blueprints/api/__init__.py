@@ -105,8 +105,9 @@ def _refused(error: ParameterError) -> Response:
 
 def _bad_cursor() -> Response:
     return _refused(ParameterError(
-        "cursor", "“cursor” is not one this site gave out for this sort; follow the “next” "
-                  "link of the previous page."))
+        "cursor", "“cursor” is not one this site gave out for this sort and these filters; "
+                  "follow the “next” link of the previous page (a cursor belongs to the list "
+                  "it came from)."))
 
 
 @bp.after_app_request

@@ -8,6 +8,8 @@ URLs come from the caller (`Links`), so this module imports no Flask.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from datetime import datetime
 from typing import Any, Protocol
@@ -94,6 +96,18 @@ def _listed(item: listed.Listed, links: Links) -> dict[str, Any]:
                            checked=checked, links=links)
 
 
+def _cursor_scope(query: Any) -> str:
+    """What a list cursor is made for: the sort, and a digest of the filters, search and
+    stale choice it was made under (the sort alone when there are none), so a cursor
+    carried to another filtered list is refused rather than silently skipping that
+    list's rows before its key."""
+    scope = query.args(sort=None, page=None)
+    if not scope:
+        return query.sort.value
+    text = json.dumps(sorted(scope.items()), ensure_ascii=True)
+    return f"{query.sort.value}~{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
 def benchmark_list(session: Session, selection: Selection, asked: ListRequest, *,
                    now: datetime, secret: str, links: Links,
                    memos: MemoStore | None = None) -> models.BenchmarkList:
@@ -105,13 +119,14 @@ def benchmark_list(session: Session, selection: Selection, asked: ListRequest, *
     narrowed = selection.narrowed(session, asked.limit + 1)
     conditions = list(narrowed.read)
     if asked.cursor is not None:
-        conditions.append(cursor.after(secret, asked.cursor, query.sort.value, sort_order))
+        conditions.append(cursor.after(secret, asked.cursor, _cursor_scope(query),
+                                       sort_order))
     found = listed.page(session, conditions, query.sort, asked.limit, now,
                         sorted_apart=narrowed.sorted_apart)
     next_url = None
     if found.has_next:
         next_url = links.next_page(
-            cursor.keyset_cursor(secret, query.sort.value, sort_order, found.last_key))
+            cursor.keyset_cursor(secret, _cursor_scope(query), sort_order, found.last_key))
     return models.BenchmarkList.model_validate({
         "items": [_listed(item, links) for item in found.items],
         "total": listed.total(session, selection, now, memos=memos,

@@ -1,6 +1,7 @@
 """The list's keyset cursor: where the previous page ended, signed so it cannot be forged.
 
-A cursor holds the sort it was made for and the last row's values of that sort's ORDER
+A cursor holds the sort it was made for (with a digest of the list's filters: the caller's
+`sort` text) and the last row's values of that sort's ORDER
 BY (sorting.order, id last). The next page is the rows strictly after them in that
 order: a seek on the sort's index, so a page ten thousand rows deep costs what the first
 one costs, and rows added meanwhile never repeat or shift a page.
@@ -29,7 +30,7 @@ ID_MAX = 2**31 - 1
 
 
 class InvalidCursor(ValueError):
-    """A cursor this site did not sign, or signed for another sort."""
+    """A cursor this site did not sign, or signed for another sort or other filters."""
 
 
 class _Payload(BaseModel):
@@ -103,7 +104,7 @@ def after(secret: str, token: str, sort: str,
     payload = _read(secret, token)
     terms = order_columns(order)
     if payload.s != sort:
-        raise InvalidCursor("the cursor was made for another sort")
+        raise InvalidCursor("the cursor was made for another sort or other filters")
     if len(payload.k) != len(terms):
         raise InvalidCursor("the cursor does not fit this sort")
     values = [_typed(column, value) for (column, _), value in zip(terms, payload.k, strict=True)]
