@@ -37,6 +37,10 @@ def test_a_re_run_by_the_original_operator_is_listed_apart_and_is_no_evidence(
     assert "No clean reproductions by another operator yet." in html
     assert Badge.COMMUNITY.label in html[html.index('id="h-trust"'):]
 
+    [listed] = client.get(f"/api/v1/benchmarks/{hub.id}").get_json()["reproductions"]
+    assert (listed["id"], listed["ring"], listed["by_original_operator"]) == (own.id, None,
+                                                                               True)
+
     other = reproduce(session, make_row, hub, handle="someone-else")
     html, dots = _sections(client, hub.id)
     assert "Inner ring (1)" in html and f"{OWN_LABEL} (1)" in html
@@ -44,6 +48,9 @@ def test_a_re_run_by_the_original_operator_is_listed_apart_and_is_no_evidence(
     ring_tables = html[html.index('id="ring-inner"'):html.index('id="original-operator-re-runs"')]
     assert f'id="repro-{other.id}"' in ring_tables
     assert f'id="repro-{own.id}"' not in ring_tables
+    listed = client.get(f"/api/v1/benchmarks/{hub.id}").get_json()["reproductions"]
+    assert {(item["id"], item["ring"], item["by_original_operator"]) for item in listed} == {
+        (own.id, None, True), (other.id, "inner", False)}
 
 
 def test_operators_are_not_credited_with_their_own_rows(client, session, make_row):

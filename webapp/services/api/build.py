@@ -156,6 +156,7 @@ def _reproduction(view: ReproductionView, original: Submission) -> models.Reprod
         operator=handle or None,
         operator_url=view.operator_url,
         ring=view.ring,
+        by_original_operator=view.own,
         band=comparison.band,
         divergence=models.Divergence(
             ttft=_signed(comparison.ttft_divergence, repro.ttft_ms, original.ttft_ms),

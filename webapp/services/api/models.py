@@ -189,7 +189,11 @@ class Reproduction(_Out):
     id: int
     operator: str | None = Field(description="The handle the operator gave; null: anonymous.")
     operator_url: str | None
-    ring: Ring | None = Field(description="null: outside tolerance, accepted with a note.")
+    ring: Ring | None = Field(description="null: outside tolerance, accepted with a note, "
+                                          "or a re-run by the original operator.")
+    by_original_operator: bool = Field(description=(
+        "A re-run by the operator who published the row: accepted, but an operator cannot "
+        "reproduce their own row, so it counts for neither badge nor tier and has no ring."))
     band: Band
     divergence: Divergence
     decode_tps: float
