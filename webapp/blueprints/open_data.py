@@ -82,7 +82,7 @@ def _export(fmt: exports.Format) -> Response:
     if cached is not None:
         return cached
     chunks: Callable = exports.CHUNKS[fmt]
-    body = chunks(exports.batches(db.session, selection, now=now, version=version))
+    body = chunks(exports.batches(db.session, selection, now=now))
     packed = _takes_gzip()
     if packed:
         body = exports.gzipped(body, current_app.config["COMPRESS_LEVEL"])

@@ -246,7 +246,6 @@ def _open_bound(column: Any, descending: bool) -> ColumnElement[bool] | None:
 
 def batches(
     session: Session, selection: Selection, *, now: datetime, batch: int = BATCH,
-    version: int | None = None,
 ) -> Iterator[list[tuple[Any, ...]]]:
     """The public records of `selection` (tuples in FIELDS order), in the catalog's order,
     `batch` at a time (from FIRST_BATCH up, doubling, so the first rows leave at once).
@@ -256,8 +255,8 @@ def batches(
     walks the sort's index from where it stopped. (Without that bound SQLite would pick the
     stale filter's index and sort every matching row before the first left.) Other sorts
     are one streamed query. Core rows, not ORM ones: an export reads every matching row.
-    `version` is no longer read: the reference entries are the ones kept for the data
-    version this transaction reads (catalog_rows.references), the one the caller read.
+    The reference entries are the ones kept for the data version this transaction reads
+    (catalog_rows.references).
     """
     reference = _Reference(session)
     sort = selection.query.sort

@@ -1,7 +1,7 @@
 """Reference data kept per worker for one data version: what a few hundred rows of
-hardware, models, quants and runtimes become once read (the exports' label lookups, the
-index pages' entries in natural order), so a request that needs them does not read and
-arrange them again.
+hardware, models, quants and runtimes become once read (the catalog's and the exports'
+reference entries, the index pages' entries in natural order), so a request that needs
+them does not read and arrange them again.
 
 Only reference data is kept here, and the public row counts services.narrowing chooses
 an index by (never shown: a page's own counts and totals are read with it), never a page,
@@ -19,11 +19,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
-
-from webapp.models import Hardware, ModelVariant, Quant, Runtime
 
 T = TypeVar("T")
 
@@ -45,26 +42,3 @@ def kept(session: Session, name: str, version: int, build: Callable[[Session], T
         memos[name] = (version, value)
     return value
 
-
-# What labels.* and the exports read of each reference table.
-_REFERENCE_COLUMNS = (
-    (ModelVariant, ("id", "slug", "name", "variant")),
-    (Hardware, ("id", "slug", "name", "kind")),
-    (Quant, ("id", "slug", "family", "name")),
-    (Runtime, ("id", "slug", "name", "engine_family")),
-)
-ReferenceRows = tuple[dict[int, Any], dict[int, Any], dict[int, Any], dict[int, Any]]
-
-
-def _reference_rows(session: Session) -> ReferenceRows:
-    return tuple(  # type: ignore[return-value]
-        {values[0]: entity(**dict(zip(names, values, strict=True)))
-         for values in session.execute(select(*(getattr(entity, name) for name in names)))}
-        for entity, names in _REFERENCE_COLUMNS
-    )
-
-
-def reference_rows(session: Session, version: int) -> ReferenceRows:
-    """The models, hardware, quants and runtimes by id, as transient rows (so the labels'
-    rules, such as Quant.label and is_other, stay on the models), kept for `version`."""
-    return kept(session, "reference-rows", version, _reference_rows)
