@@ -114,6 +114,16 @@ def counted_statements() -> Iterator[list[str]]:
         event.remove(db.engine, "before_cursor_execute", record)
 
 
+def publish(session, make_row, **columns):
+    """A public row made by `make_row`, its stored index refreshed as a decision does."""
+    from webapp.services import evidence
+
+    row = make_row(**columns)
+    evidence.refresh_derived(session, row)
+    session.commit()
+    return row
+
+
 def listed_ids(body: bytes) -> list[int]:
     """Ids of the rows in the results table, in order."""
     text = body.decode()

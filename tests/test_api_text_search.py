@@ -8,20 +8,12 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
-from tests.factories import listed_ids
-from webapp.services import evidence
+from tests.factories import listed_ids, publish
 from webapp.services.catalog import SEARCH_MAX_LENGTH, SEARCH_MAX_WORDS
 from webapp.services.sorting import Sort
 
 LIST = "/api/v1/benchmarks"
 TOTAL = re.compile(r'<p class="pager-status">[^<]*? of ([\d,]+) rows?</p>')
-
-
-def publish(session, make_row, **columns):
-    row = make_row(**columns)
-    evidence.refresh_derived(session, row)
-    session.commit()
-    return row
 
 
 @pytest.fixture

@@ -15,9 +15,10 @@ from xml.etree.ElementTree import fromstring as parse_svg
 import feedparser
 import pytest
 
+from tests import factories
 from tests.factories import counted_statements
 from tests.test_public_pages import parse
-from webapp.services import badge_svg, evidence, plausibility
+from webapp.services import badge_svg, plausibility
 from webapp.services.rules import FlagCode
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -30,11 +31,8 @@ CEILING_FLAG, MEMORY_FLAG = "exceeds-ceiling", "vram-exceeds-memory"
 
 def publish(session, make_row, decode=100.0, ttft=250.0, **columns):
     """A public row, approved an hour ago (so the feed has it), its index refreshed."""
-    row = make_row(runs=((ttft, 512, decode),) * 3,
-                   decided_at=datetime.now(UTC) - timedelta(hours=1), **columns)
-    evidence.refresh_derived(session, row)
-    session.commit()
-    return row
+    return factories.publish(session, make_row, runs=((ttft, 512, decode),) * 3,
+                             decided_at=datetime.now(UTC) - timedelta(hours=1), **columns)
 
 
 @pytest.fixture

@@ -13,17 +13,9 @@ import re
 
 import pytest
 
-from tests.factories import listed_ids
-from webapp.services import evidence
+from tests.factories import listed_ids, publish
 
 ENDPOINTS = ("/benchmarks.csv", "/benchmarks.jsonl", "/feed.atom")
-
-
-def publish(session, make_row, **columns):
-    row = make_row(**columns)
-    evidence.refresh_derived(session, row)
-    session.commit()
-    return row
 
 
 @pytest.fixture

@@ -9,21 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.factories import publish
 from webapp.models import utcnow
-from webapp.services import evidence, moderation, snapshot
+from webapp.services import moderation, snapshot
 from webapp.services.rules import Kind, State
 
 # Words of private things: no table or column name of the snapshot may hold one.
 PRIVATE_WORDS = {"ip", "hash", "address", "nonce", "token", "reviewer", "reviewers", "rate",
                  "counter", "counters", "daily", "key", "keys", "audit", "feedback",
                  "rejection", "password", "session", "actor", "status"}
-
-
-def publish(session, make_row, **columns):
-    row = make_row(**columns)
-    evidence.refresh_derived(session, row)
-    session.commit()
-    return row
 
 
 @pytest.fixture
