@@ -85,3 +85,24 @@ def test_a_refused_reject_keeps_the_row_and_says_why(live_server, page, console_
     page.click(f"{row} .reject-form button[type=submit]")
     page.wait_for_selector(f"{row}.decided .confirmation:has-text('rejected: Duplicate')")
     assert console_errors == []
+
+
+def test_a_row_decided_meanwhile_says_so_in_place(live_server, page, console_errors, world,
+                                                  session):
+    """Another reviewer decides a row while this queue page is open: pressing a button on
+    it shows who decided, and the row loses its buttons (409, swapped in place)."""
+    from webapp.models import utcnow
+    from webapp.services import moderation
+
+    hub, first, _second = world
+    log_in(page, live_server)
+    page.evaluate("window.__sameDocument = true")
+    moderation.reject(session, session.get(type(first), first.id), actor="reviewer:bob",
+                      now=utcnow(), reason="Duplicate")
+    session.commit()
+    row = f"#queue-row-{first.id}"
+    page.click(f"{row} form[action$='/reproduced'] button")
+    page.wait_for_selector(f"{row}.decided .form-error:has-text('was already decided by bob')")
+    assert page.locator(f"{row} button").count() == 0
+    assert page.evaluate("window.__sameDocument") is True
+    assert console_errors == []

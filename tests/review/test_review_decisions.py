@@ -321,3 +321,80 @@ def test_a_queue_button_pressed_after_another_decision_changes_nothing(
     response = reviewer_client.post(f"/review/submissions/{repro.id}/revise",
                                     {"to_state": State.REJECTED.value, "reason": "Duplicate"})
     assert response.status_code == 303 and fresh(repro).state == State.REJECTED
+
+
+def test_a_decided_queue_row_says_so_and_offers_no_buttons(reviewer_client, hub, repro_of):
+    """From the queue (htmx), a decision on a row decided meanwhile comes back as the row
+    saying who decided it, with no decision left on it, what was typed kept, and the
+    queue counts refreshed out of band."""
+    repro = repro_of(handle="second-operator")
+    assert reviewer_client.post(f"/review/submissions/{repro.id}/reproduced").status_code == 303
+    response = reviewer_client.htmx_post(
+        f"/review/submissions/{repro.id}/reject",
+        {"reason": "written", "reason_text": "Same run file as #7", "return_to": "queue"})
+    assert response.status_code == 409
+    row = response.get_data(as_text=True)
+    assert row.lstrip().startswith(f'<tr id="queue-row-{repro.id}" class="queue-row decided">')
+    assert "was already decided by alice" in row
+    assert "What you wrote, not used: “Same run file as #7”" in row
+    assert "<form" not in row and "queued " not in row
+    assert 'id="queue-counts" class="queue-counts" hx-swap-oob="true"' in row
+
+
+def test_a_refused_first_decision_is_carried_to_the_revise_form(reviewer_client, hub,
+                                                                repro_of):
+    """On the submission's page, a Reject pressed after someone else decided leaves the
+    revise form ready: the state it asked for checked, its listed reason and detail as
+    the revision's reason."""
+    repro = repro_of(handle="second-operator")
+    assert reviewer_client.post(f"/review/submissions/{repro.id}/reproduced").status_code == 303
+    response = reviewer_client.post(f"/review/submissions/{repro.id}/reject",
+                                    {"reason": "Duplicate", "reason_text": "of #1897"})
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert 'name="to_state" value="rejected" required checked' in page
+    assert '<textarea id="revise-reason" name="reason" maxlength="500" required rows="2">' \
+           "Duplicate: of #1897</textarea>" in page
+
+
+def test_a_stale_revise_form_does_not_overturn_a_newer_revision(reviewer_client, hub,
+                                                                 repro_of):
+    repro = repro_of(handle="second-operator")
+    assert reviewer_client.post(f"/review/submissions/{repro.id}/reproduced").status_code == 303
+    page = reviewer_client.get(f"/review/submissions/{repro.id}").get_data(as_text=True)
+    assert '<input type="hidden" name="from_state" value="reproduced">' in page
+    # another reviewer revises it to rejected; this page still says reproduced
+    assert reviewer_client.post(f"/review/submissions/{repro.id}/revise", {
+        "to_state": "rejected", "reason": "Duplicate", "from_state": "reproduced",
+    }).status_code == 303
+    events = audit_count(repro)
+    response = reviewer_client.post(f"/review/submissions/{repro.id}/revise", {
+        "to_state": "approved-public", "reason": "Its own row after all",
+        "from_state": "reproduced"})
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert f"#{repro.id} was revised meanwhile by alice" in page
+    assert "Your revision was not applied" in page
+    assert "Its own row after all</textarea>" in page
+    assert fresh(repro).state == State.REJECTED and audit_count(repro) == events
+    # sent again from the page as it is now, it goes through
+    response = reviewer_client.post(f"/review/submissions/{repro.id}/revise", {
+        "to_state": "approved-public", "reason": "Its own row after all",
+        "from_state": "rejected"})
+    assert response.status_code == 303 and fresh(repro).state == State.APPROVED
+
+
+def test_a_refused_approval_keeps_its_note(reviewer_client, make_row, session):
+    row = make_row(state=State.QUEUED)
+    session.commit()
+    note = "Checked the run file \u202e by hand"  # a bidi control: refused, kept
+    response = reviewer_client.post(f"/review/submissions/{row.id}/approve", {"note": note})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'id="approve-note" name="note" maxlength="500" value="Checked the run file' in page
+    long_note = "x" * 501
+    response = reviewer_client.post(f"/review/submissions/{row.id}/approve", {"note": long_note})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "The note or reason must be at most 500 characters." in page
+    assert f'value="{long_note}"' in page

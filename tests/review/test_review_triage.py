@@ -51,8 +51,20 @@ def test_resolving_needs_a_note_and_records_who_and_when(reviewer_client, make_r
     stored = db.session.get(FeedbackNote, note.id)
     assert stored.status == "resolved" and stored.resolution_note == "Asked the operator"
     assert stored.resolved_by.name == "alice" and stored.resolved_at is not None
-    again = reviewer_client.post(f"/review/feedback/{note.id}/resolve", {"resolution": "x"})
-    assert again.status_code == 422
+    # A second resolution (another reviewer's, or a stale tab's) is told, beside the note
+    # now in the resolved list, who resolved it, and gets back what it wrote.
+    again = reviewer_client.post(f"/review/feedback/{note.id}/resolve?resolved_page=3",
+                                 {"resolution": "Mailed them too"})
+    assert again.status_code == 409
+    page = again.get_data(as_text=True)
+    assert "was resolved already by alice; your resolution was not saved" in page
+    assert "What you wrote: “Mailed them too”" in page
+    for return_to in ("submission", "feedback"):
+        again = reviewer_client.post(f"/review/feedback/{note.id}/resolve",
+                                     {"resolution": "Mailed them too", "return_to": return_to})
+        assert again.status_code == 409
+        assert "Mailed them too" in again.get_data(as_text=True)
+    assert db.session.get(FeedbackNote, note.id).resolution_note == "Asked the operator"
     assert reviewer_client.post("/review/feedback/999/resolve",
                                 {"resolution": "x"}).status_code == 404
 

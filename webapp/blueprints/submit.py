@@ -144,11 +144,17 @@ def import_file():
 # --- the private status page ---------------------------------------------------------------
 
 
-def _by_token(token: str) -> Submission:
+def _by_token(token: str, *, lock: bool = False) -> Submission:
+    """The submission a status link names, or a 404. lock=True (the withdrawal) takes its
+    row lock on PostgreSQL as a reviewer's decision does, so a withdrawal and a decision
+    at the same moment are serialised and the second sees the first (SQLite serialises
+    writers with BEGIN IMMEDIATE already)."""
     payload = tokens.read_status(token)
     if payload is None:
         abort(404)
-    submission = db.session.get(Submission, payload.id)
+    submission = db.session.get(Submission, payload.id,
+                                with_for_update=moderation.ROW_LOCK if lock else None,
+                                populate_existing=lock)
     if submission is None or not tokens.nonce_matches(payload, submission):
         abort(404)
     return submission
@@ -212,7 +218,7 @@ def confirm_withdraw(token: str):
 
 @bp.post("/submissions/<token>/withdraw")
 def withdraw(token: str):
-    submission = _by_token(token)
+    submission = _by_token(token, lock=True)
     try:
         submissions.withdraw(db.session, submission, now=utcnow())
     except (submissions.SubmissionError, moderation.TransitionError) as error:

@@ -23,12 +23,18 @@ class TriageError(ValueError):
     """A feedback resolution the rules refuse; the message is for the user."""
 
 
+class AlreadyResolved(TriageError):
+    """The note was resolved meanwhile (by another reviewer, or in another tab): 409."""
+
+
 def resolve_feedback(
     session: Session, note: FeedbackNote, *, reviewer: Reviewer, now: datetime, resolution: str
 ) -> FeedbackNote:
     text = (resolution or "").strip()
     if note.status != "open":
-        raise TriageError("This feedback note is resolved already.")
+        by = f" by {note.resolved_by.name}" if note.resolved_by is not None else ""
+        raise AlreadyResolved(f"This feedback note was resolved already{by}; your "
+                              "resolution was not saved.")
     if not fields.has_visible(text):
         raise TriageError("Resolving a feedback note needs a note saying what was done.")
     if fields.has_bidi_reordering(text):

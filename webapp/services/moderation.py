@@ -104,7 +104,8 @@ def transition(
     if from_state in DECIDED and not reason:
         raise TransitionError("Revising an earlier decision needs a reason.")
     if len(reason) > AUDIT_REASON_MAX:
-        raise TransitionError(f"The reason must be at most {AUDIT_REASON_MAX} characters.")
+        raise TransitionError(
+            f"The note or reason must be at most {AUDIT_REASON_MAX} characters.")
 
     submission.state = to_state
     submission.rejection_reason = reason if to_state == State.REJECTED else None

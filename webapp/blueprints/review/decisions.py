@@ -110,6 +110,34 @@ def _already_decided(row: Submission) -> str:
             "page, with a reason.")
 
 
+DECISION = "_decision"  # the form dict's note of the decision it was sent to
+_TARGETS = {"approve": State.APPROVED, "mark_reproduced": State.REPRODUCED,
+            "reject": State.REJECTED}
+
+
+def _as_revision(form: dict, read_form) -> dict:
+    """A decision refused because the row was decided meanwhile, carried to the revise
+    form the page then shows: the state it asked for and the reason or note it gave (a
+    listed rejection reason with its written detail), so nothing typed is lost."""
+    carried = dict(form)
+    target = _TARGETS.get(form.get(DECISION, ""))
+    if target is not None:
+        carried["to_state"] = target.value
+    try:
+        carried["reason"] = read_form(form)[1]
+    except moderation.TransitionError:
+        carried["reason"] = " ".join(
+            part for part in (form.get("reason_text"), form.get("note")) if part)
+    return carried
+
+
+def _revised_meanwhile(row: Submission) -> str:
+    return (_already_decided(row).replace("was already decided", "was revised meanwhile", 1)
+            .replace("To change that decision, revise it on the submission's page, with a "
+                     "reason.", "Your revision was not applied: check the row as it is "
+                     "now and send it again if it still stands."))
+
+
 def _decision(submission_id: int, read_form, *, first: bool = True) -> object:
     """Run one decision; commit it with its audit event, or roll back and say why.
 
@@ -121,8 +149,15 @@ def _decision(submission_id: int, read_form, *, first: bool = True) -> object:
     """
     row = submission_or_404(submission_id, lock=True)
     form = request.form.to_dict()
+    form[DECISION] = request.endpoint.rsplit(".", 1)[-1]  # which form to refill on an error
     if first and row.state != State.QUEUED and row.state != State.WITHDRAWN:
         message = _already_decided(row)
+        db.session.rollback()
+        return _decision_failed(submission_id, message, _as_revision(form, read_form),
+                                status=409)
+    if not first and form.get("from_state", row.state) != row.state:
+        # The revise form was drawn for another state: someone revised the row meanwhile.
+        message = _revised_meanwhile(row)
         db.session.rollback()
         return _decision_failed(submission_id, message, form, status=409)
     try:
@@ -148,9 +183,13 @@ def _decision_failed(submission_id: int, message: str, form: dict, status: int =
     if wants_fragment() and form.get("return_to") == "queue":
         row = submission_or_404(submission_id)
         item = review_queue.queue_item(db.session, row)
+        # A row decided or withdrawn meanwhile leaves the queue: its line says why and
+        # loses its buttons (and the counts above the table catch up).
+        gone = row.state != State.QUEUED
         return render_template(
-            "review/_queue_row.html", item=item, error=message, form=form,
+            "review/_queue_row.html", item=item, error=message, form=form, gone=gone,
             reasons=REJECTION_REASONS, reason_max=REJECTION_REASON_MAX,
+            counts=review_queue.queue_counts(db.session) if gone else None,
         ), status
     return submission_page(submission_id, status, error=message, form=form)
 
@@ -200,10 +239,19 @@ def revise(submission_id: int):
 
 @bp.post(f"/submissions/<{ID}:submission_id>/link")
 def link(submission_id: int):
-    row = submission_or_404(submission_id, lock=True)
     form = request.form.to_dict()
     other_id = small_int((form.get("other") or "").strip().lstrip("#"))
-    other = db.session.get(Submission, other_id) if other_id else None
+    # Both rows locked, the lower id first: two links of one pair sent from either end at
+    # once wait for each other (the second then finds them linked) instead of both going
+    # through or deadlocking (PostgreSQL; SQLite serialises writers already).
+    locked = {}
+    for row_id in sorted({submission_id, other_id} - {None}):
+        locked[row_id] = db.session.get(Submission, row_id, with_for_update=moderation.ROW_LOCK,
+                                        populate_existing=True)
+    row = locked[submission_id]
+    if row is None:
+        abort(404)
+    other = locked.get(other_id) if other_id else None
     try:
         if other is None:
             raise moderation.TransitionError("Give the number of an existing submission.")

@@ -15,11 +15,14 @@ from webapp.services import feedback_triage
 from webapp.services.rules import FEEDBACK_KINDS
 
 
-def _triage_page(status: int = 200, *, errors: dict | None = None, form: dict | None = None):
+def _triage_page(status: int = 200, *, errors: dict | None = None, form: dict | None = None,
+                 show: int | None = None):
     """The triage page at the pages the address asks for (a resolve form posts to an
-    address carrying them, so an error shows on the page the note is on)."""
+    address carrying them, so an error shows on the page the note is on). `show`, a note
+    resolved meanwhile: the resolved list's first page, where it now is, with the error."""
     triage = feedback_triage.feedback_triage(
-        db.session, open_page=int_arg("page"), resolved_page=int_arg("resolved_page"),
+        db.session, open_page=int_arg("page"),
+        resolved_page=1 if show is not None else int_arg("resolved_page"),
         per_page=QUEUE_PER_PAGE)
     return render_template(
         "review/feedback.html", triage=triage,
@@ -34,7 +37,10 @@ def feedback():
 
 @bp.post(f"/feedback/<{ID}:note_id>/resolve")
 def resolve_feedback(note_id: int):
-    note = db.session.get(FeedbackNote, note_id)
+    # Its row lock on PostgreSQL: two reviewers resolving one note at once are serialised,
+    # and the second finds it resolved (SQLite serialises writers already).
+    note = db.session.get(FeedbackNote, note_id, with_for_update={"of": FeedbackNote},
+                          populate_existing=True)
     if note is None:
         abort(404)
     form = request.form.to_dict()
@@ -43,10 +49,12 @@ def resolve_feedback(note_id: int):
                                          resolution=form.get("resolution", ""))
     except feedback_triage.TriageError as error:
         db.session.rollback()
+        status = 409 if isinstance(error, feedback_triage.AlreadyResolved) else 422
         if form.get("return_to") == "submission":
-            return submission_page(note.submission_id, 422, form=form,
+            return submission_page(note.submission_id, status, form=form,
                                    feedback_errors={note_id: str(error)})
-        return _triage_page(422, errors={note_id: str(error)}, form=form)
+        return _triage_page(status, errors={note_id: str(error)}, form=form,
+                            show=note_id if status == 409 else None)
     db.session.commit()
     flash(f"Feedback note on #{note.submission_id} resolved.", "success")
     if form.get("return_to") == "submission":
