@@ -216,6 +216,44 @@ def _negative() -> bytes:
     return json.dumps(data).encode()
 
 
+def _runner_stamps() -> bytes:
+    data = json.loads(fixture_bytes(RUNNER_FILE))
+    data["runs"][0].update(t0_s=-1e308, t1_s=1e308, t2_s=1.7e308)  # T1 - T0 is inf
+    return json.dumps(data).encode()
+
+
+def _vllm(**changes) -> bytes:
+    data = {"completed": 3, "median_ttft_ms": 52.9, "median_tpot_ms": 13.5, **changes}
+    return json.dumps(data).encode()
+
+
+HUGE = 10**400  # beyond any float: dividing by it, or it by anything, overflows
+# Numbers at the edge of what Python holds, each of which once reached a parser's
+# arithmetic unchecked and answered 500 (a black-box audit): now the file's problem.
+EDGE_FILES = {
+    "llama-bench n_gen beyond a float": json.dumps(
+        [{"n_prompt": 0, "n_gen": HUGE, "samples_ns": [1, 2, 3], "build_commit": "x"}]),
+    "llama-bench speed of inf": json.dumps(
+        [{"n_prompt": 0, "n_gen": 10, "samples_ns": [1e-300, 2, 3], "build_commit": "x"}]),
+    "ollama count of 5,000 digits": fixture_bytes("ollama_llama2_openwebui188.txt").decode()
+    .replace("eval count:           25 token(s)", f"eval count: {'9' * 5000} token(s)"),
+    "vllm total output tokens beyond a float": _vllm(total_output_tokens=HUGE).decode(),
+    "vllm total input tokens beyond a float": _vllm(total_input_tokens=HUGE + 1).decode(),
+    "vllm time per token of 1e-320": _vllm(median_tpot_ms=1e-320).decode(),
+    "runner timestamps beyond a float": _runner_stamps().decode(),
+}
+
+
+@pytest.mark.parametrize("case", EDGE_FILES)
+def test_numbers_at_the_edge_are_refused_beside_the_field(client, session, case):
+    response = upload(client, "/submit/benchmark/import", paste=EDGE_FILES[case], typed=TYPED)
+    assert response.status_code == 422, response.text[:300]
+    message = field_error(response.text, "intake_file")
+    assert message and ("too large" in message or "no run measures" in message), message
+    assert_values_kept(response.text, TYPED)
+    assert count(session) == 0
+
+
 BAD_FILES = {
     "empty": (b"", 422, "empty"),
     "blank": (b"  \n\n ", 422, "empty"),

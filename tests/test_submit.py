@@ -142,6 +142,9 @@ BAD_INPUT = [
     ("runs-2-decode_tps", "1e400", "finite"),
     ("runs-0-ttft_ms", "-5", "greater than zero"),
     ("runs-0-decode_tps", "0", "greater than zero"),
+    ("runs-0-ttft_ms", "1e-320", "at least 0.001"),  # positive, and float dust
+    ("vram_peak_mib", "4.9e-324", "at least 0.001"),
+    ("prefill_tps", "1e-310", "at least 0.001"),
     ("runs-0-ttft_ms", "600000", "less than 600,000"),
     ("runs-0-decode_tps", "100000", "less than 100,000"),
     ("runs-0-decode_tps", "99999999999999999999999", "less than"),
@@ -188,6 +191,7 @@ BAD_INPUT = [
     ("url", "https://example.com/a\u3000b", "spaces"),
     ("model_sha256_prefix", "not-hex!", "hexadecimal"),
     ("model_sha256_prefix", "abc", "between 8 and 64"),
+    ("model_sha256_prefix", "a" * 75, "between 8 and 64"),  # the field's rule, not 74
     ("runtime_version", "x" * 61, "at most 60"),
     ("os_label", "Ubuntu\x00 24.04", "control characters"),
     ("notes", "x" * 4001, "at most 4000"),

@@ -72,7 +72,21 @@ def parse(raw: bytes, *, filename: str | None = None, references: References) ->
     """Read one uploaded file or pasted text. Raises IntakeError for anything it refuses."""
     if not isinstance(raw, bytes | bytearray):
         raise TypeError("parse() reads bytes; encode pasted text as UTF-8 first")
-    raw = bytes(raw)
+    try:
+        return _parse(bytes(raw), filename, references)
+    except IntakeError:
+        raise
+    except (ArithmeticError, ValueError):
+        # The parsers check each number they read and work out; a value at the edge of
+        # what Python's numbers hold that slipped past them is refused the same way, as
+        # the file's problem (a 422 beside the upload field), never a server error.
+        raise IntakeError(
+            "A number in the file is too large or too small to be a measurement (it could "
+            "not be worked with): check the file, or enter the runs by hand."
+        ) from None
+
+
+def _parse(raw: bytes, filename: str | None, references: References) -> Intake:
     text = safejson.decode_text(raw)  # size limit first, then empty / not text
     sha256 = hashlib.sha256(raw).hexdigest()
     stripped = text.strip()

@@ -216,6 +216,24 @@ def positive_number(value: Any, where: str) -> float:
     return number
 
 
+def computed(number: float, where: str) -> float:
+    """A number worked out from the file's values (a speed from a duration): finite and
+    above zero, or an IntakeError (values at the edge of what a float holds give inf or
+    0 once divided)."""
+    if not math.isfinite(number) or number <= 0:
+        raise IntakeError(f"{where} works out to {_show(number)}, which no run measures: "
+                          "check the numbers in the file.")
+    return number
+
+
+def digits(text: str, where: str) -> int:
+    """A whole number the file writes in digits (a count in tool text), or an IntakeError
+    when it is longer than any count (Python refuses to read past 4,300 digits)."""
+    if len(text) > 18:
+        raise IntakeError(f"{where} is too large to be a measurement.")
+    return int(text)
+
+
 def positive_int(value: Any, where: str) -> int:
     number = positive_number(value, where)
     if not number.is_integer():

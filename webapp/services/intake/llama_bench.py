@@ -19,6 +19,7 @@ from webapp.services.intake.core import (
     Draft,
     IntakeError,
     References,
+    computed,
     fmt,
     optional_text,
     positive_int,
@@ -75,7 +76,8 @@ def _speeds(record: dict, tokens: int, label: str) -> tuple[list[float], list[st
     samples = record.get("samples_ns")
     if isinstance(samples, list) and samples:
         speeds = [
-            tokens / (positive_number(ns, f"{label}: samples_ns[{i}]") / 1e9)
+            computed(tokens / (positive_number(ns, f"{label}: samples_ns[{i}]") / 1e9),
+                     f"{label}: {tokens} tokens ÷ samples_ns[{i}]")
             for i, ns in enumerate(samples)
         ]
         return speeds, [f"{label} ({name}): {tokens} tokens ÷ samples_ns[{i}]"

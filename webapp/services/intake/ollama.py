@@ -30,6 +30,7 @@ from webapp.services.intake.core import (
     IntakeError,
     ModelRef,
     References,
+    digits,
     optional_text,
     positive_int,
     positive_number,
@@ -171,7 +172,8 @@ def _count(block: Block, key: str) -> int | None:
     match = _COUNT.match(value)
     if not match:
         raise IntakeError(f"Line {number}: “{value}” is not a token count (e.g. 120 token(s)).")
-    return positive_int(int(match.group(1)), f"Line {number} ({key})")
+    where = f"Line {number} ({key})"
+    return positive_int(digits(match.group(1), where), where)
 
 
 def _duration(block: Block, key: str) -> float | None:

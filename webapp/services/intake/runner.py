@@ -12,6 +12,7 @@ of the schema (`vram.peak_mib` / `vram_peak_mib`, `environment.os` / `os_label`,
 
 from __future__ import annotations
 
+import math
 import statistics
 from typing import Any
 
@@ -79,7 +80,11 @@ def _check_timestamps(draft: Draft, run: dict, index: int, values: tuple) -> Non
         raise IntakeError(
             f"runs[{index}]: the timestamps are out of order (T0 < T1 < T2 is required)."
         )
+    if not all(math.isfinite(value) for value in (t0, t1, t2, t1 - t0, t2 - t1)):
+        raise IntakeError(f"runs[{index}]: the timestamps are too large to be times.")
     ms_per_unit = ttft / (t1 - t0)
+    if not 0 < ms_per_unit < math.inf:
+        raise IntakeError(f"runs[{index}]: the timestamps do not fit the run's TTFT.")
     from_stamps = tokens / ((t2 - t1) * ms_per_unit / 1000)
     if abs(from_stamps - decode) > TIMESTAMP_TOLERANCE * decode:
         draft.note(

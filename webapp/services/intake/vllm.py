@@ -17,6 +17,7 @@ from webapp.services.intake.core import (
     Draft,
     IntakeError,
     References,
+    computed,
     fmt,
     optional_text,
     positive_int,
@@ -101,7 +102,9 @@ def _detailed_runs(draft: Draft, result: dict, label: str) -> bool:
             continue  # a failed request, or one token only: no decode time
         seconds = sum(positive_number(gap, f"{label}: itls[{i}]") for gap in gaps)
         count = positive_int(tokens, f"{label}: output_lens[{i}]")
-        runs.append((positive_number(ttft, f"{label}: ttfts[{i}]") * 1000, count, count / seconds))
+        runs.append((computed(positive_number(ttft, f"{label}: ttfts[{i}]") * 1000,
+                              f"{label}: ttfts[{i}] in ms"), count,
+                     computed(count / seconds, f"{label}: output_lens[{i}] ÷ sum of itls[{i}]")))
         sources.append({
             "ttft_ms": f"{label}: ttfts[{i}] (seconds)",
             "tokens_generated": f"{label}: output_lens[{i}]",
@@ -121,7 +124,7 @@ def _summary_estimates(draft: Draft, result: dict, label: str, completed: int) -
     over = f"the {key} over {completed} requests, not a timed run"
     draft.estimate(run_field(0, "ttft_ms"), ttft, f"{label}: {key}_ttft_ms — {over}")
     draft.estimate(
-        run_field(0, "decode_tps"), 1000 / tpot,
+        run_field(0, "decode_tps"), computed(1000 / tpot, f"1000 ÷ {label}: {tpot_key}"),
         f"1000 ÷ {tpot_key} ({fmt(tpot)} ms, {label}) — {over}",
     )
     total = result.get("total_output_tokens")
