@@ -235,12 +235,16 @@ def test_search_matches_wildcards_as_themselves(client, session, make_row, text)
 
 def test_search_is_length_capped_and_shown_back_escaped(client, session, make_row):
     publish(session, make_row)
-    response = client.get("/", query_string={"q": "<b>" + "x" * 500})
-    assert response.status_code == 301  # the address is cut to the capped search
-    target = response.headers["Location"]
-    body = client.get(target).data.decode()
-    assert "<b>xx" not in body and "&lt;b&gt;" in body
-    assert len(catalog.parse_catalog_query({"q": "y" * 500})[0].q) == catalog.SEARCH_MAX_LENGTH
+    # A word longer than the search takes is left out whole, and the page says so (the
+    # part shown escaped); the address keeps it, so the notice shows on every visit.
+    response = client.get("/", query_string={"q": "llama <b>" + "x" * 500})
+    assert response.status_code == 200
+    body = response.data.decode()
+    assert "<b>xx" not in body and "“&lt;b&gt;xxx" in body and "was left out" in body
+    assert 'name="q" value="llama"' in body
+    query, notices = catalog.parse_catalog_query({"q": "y" * 20 + " " + "z" * 70})
+    assert query.q == "y" * 20 and len(notices) == 1  # 91 characters: the second word out
+    assert catalog.parse_catalog_query({"q": "  a   b  "})[0].q == "a b"
 
 
 # --- grouped filter lists -----------------------------------------------------------------

@@ -123,7 +123,11 @@ def test_hardware_page_shows_the_first_configurations_and_links_them_all(
     assert len(rest) == 2 and all(line.split(" | ")[1] == "1" for line in rest)
     shown_everywhere = {line.split(" | ")[0] for line in body_rows(first) + rest}
     assert len(shown_everywhere) == SHOWN + 2, "every configuration, once"
-    assert client.get("/hardware/rtx-4090/configurations?page=3").status_code == 404
+    # past the last page: the last (as the catalog's pages), its canonical link saying so
+    past = client.get("/hardware/rtx-4090/configurations?page=3")
+    assert past.status_code == 200 and body_rows(parse(past.data)) == rest
+    assert '<link rel="canonical" href="http://localhost/hardware/rtx-4090/configurations' \
+           '?page=2">' in past.text
     assert client.get("/hardware/no-such-gpu/configurations").status_code == 404
 
 
@@ -160,7 +164,8 @@ def test_model_page_draws_the_bars_with_most_rows_and_links_every_one(
     drawn = {text_of(next(g.iter(f"{SVG}text"))).split(" (")[0] for g in bars}
     left_out = {line.split(" | ")[0] for line in listed} - drawn
     assert len(left_out) == extra, "the groups with the fewest rows are left out of the picture"
-    assert client.get("/models/llama-3.1-8b-instruct/hardware?page=2").status_code == 404
+    past = client.get("/models/llama-3.1-8b-instruct/hardware?page=2")
+    assert past.status_code == 200 and body_rows(parse(past.data)) == listed
 
 
 def test_names_stay_escaped_on_the_charts_and_their_table_pages(client, session, make_row):

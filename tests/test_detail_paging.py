@@ -82,7 +82,9 @@ def test_the_next_page_shows_the_older_ones_and_says_where_the_rest_are(client, 
     # badge, tier and its reasons count every reproduction, on every page
     assert _badge_and_reasons(html) == _badge_and_reasons(first)
     assert f'href="/benchmarks/{row.id}#h-repros"' in html  # back to the first page
-    assert client.get(f"/benchmarks/{row.id}?page=3").status_code == 404
+    past = client.get(f"/benchmarks/{row.id}?page=3")  # past the last: the last
+    assert past.status_code == 200
+    assert _ids_in(past.text, 'id="ring-inner"', 'id="ring-outer"') == oldest
 
 
 def test_the_strip_and_the_rings_count_every_reproduction(client, hub):
@@ -108,12 +110,14 @@ def test_the_strip_and_the_rings_count_every_reproduction(client, hub):
         assert links == {f"#repro-{id_}" for id_ in shown if id_ != noted.id}
 
 
-def test_a_page_past_the_last_is_not_found_and_others_redirect_to_their_spelling(
+def test_a_page_past_the_last_is_the_last_and_others_redirect_to_their_spelling(
         client, hub, make_row, session):
     row, *_ = hub
     lone = make_row()
     session.commit()
-    assert client.get(f"/benchmarks/{lone.id}?page=2").status_code == 404
+    past = client.get(f"/benchmarks/{lone.id}?page=2")
+    assert past.status_code == 200
+    assert f'<link rel="canonical" href="http://localhost/benchmarks/{lone.id}">' in past.text
     assert 'class="pager"' not in client.get(f"/benchmarks/{lone.id}").text
     # a page number not spelt as the page's own redirects to it, as every paged page's
     for asked, spelt in (("x", ""), ("0", ""), ("-2", ""), ("1", ""), ("02", "?page=2"),

@@ -76,6 +76,29 @@ def test_the_catalog_shows_a_notice_for_the_same_address(client, rows, endpoint)
     refusal(client.get(f"{endpoint}?hardware=rtx4090", buffered=True), "hardware")
 
 
+LONG_SEARCH = "llama 3.1 8b rtx 4090 ollama q4"  # seven words: the catalog takes five
+
+
+def test_a_search_longer_than_the_catalog_takes_is_told_everywhere(client, rows):
+    """The catalog used a long search's first five words without a word about the rest
+    (and its export links sent the whole of it to exports that did the same): it now
+    says what it left out and links only what it used; the exports refuse the rest."""
+    page = client.get("/?q=" + LONG_SEARCH.replace(" ", "+")).get_data(as_text=True)
+    assert "“ollama q4” was left out" in page
+    assert 'name="q" value="llama 3.1 8b rtx"' not in page  # five words, not four
+    assert 'name="q" value="llama 3.1 8b rtx 4090"' in page
+    assert "4090+ollama" not in page  # no link carries the words left out
+    assert re.search(r'href="/benchmarks\.csv\?q=llama\+3\.1\+8b\+rtx\+4090"', page)
+    for endpoint in ENDPOINTS:
+        detail = refusal(client.get(f"{endpoint}?q={LONG_SEARCH}", buffered=True), "q")
+        assert "at most 5 words" in detail
+        assert client.get(f"{endpoint}?q=llama 3.1 8b rtx 4090", buffered=True
+                          ).status_code == 200
+    long_word = "x" * 81
+    assert "was left out" in client.get(f"/?q={long_word}").get_data(as_text=True)
+    refusal(client.get(f"/benchmarks.csv?q={long_word}", buffered=True), "q")
+
+
 # --- names, repeats and blanks, as the API refuses them -----------------------------------
 
 
@@ -94,6 +117,17 @@ def test_unknown_repeated_or_empty_parameters_are_refused_as_the_api_refuses_the
     if parameter != "limit":  # the API's own, for its pages
         api = client.get(f"/api/v1/benchmarks?{query}")
         assert api.status_code == 400 and api.get_json(force=True)["parameter"] == parameter
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_a_control_character_is_refused_as_a_problem_too(client, rows, endpoint):
+    """A NUL in the query string is refused before any view runs: for a file a program
+    fetches, that refusal is problem+json like every other (it was an HTML page)."""
+    response = client.get(f"{endpoint}?q=%00", buffered=True)
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert "control characters" in response.get_json(force=True)["detail"]
+    assert client.get("/?q=%00").mimetype == "text/html"
 
 
 def test_a_head_request_is_refused_too(client, rows):

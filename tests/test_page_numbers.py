@@ -64,20 +64,13 @@ def test_each_page_is_its_own_canonical_address(client, three_pages, path):
     assert links["Previous"] == path and links["Next"] == f"{path}?page=3"
 
 
-@pytest.mark.parametrize("path", (OPERATORS, HARDWARE, MODEL))
+@pytest.mark.parametrize("path", (OPERATORS, HARDWARE, MODEL, CONFIGURATIONS, MODEL_HARDWARE))
 def test_a_page_past_the_last_shows_the_last_and_names_it(client, three_pages, path):
     response = client.get(f"{path}?page=40")
     assert response.status_code == 200
     canonical, current, links = head_of(response.data)
     assert current == "3" and canonical == [f"http://localhost{path}?page=3"]
     assert links["Previous"] == f"{path}?page=2" and "Next" not in links
-
-
-@pytest.mark.parametrize("path", (CONFIGURATIONS, MODEL_HARDWARE))
-def test_a_chart_table_page_past_the_last_is_not_found(client, three_pages, path):
-    """Kept as tests/test_chart_pages.py asks (past the last page: not found)."""
-    assert client.get(f"{path}?page=3").status_code == 200
-    assert client.get(f"{path}?page=4").status_code == 404
 
 
 def test_a_reproductions_page_names_itself(client, session, make_row):

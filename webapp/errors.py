@@ -67,9 +67,14 @@ def _retry_after(response: Response) -> Response:
     return response
 
 
+# The open-data files a program fetches: their refusals are problem+json like the API's.
+_MACHINE_PATHS = frozenset({"/benchmarks.csv", "/benchmarks.jsonl", "/feed.atom"})
+
+
 def wants_problem() -> bool:
-    """Under /api/ every error is application/problem+json (RFC 9457), never a page."""
-    return request.path.startswith("/api/")
+    """Under /api/, and for the exports and the feed, every error is
+    application/problem+json (RFC 9457), never a page: a program reads it."""
+    return request.path.startswith("/api/") or request.path in _MACHINE_PATHS
 
 
 def problem_response(status: int, title: str, detail: str, *, parameter: str | None = None,

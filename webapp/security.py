@@ -118,7 +118,9 @@ class SessionInterface(SecureCookieSessionInterface):
     def save_session(self, app: Flask, session, response) -> None:
         # Empty and untouched: no cookie to set or delete, only the Vary it was read under.
         if not session and not session.modified:
-            if session.accessed:
+            # A static file is the same for every visitor, whatever read the session on
+            # the way (a shared cache would otherwise keep an immutable file per cookie).
+            if session.accessed and request.endpoint != "static":
                 add_vary(response, "Cookie")
             return
         super().save_session(app, session, response)

@@ -125,6 +125,22 @@ def is_canonical(query: CatalogQuery, given: Iterable[tuple[str, str]]) -> bool:
     return list(given) == list(query.args().items())
 
 
+def searched_part(text: str) -> tuple[str, str]:
+    """The part of a typed search the catalog uses (its first SEARCH_MAX_WORDS words,
+    within SEARCH_MAX_LENGTH characters, spaces collapsed) and the part it leaves out
+    ("" when it uses all of it)."""
+    words = text.split()
+    kept: list[str] = []
+    for word in words[:SEARCH_MAX_WORDS]:
+        if len(" ".join([*kept, word])) > SEARCH_MAX_LENGTH:
+            break
+        kept.append(word)
+    left_out = " ".join(words[len(kept):])
+    if len(left_out) > 40:
+        left_out = left_out[:39] + "…"
+    return " ".join(kept), left_out
+
+
 def parse_catalog_query(args: Mapping[str, str]) -> tuple[CatalogQuery, tuple[str, ...]]:
     """Parse the query string; a bad value is dropped, never an error.
 
@@ -137,6 +153,12 @@ def parse_catalog_query(args: Mapping[str, str]) -> tuple[CatalogQuery, tuple[st
         if value is not None:
             data[name] = value[:200]
     notices: list[str] = []
+    if "q" in data:
+        data["q"], left_out = searched_part(data["q"])
+        if left_out:
+            notices.append(
+                f"A search takes at most {SEARCH_MAX_WORDS} words and {SEARCH_MAX_LENGTH} "
+                f"characters: it used the first ones, and “{left_out}” was left out.")
     while True:
         try:
             return CatalogQuery.model_validate(data), tuple(notices)

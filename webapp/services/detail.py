@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cached_property, lru_cache
 from typing import Any
@@ -367,8 +367,10 @@ class Detail(_Measured):
 
 def detail(session: Session, benchmark_id: int, *, now: datetime,
            page: int = 1) -> Detail | None:
-    """Everything the detail page shows, or None when the row is not public or it has no
-    page `page` of reproductions (page 1 always exists)."""
+    """Everything the detail page shows, or None when the row is not public. A page of
+    reproductions past the last is the last (as the catalog's pages are: a bookmark kept
+    after reproductions were revised away still opens; the page's canonical link names
+    the page shown)."""
     if not 0 < benchmark_id <= MAX_ID:
         return None  # the URL converter takes any digits; the database does not
     around = detail_rows.row_around(session, benchmark_id)
@@ -390,4 +392,4 @@ def detail(session: Session, benchmark_id: int, *, now: datetime,
         hub=Listing(hub, assess(hub, evidence.get(hub.id, []), now)) if hub else None,
         page=page,
     )
-    return found if page <= found.page_count else None
+    return found if page <= found.page_count else replace(found, page=found.page_count)

@@ -261,14 +261,13 @@ class ChartTablePage:
 def chart_table_page(session: Session, subject: Subject, slug: str, page: int, *,
                      per_page: int) -> ChartTablePage | None:
     """Page `page` of the data table of the chart of `slug` (by `subject`), read from its
-    summary; None when there is no such entry, or no such page (past the last)."""
+    summary (past the last page, the last); None when there is no such entry."""
     found = _entry(session, subject.entity, slug)
     if found is None:
         return None
     table = subject.table(chart_summaries.decode(_chart_text(session, subject.summary,
                                                              found.id)))
-    if page > last_page(len(table), per_page):
-        return None
+    page = min(page, last_page(len(table), per_page))
     lines = table[(page - 1) * per_page:page * per_page]
     demo_rows = session.scalar(select(PublicRowCount.demo_rows).where(
         PublicRowCount.subject == subject.summary, PublicRowCount.reference_id == found.id))

@@ -141,12 +141,17 @@ def _shareable() -> bool:
 
 def canonical_query(params: tuple[str, ...]) -> str | None:
     """The query string as the store keys it, or None when the request carries anything
-    the view did not declare (or a value no page of it could hold)."""
+    the view did not declare (or a value no page of it could hold), or is not spelt as
+    the view spells it: an empty parameter, or the parameters in another order. Such a
+    request goes to the view every time (which redirects it to its spelling, or renders
+    it unstored), so the same address never gets a 301 once and the stored page later."""
     args = request.args
     parts = []
-    for name in args:
-        if name not in params:
+    at = -1
+    for name, value in args.items(multi=True):
+        if name not in params or not value or params.index(name) <= at:
             return None
+        at = params.index(name)
     for name in params:
         values = args.getlist(name)
         if len(values) > 1:

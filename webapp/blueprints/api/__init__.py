@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, g, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from pydantic import BaseModel
 
 from webapp.errors import problem_response
@@ -24,6 +24,7 @@ from webapp.services.api.query import ParameterError, parse_list, parse_paged
 from webapp.services.catalog import filter_options, select_rows
 from webapp.services.detail import MAX_ID
 from webapp.services.page_memo import worker_memos
+from webapp.web.page_cache import shared_page
 
 bp = Blueprint("api", __name__)
 
@@ -243,8 +244,9 @@ def _document() -> dict[str, Any]:
 
 
 @bp.get("/api")
+@shared_page
 def docs() -> str:
-    """The API described for people, rendered on the server from the OpenAPI document."""
-    g.shared_page = True  # no form, so no per-visitor CSRF token and no session
+    """The API described for people, rendered on the server from the OpenAPI document
+    (which lists the filters' slugs: a shared page, its ETag moving with the data)."""
     return render_template("api/index.html", document=_document(), operations=OPERATIONS,
                            base=request.host_url.rstrip("/"))

@@ -170,9 +170,12 @@ def parse_list(args: Mapping[str, Sequence[str]], options: FilterOptions) -> Lis
 
 def parse_view(args: Mapping[str, Sequence[str]], options: FilterOptions) -> CatalogQuery:
     """The exports' and the feed's query string: the catalog's names, each value one the
-    catalog would apply, or a ParameterError for the first that is not. The search is
-    read as the catalog reads it: the catalog's own links carry it as it was typed."""
+    catalog would apply, or a ParameterError for the first that is not: a search longer
+    than the catalog takes among them (the catalog says what it left out, and its own
+    links carry only what it used)."""
     values = _single_values(args, VIEW_PARAMETERS)
+    if "q" in values:
+        _search(" ".join(values["q"].split()))  # the catalog's links collapse spaces too
     if "page" in values and (not _PAGE.match(values["page"]) or int(values["page"]) < 1):
         raise ParameterError("page", f"“page” is a page number (1, 2, …), not "
                                      f"“{values['page'][:SHOWN_MAX]}”; a download or the "
