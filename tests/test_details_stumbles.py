@@ -192,11 +192,11 @@ def test_waits_in_words_round_up(seconds, words):
 
 @pytest.mark.parametrize(("earlier", "expected"), [
     # three attempts now (two allowed, one refused and so not counted) at 10:15 with 2
-    # per hour: the count stays 2 until 11:00, then the hour 10:00-11:00 slides out; 1
-    # left at 11:30
-    ((), 45 * 60 + 30 * 60),
-    # one attempt in the hour before as well: 11:00 then reads 1/4 of it + 3, ...
-    ((timedelta(minutes=-30),), None),
+    # per hour: they count for the hour after their 4-minute slot (10:12-10:16) began
+    # and that slot: until 11:16
+    ((), 61 * 60),
+    # one attempt at 9:45 as well (slot 9:44): the next fits when that one has gone, 10:48
+    ((timedelta(minutes=-30),), 33 * 60),
 ])
 def test_the_next_attempt_is_the_first_moment_the_limit_lets_through(app, session, earlier,
                                                                       expected):

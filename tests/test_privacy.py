@@ -126,11 +126,12 @@ def test_hit_counts_per_key_over_a_sliding_window(app, session):
     # next attempt fits further out (an audit saw each retry add minutes to Retry-After).
     counted = select(RateCounter.count).where(RateCounter.bucket == "submissions:abc")
     assert session.scalar(counted) == 3
-    # Issue 10, item 15: the previous clock hour keeps counting as it slides out (this used
-    # to pass at 13:05: the window reset on the hour): at 13:05 eleven twelfths of its
-    # three attempts, at 13:30 half of them, so one more fits; two hours on, none.
+    # Issue 10, item 15: the attempts keep counting for the whole hour after them (this
+    # used to pass at 13:05: the window reset on the hour), and a slot (4 minutes of an
+    # hour) at most beyond it: at 13:05 and at 13:30 still refused, at 13:35 free again.
     assert privacy.hit(session, "submissions", "abc", NOW + timedelta(minutes=35)) is True
-    assert privacy.hit(session, "submissions", "abc", NOW + timedelta(hours=1)) is False
+    assert privacy.hit(session, "submissions", "abc", NOW + timedelta(hours=1)) is True
+    assert privacy.hit(session, "submissions", "abc", NOW + timedelta(minutes=65)) is False
     assert privacy.hit(session, "submissions", "abc", NOW + timedelta(hours=2)) is False
     assert privacy.limit_label("submissions") == "3 per hour"
 

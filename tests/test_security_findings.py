@@ -560,13 +560,33 @@ def test_the_limit_holds_across_the_clock_hour(app, session):
 def test_the_window_slides_and_frees_the_allowance_gradually(app, session):
     app.config["RATE_LIMITS"] = {**app.config["RATE_LIMITS"], "submissions": (10, 3600)}
     start = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
-    assert not any(privacy.hit(session, "submissions", "k", start) for _ in range(10))
-    # Half an hour into the next window half the previous hour still counts: 5 left.
-    later = start + timedelta(minutes=90)
-    results = [privacy.hit(session, "submissions", "k", later) for _ in range(6)]
+    assert not any(privacy.hit(session, "submissions", "k", start) for _ in range(5))
+    later = start + timedelta(minutes=40)
+    assert not any(privacy.hit(session, "submissions", "k", later) for _ in range(5))
+    # An hour after the first five (and its slot) they are free; the other five count.
+    at = start + timedelta(minutes=70)
+    results = [privacy.hit(session, "submissions", "k", at) for _ in range(6)]
     assert results == [False] * 5 + [True]
-    # Two hours on, nothing of the first hour counts.
     assert privacy.hit(session, "submissions", "k", start + timedelta(hours=3)) is False
+
+
+@pytest.mark.parametrize("offset", [0, 59, 300, 599, 840, 899])
+def test_no_stretch_of_the_window_holds_more_than_the_limit(app, session, offset):
+    """10 logins per 15 minutes, wherever in the clock's quarter hour they fall: a burst
+    at the end of one window and another at the start of the next were both let through
+    by the old two-window estimate (a black-box audit counted 19 in 15 minutes)."""
+    app.config["RATE_LIMITS"] = {**app.config["RATE_LIMITS"], "login": (10, 900)}
+    first = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC) + timedelta(seconds=offset)
+    taken = []
+    for second in range(0, 2700, 30):  # one attempt every 30 s for 45 minutes
+        moment = first + timedelta(seconds=second)
+        if not privacy.hit(session, "login", "k", moment):
+            taken.append(moment)
+    assert len(taken[:10]) == 10 and taken[9] < first + timedelta(seconds=900)
+    # any eleven let through span more than the window; and the limit frees again
+    assert all(later - earlier >= timedelta(seconds=900)
+               for earlier, later in zip(taken, taken[10:]))
+    assert len(taken) >= 20
 
 
 def test_peek_and_refund_leave_the_count_as_it_was(app, session):

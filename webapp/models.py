@@ -421,8 +421,9 @@ class DailyKey(db.Model):
 
 
 class RateCounter(db.Model):
-    """Hits of one window per bucket (action + IP hash), shared by every worker; the
-    limit counts this window and the previous one, weighted (a sliding window)."""
+    """Hits of one slot (a fifteenth of the limit's window; `window_start` is the slot's
+    start) per bucket (action + IP hash), shared by every worker; the limit counts the
+    slots that cover the last window (services/privacy)."""
 
     __tablename__ = "rate_counters"
 

@@ -119,7 +119,8 @@ def test_login_is_throttled_per_ip_hash(app, reviewer):
     waits = [int(response.headers["Retry-After"])]
     for _ in range(3):
         waits.append(int(login(client, "alice", PASSWORD).headers["Retry-After"]))
-    assert all(0 < wait <= 900 for wait in waits) and waits[-1] <= waits[0]
+    # within the window and the slot the attempts fell in (15 minutes and one)
+    assert all(0 < wait <= 900 + 60 for wait in waits) and waits[-1] <= waits[0]
     assert client.get("/review/").status_code == 302
 
 
