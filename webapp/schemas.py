@@ -52,9 +52,8 @@ from webapp.fields import (
     free_text,
     is_blank,
     is_unreadable,
-    measured_moment,
-    parse_measured_on,
 )
+from webapp.measured_on import measured_moment, parse_measured_on
 from webapp.services.rules import FEEDBACK_KINDS, MAX_RUNS, MIN_RUNS
 
 OTHER = "other"

@@ -12,7 +12,7 @@ from datetime import date
 
 from pydantic_core import PydanticCustomError
 
-from webapp import fields, schemas
+from webapp import fields, measured_on, schemas
 from webapp.models import Submission
 from webapp.services import divergence, matching, plausibility
 from webapp.services.pick_lists import PICKED, References
@@ -167,7 +167,7 @@ def date_problem(typed: object, *, today: date | None, hub: Submission | None = 
     if today is None:
         return None
     try:
-        fields.parse_measured_on(typed, today=today,
+        measured_on.parse_measured_on(typed, today=today,
                                  not_before=hub.measured_at.date() if hub else None)
     except PydanticCustomError as problem:
         return problem.message()

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from pydantic import BaseModel, ValidationError
 
-from webapp import fields, schemas
+from webapp import fields, measured_on, schemas
 from webapp.fields import FLAG_FIELDS, RUN_FIELDS, is_blank
 from webapp.models import Submission
 from webapp.schemas import FormInput
@@ -164,7 +164,7 @@ LIMITS = {
     "CPU_FAMILY_MAX": fields.CPU_FAMILY_MAX,
     "OTHER_NAME_MAX": fields.OTHER_NAME_MAX,
     "HARDWARE_COUNT_MAX": fields.HARDWARE_COUNT_MAX,
-    "MEASURED_ON_MIN": fields.MEASURED_ON_MIN.isoformat(),
+    "MEASURED_ON_MIN": measured_on.MEASURED_ON_MIN.isoformat(),
 }
 
 FIELD_LABELS = {

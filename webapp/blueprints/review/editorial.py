@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from webapp.blueprints.review import actor, bp
 from webapp.extensions import db
-from webapp.fields import MEASURED_ON_MIN
+from webapp.measured_on import MEASURED_ON_MIN
 from webapp.models import Hardware, ModelVariant, Quant, Runtime, utcnow
 from webapp.schemas import OTHER, FreshSubmission
 from webapp.services import divergence, plausibility
