@@ -96,18 +96,29 @@ def _decided_message(row: Submission) -> str:
     return f"#{row.id} is now {state.label.lower()}."
 
 
-def _already_decided(row: Submission) -> str:
-    """Why a queue decision cannot be taken: someone decided the submission meanwhile."""
+def _last_decided_by(row: Submission) -> str:
+    """Who made the row's latest change, and when: ' by bob at 2026-12-04 08:15 UTC'."""
     event = db.session.scalars(
         select(AuditEvent).where(AuditEvent.submission_id == row.id)
         .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(1)).first()
-    by = ""
-    if event is not None:
-        who = event.actor.removeprefix("reviewer:")
-        by = f" by {who} at {event.created_at.strftime('%Y-%m-%d %H:%M')} UTC"
-    return (f"#{row.id} was already decided{by}: it is {State(row.state).label.lower()}. "
-            "Nothing was changed. To change that decision, revise it on the submission's "
-            "page, with a reason.")
+    if event is None:
+        return ""
+    who = event.actor.removeprefix("reviewer:")
+    return f" by {who} at {event.created_at.strftime('%Y-%m-%d %H:%M')} UTC"
+
+
+def _already_decided(row: Submission) -> str:
+    """Why a queue decision cannot be taken: someone decided the submission meanwhile."""
+    return (f"#{row.id} was already decided{_last_decided_by(row)}: it is "
+            f"{State(row.state).label.lower()}. Nothing was changed. To change that "
+            "decision, revise it on the submission's page, with a reason.")
+
+
+def _revised_meanwhile(row: Submission) -> str:
+    """Why a revision cannot be taken: its form was drawn before another revision."""
+    return (f"#{row.id} was revised meanwhile{_last_decided_by(row)}: it is "
+            f"{State(row.state).label.lower()}. Your revision was not applied: check the "
+            "row as it is now and send it again if it still stands.")
 
 
 DECISION = "_decision"  # the form dict's note of the decision it was sent to
@@ -129,13 +140,6 @@ def _as_revision(form: dict, read_form) -> dict:
         carried["reason"] = " ".join(
             part for part in (form.get("reason_text"), form.get("note")) if part)
     return carried
-
-
-def _revised_meanwhile(row: Submission) -> str:
-    return (_already_decided(row).replace("was already decided", "was revised meanwhile", 1)
-            .replace("To change that decision, revise it on the submission's page, with a "
-                     "reason.", "Your revision was not applied: check the row as it is "
-                     "now and send it again if it still stands."))
 
 
 def _decision(submission_id: int, read_form, *, first: bool = True) -> object:

@@ -16,13 +16,14 @@ from webapp.services.rules import FEEDBACK_KINDS
 
 
 def _triage_page(status: int = 200, *, errors: dict | None = None, form: dict | None = None,
-                 show: int | None = None):
+                 newly_resolved: bool = False):
     """The triage page at the pages the address asks for (a resolve form posts to an
-    address carrying them, so an error shows on the page the note is on). `show`, a note
-    resolved meanwhile: the resolved list's first page, where it now is, with the error."""
+    address carrying them, so an error shows on the page the note is on).
+    `newly_resolved`: the error is about a note resolved meanwhile, now on the resolved
+    list's first page, which is shown."""
     triage = feedback_triage.feedback_triage(
         db.session, open_page=int_arg("page"),
-        resolved_page=1 if show is not None else int_arg("resolved_page"),
+        resolved_page=1 if newly_resolved else int_arg("resolved_page"),
         per_page=QUEUE_PER_PAGE)
     return render_template(
         "review/feedback.html", triage=triage,
@@ -54,7 +55,7 @@ def resolve_feedback(note_id: int):
             return submission_page(note.submission_id, status, form=form,
                                    feedback_errors={note_id: str(error)})
         return _triage_page(status, errors={note_id: str(error)}, form=form,
-                            show=note_id if status == 409 else None)
+                            newly_resolved=status == 409)
     db.session.commit()
     flash(f"Feedback note on #{note.submission_id} resolved.", "success")
     if form.get("return_to") == "submission":
