@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -86,8 +87,9 @@ def test_ip_hash_is_hmac_per_day_and_per_network(session):
     other_net = privacy.ip_hash(session, "2001:db8:1:3::1", NOW)
     tomorrow = privacy.ip_hash(session, "2001:db8:1:2::1", NOW + timedelta(days=1))
     assert one == same_net and one != other_net and one != tomorrow
-    assert len(one) == 64 and int(one, 16) >= 0
-    assert "2001" not in one
+    # 64 hex digits, so never the address's spelling (its colons). The test asserted
+    # "2001" not in it, which one random hash in about a thousand holds (a CI run drew one).
+    assert re.fullmatch(r"[0-9a-f]{64}", one)
 
 
 def test_keys_older_than_48_hours_are_purged_when_a_new_day_begins(session):
