@@ -69,6 +69,24 @@ def test_list_items_carry_what_the_catalog_shows(client, catalog):
     assert second["badge"] == Badge.COMMUNITY.value
 
 
+@pytest.mark.parametrize(("drift", "error"), [
+    ({"extra": 1}, "ValidationError"),  # a field the model does not have
+    ({"reproductions": "3"}, "AssertionError"),  # one the model would coerce: not sent as is
+])
+def test_list_fields_sent_unvalidated_are_checked_under_testing(client, catalog, monkeypatch,
+                                                                caplog, drift, error):
+    """The list sends its fields without building the model (services.api.build); under
+    TESTING each answer is validated and must write the same bytes, so a field drifting
+    from the documented model fails the tests instead of reaching clients."""
+    from webapp.services.api import build
+
+    listed = build._listed
+    monkeypatch.setattr(build, "_listed", lambda item, links: {**listed(item, links), **drift})
+    problem(client.get(LIST), 500)
+    assert any(record.exc_info and record.exc_info[0].__name__ == error
+               for record in caplog.records)
+
+
 def test_filters_and_sorts_use_the_catalogs_names(client, catalog):
     body = client.get(f"{LIST}?hardware=rtx-3090").get_json()
     assert [item["id"] for item in body["items"]] == [catalog.other.id]

@@ -8,6 +8,7 @@ the reference data), a response's schema from the model the view serialises.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,9 +141,16 @@ def path_id(name: str, maximum: int) -> Parameters:
 
 def _schemas(operations: Iterable[Operation]) -> dict[str, Any]:
     wanted = {models.Problem, *(op.response for op in operations if op.response is not None)}
-    _refs, definitions = models_json_schema(
-        [(model, "serialization") for model in sorted(wanted, key=lambda m: m.__name__)],
-        ref_template=REF)
+    return _schemas_of(tuple(sorted(wanted, key=lambda m: m.__name__)))
+
+
+@functools.cache
+def _schemas_of(wanted: tuple[type[BaseModel], ...]) -> dict[str, Any]:
+    """The JSON schemas of the response models, which are code: generated once per process
+    (generating them was most of the /api page's time, about 10 ms a render). Every
+    document shares these dicts: nothing writes to them (it is read and serialised)."""
+    _refs, definitions = models_json_schema([(model, "serialization") for model in wanted],
+                                            ref_template=REF)
     return definitions.get("$defs", {})
 
 
