@@ -24,6 +24,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
+import html5lib
 import pytest
 from sqlalchemy import event, func, select
 from werkzeug.serving import make_server
@@ -33,7 +34,7 @@ from tests.review.conftest import PASSWORD
 from tests.test_submit_support import csrf_of, form_values, fresh_form
 from webapp import create_app
 from webapp.extensions import db
-from webapp.models import AuditEvent, FeedbackNote, Submission
+from webapp.models import AuditEvent, FeedbackNote, RateCounter, Submission
 from webapp.services import accounts, privacy, tokens
 from webapp.services.rules import State
 
@@ -350,14 +351,22 @@ def test_control_characters_in_a_path_or_query_are_a_400_page(client, url):
     assert "<title>" in response.text and "control character" in response.text
 
 
-def test_a_nul_in_the_login_name_is_a_400_page(app, client):
+@pytest.mark.parametrize(("name", "password"), [("ali\x00ce", PASSWORD),
+                                               ("alice", PASSWORD + "\x07")])
+def test_a_control_character_in_the_login_is_refused_on_the_login_page(
+        app, client, session, name, password):
     app.config.update(ARGON2_TIME_COST=1, ARGON2_MEMORY_COST=8, ARGON2_PARALLELISM=1)
     accounts.add_reviewer(db.session, "alice", PASSWORD)
     db.session.commit()
     token = csrf_of(client.get("/review/login").text)
-    response = client.post("/review/login", data={"csrf_token": token, "name": "ali\x00ce",
-                                                  "password": PASSWORD})
-    assert response.status_code == 400 and "control character" in response.text
+    response = client.post("/review/login", data={"csrf_token": token, "name": name,
+                                                  "password": password})
+    assert response.status_code == 422 and "control character" in response.text
+    page = html5lib.parse(response.text, namespaceHTMLElements=False)
+    assert page.find(".//input[@name='name']").get("value") == "alice"  # typed, kept
+    assert page.find(".//input[@name='password']") is not None  # the form, to try again
+    assert "\x00" not in response.text
+    assert session.scalars(select(RateCounter)).first() is None  # not counted, not stored
 
 
 @pytest.fixture
@@ -376,16 +385,55 @@ def reviewer_with_a_queued_row(app, client, session, make_row):
 
 
 @pytest.mark.parametrize("text", ["looks fine\x00", "bell\x07", "escape \x1b[2J", "del\x7f"])
-def test_control_characters_in_reviewer_text_are_refused_on_every_database(
-        client, session, reviewer_with_a_queued_row, text):
+@pytest.mark.parametrize(("action", "field", "extra"), [
+    ("approve", "note", {}),
+    ("reject", "reason_text", {"reason": "written"}),
+])
+def test_control_characters_in_reviewer_text_are_refused_beside_the_form_on_every_database(
+        client, session, reviewer_with_a_queued_row, text, action, field, extra):
+    """A pasted control character is a 422 on the submission's page saying so, with the
+    note as typed in the form to mend (it was a bare 400 page that dropped it), and
+    nothing decided or stored."""
+    row, token = reviewer_with_a_queued_row
+    response = client.post(f"/review/submissions/{row.id}/{action}",
+                           data={"csrf_token": token, field: text, **extra})
+    assert response.status_code == 422 and "control characters" in response.text
+    page = html5lib.parse(response.text, namespaceHTMLElements=False)
+    kept = [area.text or "" for area in page.iter("textarea") if area.get("name") == field]
+    kept += [box.get("value") or "" for box in page.iter("input") if box.get("name") == field]
+    def printable(value: str) -> str:  # a browser shows a NUL as U+FFFD, where it was
+        return "".join(ch for ch in value if ch.isprintable() and ch != "\ufffd")
+
+    assert printable(text) in {printable(value) for value in kept}, kept
+    session.expire_all()
+    assert session.get(Submission, row.id).state == State.QUEUED
+    assert not any(text in (event.reason or "") for event in session.scalars(
+        select(AuditEvent)))
+
+
+def test_a_control_character_in_a_feedback_resolution_is_refused_with_the_text_kept(
+        client, session, reviewer_with_a_queued_row):
+    row, token = reviewer_with_a_queued_row
+    note = FeedbackNote(submission_id=row.id, kind="other", message="numbers look off",
+                        status="open", created_at=row.created_at)
+    session.add(note)
+    session.commit()
+    response = client.post(f"/review/feedback/{note.id}/resolve",
+                           data={"csrf_token": token, "resolution": "fixed\x00 it"})
+    assert response.status_code == 422 and "control characters" in response.text
+    assert "fixed" in response.text and " it" in response.text
+    session.expire_all()
+    assert session.get(FeedbackNote, note.id).status == "open"
+
+
+def test_a_control_character_in_a_chosen_review_field_is_still_a_400(
+        client, session, reviewer_with_a_queued_row):
     row, token = reviewer_with_a_queued_row
     response = client.post(f"/review/submissions/{row.id}/approve",
-                           data={"csrf_token": token, "note": text})
+                           data={"csrf_token": token, "return_to": "queue\x00"})
     assert response.status_code == 400 and "control character" in response.text
     session.expire_all()
     assert session.get(Submission, row.id).state == State.QUEUED
-    assert not any("\x00" in (event.reason or "") for event in session.scalars(
-        select(AuditEvent)))
 
 
 def test_tabs_and_line_breaks_in_form_text_are_fine(client, session,

@@ -268,11 +268,22 @@ def is_unreadable(value: object) -> bool:
     return is_blank(value) or (isinstance(value, str) and not has_visible(value))
 
 
+CONTROL_MESSAGE = ("Remove the control characters (such as a NUL, a bell or an escape) from "
+                   "the text: they cannot be stored or shown.")
+_LINE_BREAKS_AND_TABS = frozenset("\n\r\t")
+
+
+def has_control_characters(text: str, *, multiline: bool = True) -> bool:
+    """Whether `text` holds a control character (Unicode Cc) other than, when `multiline`,
+    tabs and line breaks."""
+    allowed = _LINE_BREAKS_AND_TABS if multiline else frozenset()
+    return any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in text)
+
+
 def clean_text(value: object, *, limit: int, multiline: bool = False) -> str:
     if not isinstance(value, str):
         raise error("text", "Enter text.")
-    allowed = {"\n", "\r", "\t"} if multiline else set()
-    if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value):
+    if has_control_characters(value, multiline=multiline):
         raise error("control", "Remove the control characters from this field.")
     text = value.strip()
     if len(text) > limit:

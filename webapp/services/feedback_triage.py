@@ -35,6 +35,8 @@ def resolve_feedback(
         by = f" by {note.resolved_by.name}" if note.resolved_by is not None else ""
         raise AlreadyResolved(f"This feedback note was resolved already{by}; your "
                               "resolution was not saved.")
+    if fields.has_control_characters(text):
+        raise TriageError(fields.CONTROL_MESSAGE)
     if not fields.has_visible(text):
         raise TriageError("Resolving a feedback note needs a note saying what was done.")
     if fields.has_bidi_reordering(text):

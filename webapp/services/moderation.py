@@ -82,6 +82,8 @@ def transition(
 ) -> AuditEvent:
     from_state = State(submission.state) if submission.id is not None else None
     reason = (reason or "").strip()
+    if fields.has_control_characters(reason):
+        raise TransitionError(fields.CONTROL_MESSAGE)
     if not fields.has_visible(reason):
         reason = ""  # an invisible reason reads as none to the submitter and in the audit
     if fields.has_bidi_reordering(reason):

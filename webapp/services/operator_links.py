@@ -38,6 +38,8 @@ def link_operators(
     if len(rows) < 2:
         raise TransitionError("Pick at least two submissions to link as one operator.")
     note = one_line(reason)
+    if fields.has_control_characters(note):
+        raise TransitionError(fields.CONTROL_MESSAGE)
     if fields.has_bidi_reordering(note):  # the audit log shows it as written
         raise TransitionError(fields.BIDI_REORDERING_MESSAGE)
     keys = {row.operator_key for row in rows}

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
+from webapp import fields
 from webapp.blueprints.review import bp, reviewer
 from webapp.errors import rate_limited
 from webapp.extensions import db
@@ -84,6 +85,12 @@ def login():
 
     name = accounts.normalise_name(request.form.get("name"))[:LOGIN_NAME_MAX]
     password = request.form.get("password", "")
+    if fields.has_control_characters(name) or fields.has_control_characters(password):
+        # No account name or password holds one (a paste carried it); refused before the
+        # attempt is counted, so the byte never reaches the database or the log.
+        return _login_page(422, error="The name or the password holds a control character "
+                                      "(such as a NUL): type them again.",
+                           name="".join(ch for ch in name if ch.isprintable()))
     now = utcnow()
     ip_hash, throttled, delay = _count_attempt(name, now)
     db.session.commit()  # counted for every worker, and no lock is held through the wait
