@@ -79,3 +79,18 @@ def test_a_reproductions_page_names_itself(client, session, make_row):
     canonical = html5lib.parse(client.get(f"/benchmarks/{hub.id}").data,
                                namespaceHTMLElements=False).find(".//link[@rel='canonical']")
     assert canonical.get("href") == f"http://localhost/benchmarks/{hub.id}"
+
+
+@pytest.mark.parametrize(("path", "status"), [
+    (HARDWARE, "1–2 of 5 rows"), (MODEL, "1–2 of 5 rows"),
+    (OPERATORS, "1–2 of 5 operators"),  # op-a … op-e; "origin" reproduced nothing
+])
+def test_the_first_page_tells_the_total_and_links_the_last(client, three_pages, path, status):
+    """The pager counts to the end from the first page, as the catalog's does: the
+    hardware and model pages from the public row counts kept with every decision, the
+    operators page from its summaries."""
+    document = html5lib.parse(client.get(path).data, namespaceHTMLElements=False)
+    nav = document.find(".//nav[@class='pager']")
+    assert nav.find(".//p[@class='pager-status']").text == status
+    _canonical, _current, links = head_of(client.get(path).data)
+    assert links["Last"] == f"{path}?page=3"

@@ -229,6 +229,7 @@ def listing_page(
     load: RowLoader | None = None,
     count_conditions: Sequence[ColumnElement[bool]] | None = None,
     sorted_apart: bool = False,
+    known_total: int | None = None,
 ) -> ListingPage:
     """One page of public rows, each with its badge, tier and stale marker.
 
@@ -244,17 +245,21 @@ def listing_page(
     `count_conditions`, when given, select the same rows as `conditions`, written for a
     count (services.narrowing: which index leads on SQLite); `sorted_apart`, that the
     rows are read from a filter's index and sorted, not walked in the sort's index.
+    `known_total`, the number of rows `conditions` select as a summary keeps it (the
+    hardware and model pages: services.summaries' public row counts, kept with every
+    decision), stands for the count: every page then knows its last.
     """
     load = load or submissions_by_id
     page = clamped(page)
     offset = (page - 1) * per_page
-    if not counted and memo is None and offset <= COUNT_FREE_OFFSET:
+    if (not counted and memo is None and known_total is None
+            and offset <= COUNT_FREE_OFFSET):
         rows = _fetch(session, conditions, sort, offset, per_page + 1, load=load,
                       sorted_apart=sorted_apart)
         if rows or page == 1:
             has_next = len(rows) > per_page
             return _assessed(session, rows[:per_page], page, per_page, has_next, now)
-    total = memo.total if memo is not None else None
+    total = memo.total if memo is not None else known_total
     if total is None:
         counted_rows = select(Submission.id).where(
             *(conditions if count_conditions is None else count_conditions))

@@ -71,15 +71,13 @@ def operators_page(session: Session, page: int, *, per_page: int) -> OperatorsPa
 
     Only reproductions in state reproduced whose hub is public count; anonymous
     operators are never listed, so their keys never reach a page. A page past the end
-    shows the last one.
+    shows the last one. The pager tells the total: one operator summary per listed
+    operator, so the count reads the summaries' smallest index.
     """
     page = clamped(page)
+    total = session.scalar(_COUNT) or 0
+    page = min(page, last_page(total, per_page))
     found = _page_of(session, page, per_page)
-    if not found and page > 1:
-        page = last_page(session.scalar(_COUNT) or 0, per_page)
-        found = _page_of(session, page, per_page)
-    has_next = len(found) > per_page
-    found = found[:per_page]
     linked = [hub_ids(summary.latest_hub_ids) for summary in found]
     labels = _labels(session, [hub for hubs in linked for hub in hubs])
     operators = [
@@ -93,15 +91,15 @@ def operators_page(session: Session, page: int, *, per_page: int) -> OperatorsPa
     return OperatorsPage(
         operators=operators,
         pagination=Pagination(page=page, per_page=per_page, shown=len(operators),
-                              has_next=has_next),
+                              has_next=page * per_page < total, total=total),
         demo_shown=any(summary.is_demo for summary in found),
     )
 
 
 def _page_of(session: Session, page: int, per_page: int) -> list[Row[Any]]:
-    """One page of summaries (and one more, to know a next page exists), as columns."""
+    """One page of summaries, as columns."""
     return session.connection().execute(
-        _RANKED, {"limit": per_page + 1, "offset": (page - 1) * per_page}).all()
+        _RANKED, {"limit": per_page, "offset": (page - 1) * per_page}).all()
 
 
 def _labels(session: Session, ids: list[int]) -> dict[int, str]:

@@ -140,6 +140,18 @@ _CHART_TEXT = select(ChartSummary.data).where(
     ChartSummary.reference_id == bindparam("reference_id"))
 
 
+_PUBLIC_ROWS = select(PublicRowCount.rows).where(
+    PublicRowCount.subject == bindparam("subject"),
+    PublicRowCount.reference_id == bindparam("reference_id"))
+
+
+def _public_rows(session: Session, subject: str, reference_id: int) -> int:
+    """The entry's public rows as services.summaries keeps them (what the index pages
+    show, and what the page's pager counts to); no row: none."""
+    return session.connection().execute(
+        _PUBLIC_ROWS, {"subject": subject, "reference_id": reference_id}).scalar() or 0
+
+
 def _chart_text(session: Session, subject: str, reference_id: int) -> str | None:
     return session.connection().execute(
         _CHART_TEXT, {"subject": subject, "reference_id": reference_id}).scalar()
@@ -238,7 +250,8 @@ def reference_page(
     conditions: list[ColumnElement[bool]] = [*public_conditions(),
                                              equals_literal(subject.column, found.id)]
     rows = listing_page(session, conditions, Sort.DECODE, page, per_page, now,
-                        load=catalog_rows.rows_by_id)
+                        load=catalog_rows.rows_by_id,
+                        known_total=_public_rows(session, subject.summary, found.id))
     facts = tuple(spec.of(found) for spec in subject.facts)
     return ReferencePage(found, facts, rows, _ceilings(session, rows.listings, subject.varies),
                          subject.chart(session, found))

@@ -156,7 +156,8 @@ def queue(
         kind=kind,
         flag=flag,
         pagination=Pagination(page=page, per_page=per_page,
-                              shown=len(items[start:start + per_page]), has_next=page < pages),
+                              shown=len(items[start:start + per_page]), has_next=page < pages,
+                              total=len(items)),
     )
 
 
