@@ -61,7 +61,7 @@ FIELDS: tuple[str, ...] = (
     "vram_peak_mib", "prefill_tps", "flags",
     "badge", "tier", "stale", "independent_reproductions",
     "operator", "operator_url", "notes",
-    "measured_at", "published_at", "source_format", "source_version", "demo",
+    "measured_at", "published_at", "submitted_on", "source_format", "source_version", "demo",
 )
 
 # `flags` holds the codes of the row's plausibility flags (rules.FlagCode) separated by
@@ -92,7 +92,7 @@ _COLUMNS = (
     _ROWS.c.ttft_spread, _ROWS.c.decode_spread, _ROWS.c.vram_peak_mib,
     _ROWS.c.prefill_tps, _ROWS.c.derived_badge, _ROWS.c.derived_repro_count,
     _ROWS.c.handle, _ROWS.c.url, _ROWS.c.notes,
-    _ROWS.c.measured_at, _ROWS.c.decided_at,
+    _ROWS.c.measured_at, _ROWS.c.decided_at, _ROWS.c.created_at,
     _ROWS.c.source_format, _ROWS.c.source_version, _ROWS.c.is_demo,
 )
 # A fragmented reproduction names its hub only while the hub is public.
@@ -208,7 +208,7 @@ def _record(row: tuple[Any, ...], reference: _Reference) -> tuple[Any, ...]:
      seed, quant_provider, sha256_prefix, speculative, batch_gt1, tensor_parallel,
      ttft_ms, decode_tps, tokens_generated, ttft_spread, decode_spread, vram_peak_mib,
      prefill_tps, badge, repro_count, handle, url, notes, measured_at, decided_at,
-     source_format, source_version, is_demo, tier, fresh) = row
+     created_at, source_format, source_version, is_demo, tier, fresh) = row
     key = (model_id, hardware_id, hardware_count, quant_id, runtime_id, other_model,
            other_hardware, other_quant, other_runtime, cpu_family, runtime_version)
     view = _RowView(reference, *key, speculative, batch_gt1, tensor_parallel, decode_tps,
@@ -227,7 +227,8 @@ def _record(row: tuple[Any, ...], reference: _Reference) -> tuple[Any, ...]:
         _flags(view),
         badge, tier, not fresh, repro_count,
         _text(handle), reference.url(url), _text(notes),
-        _time(measured_at), _time(decided_at), source_format, source_version, bool(is_demo),
+        _time(measured_at), _time(decided_at), created_at.date().isoformat(),
+        source_format, source_version, bool(is_demo),
     )
 
 

@@ -79,6 +79,7 @@ def _summary_fields(row: Any, *, badge: Badge, tier: Tier, stale: bool,
         "independent_operators": independent_operators,
         "measured_at": row.measured_at,
         "published_at": row.decided_at,
+        "submitted_on": row.created_at.date(),
         "demo": row.is_demo,
     }
 

@@ -50,7 +50,7 @@ _ROW_COLUMNS = (
     Submission.speculative, Submission.batch_gt1, Submission.tensor_parallel,
     Submission.decode_tps, Submission.ttft_ms, Submission.prefill_tps,
     Submission.vram_peak_mib, Submission.tokens_generated,
-    Submission.measured_at, Submission.decided_at, Submission.is_demo,
+    Submission.measured_at, Submission.decided_at, Submission.created_at, Submission.is_demo,
     Submission.derived_ceiling_share, Submission.derived_badge, Submission.derived_tier,
     Submission.derived_tier_lifted_off, Submission.derived_lift_until,
     Submission.derived_tier_aged, Submission.derived_newest_at, Submission.derived_repro_count,

@@ -7,7 +7,7 @@ token, an operator key, a reviewer's name or a row that is not approved-public.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -90,6 +90,9 @@ class BenchmarkSummary(_Out):
     independent_operators: int = Field(ge=0)
     measured_at: datetime
     published_at: datetime | None = Field(description="When a reviewer made the row public.")
+    submitted_on: date = Field(description=(
+        "The day (UTC) the row was submitted: the catalog's Added column, and what "
+        "sort=newest orders by (newest first)."))
     demo: bool = Field(description="Generated demo data, not a real measurement.")
 
 
