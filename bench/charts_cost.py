@@ -104,12 +104,12 @@ def main() -> None:
             fresh_ms = median_ms(fresh, args.repeat)
             empty = (reference_pages.HardwareChart(None, [], 0, None) if label == "hardware"
                      else reference_pages.ModelChart(None))
-            original = subject.chart
-            object.__setattr__(subject, "chart", lambda _s, _e, e=empty: e)
+            original = subject.draw
+            object.__setattr__(subject, "draw", lambda _text, _e, e=empty: e)
             try:
                 bare_ms = median_ms(lambda u=url, c=client: visit(u, c), args.repeat)
             finally:
-                object.__setattr__(subject, "chart", original)
+                object.__setattr__(subject, "draw", original)
             print(f"{label} page {url} ({count:,} public rows; {summary})")
             print(f"  chart alone (query + geometry): {chart_ms:.1f} ms")
             print(f"  whole page, chart drawn: {fresh_ms:.1f} ms (extra "

@@ -49,13 +49,15 @@ class OperatorsPage:
 # Most rows reproduced first; ix_operator_summaries_rank holds this order.
 # Statements built once and read through the connection (Core rows): a request binds
 # only its numbers.
+_COUNT = select(func.count()).select_from(OperatorSummary)
+# Each line carries the count of all (one uncorrelated subquery, computed once): the
+# pager's total in the page's own round trip.
 _RANKED = select(
     OperatorSummary.handle, OperatorSummary.reproductions, OperatorSummary.hubs,
-    OperatorSummary.latest_hub_ids, OperatorSummary.is_demo,
+    OperatorSummary.latest_hub_ids, OperatorSummary.is_demo, _COUNT.scalar_subquery(),
 ).order_by(
     OperatorSummary.hubs.desc(), OperatorSummary.handle, OperatorSummary.operator_key,
 ).limit(bindparam("limit")).offset(bindparam("offset"))
-_COUNT = select(func.count()).select_from(OperatorSummary)
 # Only public rows are linked, even if a summary were ever behind a decision.
 _LINKED = (
     select(Submission.id, ModelVariant.name, Hardware.name, Submission.hardware_count)
@@ -75,9 +77,14 @@ def operators_page(session: Session, page: int, *, per_page: int) -> OperatorsPa
     operator, so the count reads the summaries' smallest index.
     """
     page = clamped(page)
-    total = session.scalar(_COUNT) or 0
-    page = min(page, last_page(total, per_page))
     found = _page_of(session, page, per_page)
+    if found:
+        total = found[0][-1]
+    else:  # past the end, or nobody yet
+        total = session.scalar(_COUNT) or 0
+        if page > 1:
+            page = last_page(total, per_page)
+            found = _page_of(session, page, per_page)
     linked = [hub_ids(summary.latest_hub_ids) for summary in found]
     labels = _labels(session, [hub for hubs in linked for hub in hubs])
     operators = [

@@ -140,16 +140,23 @@ _CHART_TEXT = select(ChartSummary.data).where(
     ChartSummary.reference_id == bindparam("reference_id"))
 
 
-_PUBLIC_ROWS = select(PublicRowCount.rows).where(
-    PublicRowCount.subject == bindparam("subject"),
-    PublicRowCount.reference_id == bindparam("reference_id"))
+# The entry's public row count and its chart, in one round trip (on PostgreSQL each
+# statement is one): what a hardware or model page reads of its summaries.
+_KEPT = select(
+    select(PublicRowCount.rows).where(
+        PublicRowCount.subject == bindparam("subject"),
+        PublicRowCount.reference_id == bindparam("reference_id")).scalar_subquery(),
+    _CHART_TEXT.scalar_subquery(),
+)
 
 
-def _public_rows(session: Session, subject: str, reference_id: int) -> int:
+def _kept(session: Session, subject: str, reference_id: int) -> tuple[int, str | None]:
     """The entry's public rows as services.summaries keeps them (what the index pages
-    show, and what the page's pager counts to); no row: none."""
-    return session.connection().execute(
-        _PUBLIC_ROWS, {"subject": subject, "reference_id": reference_id}).scalar() or 0
+    show, and what the page's pager counts to; none without a row) and its chart's
+    text."""
+    rows, text = session.connection().execute(
+        _KEPT, {"subject": subject, "reference_id": reference_id}).one()
+    return rows or 0, text
 
 
 def _chart_text(session: Session, subject: str, reference_id: int) -> str | None:
@@ -157,18 +164,24 @@ def _chart_text(session: Session, subject: str, reference_id: int) -> str | None
         _CHART_TEXT, {"subject": subject, "reference_id": reference_id}).scalar()
 
 
+def _drawn_hardware(text: str | None, hardware: Hardware) -> HardwareChart:
+    return chart_summaries.hardware_chart(chart_summaries.decode_head(text),
+                                          hardware.bandwidth_gb_s)
+
+
+def _drawn_model(text: str | None, _model: ModelVariant) -> ModelChart:
+    return chart_summaries.model_chart(chart_summaries.decode_head(text))
+
+
 def hardware_chart(session: Session, hardware: Hardware) -> HardwareChart:
     """Every public row of `hardware` as a dot: bytes per token against decode speed, as
     its summary keeps it (drawn, the page's part only)."""
-    return chart_summaries.hardware_chart(
-        chart_summaries.decode_head(_chart_text(session, summaries.HARDWARE, hardware.id)),
-        hardware.bandwidth_gb_s)
+    return _drawn_hardware(_chart_text(session, summaries.HARDWARE, hardware.id), hardware)
 
 
 def model_chart(session: Session, model: ModelVariant) -> ModelChart:
     """One bar per hardware and device count, as the model's summary keeps them."""
-    return chart_summaries.model_chart(
-        chart_summaries.decode_head(_chart_text(session, summaries.MODEL, model.id)))
+    return _drawn_model(_chart_text(session, summaries.MODEL, model.id), model)
 
 
 class FactSpec(NamedTuple):
@@ -195,7 +208,7 @@ class Subject:
     column: InstrumentedAttribute[int]  # the row's column that points at the entity
     facts: tuple[FactSpec, ...]
     varies: Callable[[Any], str]  # the other side's name, in the ceilings table
-    chart: Callable[[Session, Any], HardwareChart | ModelChart]
+    draw: Callable[[str | None, Any], HardwareChart | ModelChart]  # its chart, from the text
     summary: str  # its chart's subject in chart_summaries
     table: Callable[[dict[str, Any] | None], list[Any]]  # its chart's whole data table
 
@@ -207,7 +220,7 @@ HARDWARE = Subject(
            FactSpec("Memory", "memory_gib", "GiB"),
            FactSpec("Memory bandwidth", "bandwidth_gb_s", "GB/s"), FactSpec("Note", "note")),
     varies=lambda row: row.model.name,
-    chart=hardware_chart,
+    draw=_drawn_hardware,
     summary=summaries.HARDWARE,
     table=chart_summaries.hardware_table,
 )
@@ -218,7 +231,7 @@ MODEL = Subject(
            FactSpec("Parameters", "params_b", "billion"),
            FactSpec("Active parameters per token", "active_params_b", "billion")),
     varies=lambda row: row.hardware.name,
-    chart=model_chart,
+    draw=_drawn_model,
     summary=summaries.MODEL,
     table=chart_summaries.model_table,
 )
@@ -249,12 +262,12 @@ def reference_page(
         return None
     conditions: list[ColumnElement[bool]] = [*public_conditions(),
                                              equals_literal(subject.column, found.id)]
+    total, chart_text = _kept(session, subject.summary, found.id)
     rows = listing_page(session, conditions, Sort.DECODE, page, per_page, now,
-                        load=catalog_rows.rows_by_id,
-                        known_total=_public_rows(session, subject.summary, found.id))
+                        load=catalog_rows.rows_by_id, known_total=total)
     facts = tuple(spec.of(found) for spec in subject.facts)
     return ReferencePage(found, facts, rows, _ceilings(session, rows.listings, subject.varies),
-                         subject.chart(session, found))
+                         subject.draw(chart_text, found))
 
 
 # --- a chart's whole data table -------------------------------------------------------------

@@ -203,10 +203,15 @@ def _note_charted_changes(session_: Session, _context: Any, _instances: Any) -> 
 
 @event.listens_for(Session, "before_commit")
 def _refresh_noted_charts(session_: Session) -> None:
+    """The charts, and the public row counts of the same entries (the hardware and model
+    pages' pagers count to them), of every entry a row that is or was public moved in
+    this transaction, whatever wrote it. The demo counts are left to refresh_for and
+    rebuild_all (counting them reads every row of the entry)."""
     session_.flush()  # what is still pending is noted too
     noted = session_.info.pop(_NOTED, None)
     if noted:
         refresh_charts(session_, noted)
+        refresh_counts(session_, noted, demo=False)
 
 
 @event.listens_for(Session, "after_soft_rollback")
