@@ -11,7 +11,10 @@ rows), beside the Fortunes baseline
 - with `--profile`, cProfile's top functions by cumulative and by own time;
 - with `--calls`, the Python function calls one request makes (cProfile's count over
   `--repeat` requests, divided): like bench/instructions.py, a figure that does not move
-  with the machine's load, quicker to take and blind to time spent in C.
+  with the machine's load, quicker to take and blind to time spent in C;
+- with `--statements`, each SQL statement a request runs and its mean time (SQLAlchemy's
+  cursor events, around the driver's execute): on PostgreSQL every statement is a round
+  trip, which on SQLite costs next to nothing.
 
 It asserts nothing and writes nothing but its own temporary baseline database.
 
@@ -59,6 +62,40 @@ def baseline_client():
     return baseline_app.create_app().test_client()
 
 
+def print_statements(app, client, url: str, repeat: int, headers: dict[str, str]) -> None:
+    """Each statement `url` runs, by mean time per request, over `repeat` requests."""
+    from sqlalchemy import event
+
+    from webapp.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    spent: dict[str, list[float]] = {}
+
+    def before(conn, _cursor, _statement, _parameters, _context, _many):
+        conn.info["bench.started"] = time.perf_counter()
+
+    def after(conn, _cursor, statement, _parameters, _context, _many):
+        text = " ".join(statement.split())
+        spent.setdefault(text, []).append(time.perf_counter() - conn.info["bench.started"])
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        for _ in range(repeat):
+            client.get(url, headers=headers)
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
+    total = sum(sum(times) for times in spent.values()) / repeat * 1000
+    count = sum(len(times) for times in spent.values()) / repeat
+    print(f"{url}: {count:.1f} statements a request, {total:.3f} ms in them "
+          f"(mean of {repeat} requests)")
+    for text, times in sorted(spent.items(), key=lambda item: -sum(item[1])):
+        print(f"  {sum(times) / repeat * 1000:7.3f} ms  x{len(times) / repeat:<4.1f} "
+              f"{text[:140]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("urls", nargs="+", help="paths to request, e.g. / or /benchmarks/7")
@@ -68,6 +105,8 @@ def main() -> None:
     parser.add_argument("--calls", action="store_true",
                         help="print the Python function calls a request makes")
     parser.add_argument("--htmx", action="store_true", help="send HX-Request (a fragment)")
+    parser.add_argument("--statements", action="store_true",
+                        help="print each SQL statement a request runs and its mean time")
     args = parser.parse_args()
     # Without DATABASE_URL, the app's own default: the instance database `make run` serves.
     os.environ.setdefault("TRUSTBENCH_PAGE_CACHE_SECONDS", "0")
@@ -101,6 +140,8 @@ def main() -> None:
             stats = pstats.Stats(profiler)
             print(f"{url}: {stats.total_calls / args.repeat:,.0f} Python function calls "
                   f"a request (cProfile, {args.repeat} requests)")
+        if args.statements:
+            print_statements(app, client, url, args.repeat, headers)
         if args.profile:
             for order in ("cumulative", "tottime"):
                 out = io.StringIO()
