@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from webapp.models import Hardware, ModelVariant, OperatorSummary, Submission
+from webapp.models import OperatorSummary, Submission
+from webapp.services.detail_rows import kept_references
 from webapp.services.paging import Pagination, clamped, last_page
 from webapp.services.rules import State
 from webapp.services.summaries import LATEST_HUBS, hub_ids
@@ -58,11 +59,11 @@ _RANKED = select(
 ).order_by(
     OperatorSummary.hubs.desc(), OperatorSummary.handle, OperatorSummary.operator_key,
 ).limit(bindparam("limit")).offset(bindparam("offset"))
-# Only public rows are linked, even if a summary were ever behind a decision.
+# Only public rows are linked, even if a summary were ever behind a decision. The names
+# come from the reference rows kept per data version, not from a join per row.
 _LINKED = (
-    select(Submission.id, ModelVariant.name, Hardware.name, Submission.hardware_count)
-    .join(ModelVariant, Submission.model_id == ModelVariant.id)
-    .join(Hardware, Submission.hardware_id == Hardware.id)
+    select(Submission.id, Submission.model_id, Submission.hardware_id,
+           Submission.hardware_count)
     .where(Submission.state == State.APPROVED,
            Submission.id.in_(bindparam("ids", expanding=True)))
 )
@@ -113,8 +114,9 @@ def _labels(session: Session, ids: list[int]) -> dict[int, str]:
     """Each linked public row as "model on N× hardware", in one query."""
     if not ids:
         return {}
+    models, hardware, _quants, _runtimes = kept_references(session)
     return {
-        hub_id: f"{model} on {count}× {hardware}"
-        for hub_id, model, hardware, count in session.connection().execute(
+        hub_id: f"{models[model_id].name} on {count}× {hardware[hardware_id].name}"
+        for hub_id, model_id, hardware_id, count in session.connection().execute(
             _LINKED, {"ids": sorted(set(ids))}).all()
     }
