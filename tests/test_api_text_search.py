@@ -137,6 +137,18 @@ def test_a_search_past_the_catalogs_limits_is_refused_not_cut(client, rows, q, s
     assert says in problem(client.get(LIST, query_string={"q": q}), "q")
 
 
+def test_spaces_count_once_as_in_the_catalog_and_the_exports(client, rows):
+    """A search padded with spaces is the search without them everywhere: the API used
+    to count the raw length and refuse what the catalog and the exports take."""
+    padded = "llama" + " " * SEARCH_MAX_LENGTH + "4090"
+    api = client.get(LIST, query_string={"q": padded})
+    assert api.status_code == 200
+    plain = client.get(LIST, query_string={"q": "llama 4090"}).get_json()
+    assert api.get_json()["items"] == plain["items"] and plain["items"]
+    assert api.get_json()["query"]["q"] == "llama 4090"
+    assert client.get("/benchmarks.csv", query_string={"q": padded}).status_code == 200
+
+
 def test_a_search_given_twice_is_refused(client, rows):
     assert "once" in problem(client.get(f"{LIST}?q=llama&q=4090"), "q")
 

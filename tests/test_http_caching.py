@@ -54,6 +54,31 @@ def test_pages_are_compressed_for_clients_that_ask(app, client, hub, accept, enc
     assert "Content-Encoding" not in plain.headers
 
 
+@pytest.mark.parametrize(("accept", "encoding"), [
+    ("gzip;q=0", None), ("deflate;q=0", None), ("*;q=0", None), ("gzip;q=0, br", "br"),
+    ("br;q=0, gzip", "gzip"), ("br;q=0.5, gzip;q=0.8", "gzip"),
+])
+@pytest.mark.parametrize("store_seconds", [0, 60])
+@pytest.mark.parametrize("path", ["/", "/api/v1/openapi.json", "/benchmarks.csv"])
+def test_a_coding_the_client_refuses_is_never_used(app, client, hub, accept, encoding,
+                                                   store_seconds, path):
+    """q=0 refuses a coding (RFC 9110 12.5.3); Flask-Compress used it when nothing else
+    was offered, on pages, the API and the streamed exports (gzip only) alike."""
+    app.config["PAGE_CACHE_SECONDS"] = store_seconds
+    plain = client.get(path)
+    expected = None if path == "/benchmarks.csv" and encoding == "br" else encoding
+    for _ in range(2):  # rendered anew, then (store on) from the store
+        response = client.get(path, headers={"Accept-Encoding": accept})
+        body = response.get_data()
+        response.close()
+        sent = response.headers.get("Content-Encoding")
+        assert sent == expected or (sent is not None and sent in accept and
+                                    f"{sent};q=0," not in f"{accept},")
+    if expected is None:
+        assert body == plain.get_data()
+    plain.close()
+
+
 def test_tiny_bodies_are_sent_as_they_are(client):
     response = client.get("/healthz", headers={"Accept-Encoding": "gzip, br"})
     assert response.status_code == 200

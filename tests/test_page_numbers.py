@@ -94,3 +94,19 @@ def test_the_first_page_tells_the_total_and_links_the_last(client, three_pages, 
     assert nav.find(".//p[@class='pager-status']").text == status
     _canonical, _current, links = head_of(client.get(path).data)
     assert links["Last"] == f"{path}?page=3"
+
+
+@pytest.mark.parametrize(("asked", "own"), [
+    ("/benchmarks/0{id}", "/benchmarks/{id}"),
+    ("/benchmarks/00{id}?page=2", "/benchmarks/{id}?page=2"),
+    ("/benchmarks/0{id}/badge.svg", "/benchmarks/{id}/badge.svg"),
+    ("/api/v1/benchmarks/0{id}", "/api/v1/benchmarks/{id}"),
+])
+def test_a_row_id_spelled_with_leading_zeros_redirects_to_the_rows_address(
+        client, session, make_row, asked, own):
+    row = make_row()
+    session.commit()
+    response = client.get(asked.format(id=row.id))
+    assert response.status_code == 301
+    assert response.headers["Location"] == own.format(id=row.id)
+    assert client.get(own.format(id=row.id).split("?")[0]).status_code == 200

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
-from flask_compress import Compress
 
 from webapp import cli, config, errors, security
 from webapp.blueprints import api, compare, feedback, open_data, public, reproduce, review, submit
@@ -13,8 +12,10 @@ from webapp.extensions import csrf, db, login_manager, migrate
 from webapp.services import privacy
 from webapp.web import (
     catalog_table,
+    compression,
     detail_tables,
     filter_options,
+    id_spelling,
     intake,
     layout,
     live_get,
@@ -26,8 +27,6 @@ from webapp.web import (
 )
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
-# gzip/brotli for text bodies (config.py's COMPRESS_*), streamed exports chunk by chunk.
-compress = Compress()
 
 
 def create_app(overrides: dict | None = None, instance_path: str | None = None) -> Flask:
@@ -46,13 +45,14 @@ def create_app(overrides: dict | None = None, instance_path: str | None = None) 
     privacy.install_log_filter(app)
     page_cache.init_app(app)
     static_files.init_app(app)  # content-hashed static URLs, cached for a year
+    id_spelling.init_app(app)  # /benchmarks/05 -> 301 /benchmarks/5
     layout.init_app(app)  # the layout's links, built once per worker
     filter_options.init_app(app)  # the catalog form's option lists, once per data version
     catalog_table.init_app(app)  # the catalog table's rows, in one pass
     operators_table.init_app(app)  # and the operators table's
     detail_tables.init_app(app)  # and the detail page's reproductions and strip
     pager.init_app(app)  # every paginated page's pager, in one pass
-    compress.init_app(app)
+    compression.init_app(app)  # Flask-Compress, the codings a client refuses left out
     live_get.init_app(app)  # the live warning's GET parameters, for the forms' hx-get
     intake.install(app)  # the import views' body cap: before every hook that reads a form
 

@@ -276,10 +276,21 @@ def _origin_of(url: str) -> tuple[str, str, int | None] | None:
 
 def _api_cors(response):
     """Any site's scripts may read the API's GET answers: public data, no credentials
-    taken. Never on pages or POSTs (a cross-origin read of those could leak a session)."""
-    if request.path.startswith("/api/") and request.method == "GET":
+    taken. Never on pages or POSTs (a cross-origin read of those could leak a session).
+
+    A script that revalidates (If-None-Match, as the /api page invites) makes the
+    browser ask first with an OPTIONS preflight; the API's routes answer it (Flask's
+    automatic OPTIONS) with the methods and the one request header they take."""
+    if not request.path.startswith("/api/"):
+        return response
+    if request.method == "GET":
         response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers["Access-Control-Expose-Headers"] = "ETag"
+    elif request.method == "OPTIONS" and response.status_code < 300:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Allow-Methods"] = "GET, HEAD"
+        response.headers["Access-Control-Allow-Headers"] = "If-None-Match"
+        response.headers["Access-Control-Max-Age"] = "86400"
     return response
 
 

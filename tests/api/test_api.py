@@ -203,6 +203,14 @@ def test_bad_values_are_refused_naming_the_parameter(client, catalog, query, par
     problem(client.get(f"{LIST}?{query}"), 400, parameter)
 
 
+@pytest.mark.parametrize(("query", "parameter"), [
+    ("x=1&x=2", "x"), ("limit=9999", "limit"), ("cursor=abc", "cursor"), ("q=", "q")])
+def test_one_row_takes_no_parameters(client, catalog, query, parameter):
+    """As the other addresses that take none: a parameter is refused, not ignored."""
+    problem(client.get(f"{LIST}/{catalog.hub.id}?{query}"), 400, parameter)
+    assert client.get(f"{LIST}/{catalog.hub.id}").status_code == 200
+
+
 def test_a_cursor_is_bound_to_its_sort_and_cannot_be_forged(client, app, make_row):
     for _ in range(3):
         publish(make_row())
@@ -371,6 +379,21 @@ def test_cors_only_on_the_api(client, catalog):
     assert "Access-Control-Allow-Origin" not in client.get("/api").headers
     assert client.get("/api/v1/nothing").headers["Access-Control-Allow-Origin"] == "*"
     assert "Access-Control-Allow-Origin" not in client.post("/api/v1/rules").headers
+
+
+@pytest.mark.parametrize("path", [LIST, f"{LIST}/1", "/api/v1/hardware", "/api/v1/rules"])
+def test_a_cross_site_revalidation_passes_the_browsers_preflight(client, catalog, path):
+    """A script on another site sending If-None-Match (as /api invites) makes the browser
+    send an OPTIONS preflight first; without these answers it blocked the request."""
+    response = client.options(path, headers={
+        "Origin": "https://example.org", "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "if-none-match"})
+    assert response.status_code in (200, 204)
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "GET" in response.headers["Access-Control-Allow-Methods"]
+    assert "if-none-match" in response.headers["Access-Control-Allow-Headers"].lower()
+    assert "Access-Control-Allow-Origin" not in client.options("/", headers={
+        "Origin": "https://example.org", "Access-Control-Request-Method": "GET"}).headers
 
 
 def test_errors_elsewhere_stay_pages(client):

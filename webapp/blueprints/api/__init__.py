@@ -177,6 +177,10 @@ def benchmarks() -> Response:
           parameters=openapi.path_id("benchmark_id", MAX_ID),
           examples=(f"{PREFIX}/benchmarks/1",))
 def benchmark(benchmark_id: int) -> Response:
+    try:
+        _no_parameters()
+    except ParameterError as error:
+        return _refused(error)
     found = build.benchmark_detail(db.session, benchmark_id, now=utcnow(), links=_Links())
     if found is None:
         abort(404)

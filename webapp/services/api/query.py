@@ -99,9 +99,11 @@ def _cursor(values: Mapping[str, str]) -> str | None:
     return cursor
 
 
-def _search(text: str) -> None:
+def _search(typed: str) -> None:
     """The catalog cuts a longer search to its search box's length and matches its first
-    words only; a program is told instead."""
+    words only; a program is told instead. Spaces are collapsed first, as the catalog,
+    its links and the exports collapse them: "llama    4090" is the search "llama 4090"."""
+    text = " ".join(typed.split())
     if len(text) > SEARCH_MAX_LENGTH:
         raise ParameterError("q", f"“q” holds at most {SEARCH_MAX_LENGTH} characters, as the "
                                   f"catalog's search does ({len(text)} given).")
@@ -175,7 +177,7 @@ def parse_view(args: Mapping[str, Sequence[str]], options: FilterOptions) -> Cat
     links carry only what it used)."""
     values = _single_values(args, VIEW_PARAMETERS)
     if "q" in values:
-        _search(" ".join(values["q"].split()))  # the catalog's links collapse spaces too
+        _search(values["q"])
     if "page" in values and (not _PAGE.match(values["page"]) or int(values["page"]) < 1):
         raise ParameterError("page", f"“page” is a page number (1, 2, …), not "
                                      f"“{values['page'][:SHOWN_MAX]}”; a download or the "

@@ -1,0 +1,26 @@
+"""Compression through Flask-Compress (config.py's COMPRESS_*), with the client's refusals
+honoured: `Accept-Encoding: gzip;q=0` says gzip is not acceptable, but Flask-Compress 1.25
+ranks a coding with quality 0 among the others and uses it when nothing else is offered
+(a client that refused gzip got gzip). Before anything reads the header, the codings a
+request refuses are taken out of it, so Flask-Compress chooses among the acceptable
+ones only, or sends the body as it is."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from flask_compress import Compress
+
+compress = Compress()
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_acceptable_codings_only)
+    compress.init_app(app)
+
+
+def _acceptable_codings_only() -> None:
+    header = request.environ.get("HTTP_ACCEPT_ENCODING")
+    if not header or "q=0" not in header.replace(" ", ""):
+        return  # no quality of 0 to take out (werkzeug parses only the headers that may)
+    kept = [coding for coding, quality in request.accept_encodings if quality > 0]
+    request.environ["HTTP_ACCEPT_ENCODING"] = ", ".join(kept)
