@@ -40,7 +40,8 @@ def queued(session) -> list[Submission]:
     return session.scalars(select(Submission).where(Submission.state == State.QUEUED)).all()
 
 
-@pytest.mark.parametrize("invisible", ["\u200b", "\u200d", "\u00ad", "\ufeff", "\u2060"])
+@pytest.mark.parametrize("invisible", ["\u200b", "\u200d", "\u00ad", "\ufeff", "\u2060",
+                                       "\u2800", "\ue000", "\U0010ffff", "\ufffe"])
 def test_an_invisible_character_does_not_make_another_operator(client, session, hub, no_csrf,
                                                                 invisible):
     handle = "ori" + invisible + "gin"
@@ -50,6 +51,23 @@ def test_an_invisible_character_does_not_make_another_operator(client, session, 
     [row] = queued(session)
     assert row.kind == Kind.REPRODUCTION
     assert row.operator_key == hub.operator_key == "origin"  # the original's own operator
+
+
+def test_small_capitals_are_the_same_operator(client, session, hub, no_csrf):
+    """'ᴏʀɪɢɪɴ' in Latin small capitals reads as ORIGIN set small: the original's own."""
+    response = client.post(f"/benchmarks/{hub.id}/reproduce",
+                           data=repro_form(lock_token_of(client, hub.id), handle="ᴏʀɪɢɪɴ"))
+    assert response.status_code == 303
+    [row] = queued(session)
+    assert row.operator_key == hub.operator_key == "origin"
+
+
+@pytest.mark.parametrize("blank", ["\u2800\u2800", "\ue000"])
+def test_a_handle_of_characters_that_draw_nothing_is_refused(client, session, no_csrf, blank):
+    response = client.post("/submit/benchmark", data=fresh_form(handle=blank))
+    assert response.status_code == 422
+    assert "visible" in field_error(response.text, "handle")
+    assert queued(session) == []
 
 
 @pytest.mark.parametrize("bidi", ["\u202e", "\u202d", "\u2066", "\u2067", "\u200f", "\u061c"])

@@ -84,6 +84,12 @@ def test_normalise_handle(raw, key):
     "\u2066alice\u2069",  # isolates
     "@\u200b Alice",
     "Alice\ufe0f",  # a variation selector: invisible, not a format character
+    "alice\u2800",  # the blank Braille pattern: a symbol that draws nothing
+    "ali\ue000ce",  # private use: no font of the reader's draws the writer's glyph
+    "alice\U0010ffff",  # private use, supplementary plane
+    "alice\ufffe",  # a noncharacter
+    "alice\U000e0080",  # unassigned
+    "ᴀlice", "ᴀʟɪᴄᴇ",  # Latin small capitals read as their letters
 ])
 def test_invisible_characters_never_make_a_second_operator(raw):
     """SPEC §11: handles are compared after NFKC, case folding and removing format
@@ -127,7 +133,8 @@ def test_reserved_handles(raw, reserved):
     assert EDITORIAL_OPERATOR == "editorial"
 
 
-@pytest.mark.parametrize("raw", [None, "", "   ", "@", " @ ", "\t\n"])
+@pytest.mark.parametrize("raw", [None, "", "   ", "@", " @ ", "\t\n", "\u2800\u2800",
+                                 "\ue000", "@\ufffe"])
 def test_empty_handles_normalise_to_none(raw):
     assert normalise_handle(raw) is None
 

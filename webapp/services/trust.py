@@ -109,17 +109,25 @@ BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
                           "\u2066\u2067\u2068\u2069")
 # Invisible code points outside category Cf (Unicode's other default-ignorables: the
 # combining grapheme joiner, Hangul fillers, Khmer inherent vowels, Mongolian free
-# variation selectors, variation selectors): ignored when comparing, like Cf.
+# variation selectors, variation selectors) and the blank Braille pattern, which draws
+# nothing: ignored when comparing, like Cf.
 _IGNORABLE = frozenset(
-    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u3164\uffa0"
+    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u2800\u3164\uffa0"
     + "".join(chr(c) for c in range(0xFE00, 0xFE10))
     + "".join(chr(c) for c in range(0xE0100, 0xE01F0))
 )
+# Format characters, private-use code points (no font of the reader's need draw them as
+# the writer's did), unassigned code points and noncharacters (U+FFFE), surrogates: none
+# shows a letter another handle lacks.
+_SHOWS_NOTHING = frozenset({"Cf", "Co", "Cn", "Cs"})
+# Latin small capitals read as their letters ("ᴅave" is "Dave" set small); NFKC leaves
+# them, and Unicode's confusables pair only some of them with a letter.
+_SMALL_CAPITALS = str.maketrans("ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘꞯʀꜱᴛᴜᴠᴡʏᴢ", "abcdefghijklmnopqrstuvwyz")
 
 
 def _visible(text: str) -> str:
     return "".join(ch for ch in text
-                   if unicodedata.category(ch) != "Cf" and ch not in _IGNORABLE)
+                   if unicodedata.category(ch) not in _SHOWS_NOTHING and ch not in _IGNORABLE)
 
 
 def _spelling(handle: str, *, fold: bool) -> str | None:
@@ -128,7 +136,8 @@ def _spelling(handle: str, *, fold: bool) -> str | None:
     # pass keeps the result stable after casefold.
     text = _visible(unicodedata.normalize("NFKC", handle))
     if fold:
-        text = _visible(unicodedata.normalize("NFKC", text.casefold()))
+        text = _visible(unicodedata.normalize("NFKC", text.casefold()
+                                              .translate(_SMALL_CAPITALS)))
     text = _LEADING_DECORATION.sub("", " ".join(text.split()))
     return text or None
 
