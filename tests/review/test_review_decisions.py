@@ -398,3 +398,27 @@ def test_a_refused_approval_keeps_its_note(reviewer_client, make_row, session):
     page = response.get_data(as_text=True)
     assert "The note or reason must be at most 500 characters." in page
     assert f'value="{long_note}"' in page
+
+
+@pytest.mark.parametrize("fragment", [False, True])
+def test_a_queue_decision_on_a_withdrawn_submission_says_the_submitter_withdrew_it(
+        reviewer_client, make_row, session, fragment):
+    """Withdrawn meanwhile through the status link: a 409 like any other decision taken
+    meanwhile (it was a 422 saying the state could not change), naming the withdrawal."""
+    from webapp.services import moderation
+
+    row = make_row(state=State.QUEUED)
+    session.flush()
+    moderation.transition(session, row, State.WITHDRAWN, actor=moderation.SUBMITTER,
+                          now=row.created_at)
+    session.commit()
+    events = audit_count(row)
+    post = reviewer_client.htmx_post if fragment else reviewer_client.post
+    for action in ("approve", "reject"):
+        response = post(f"/review/submissions/{row.id}/{action}",
+                        {"reason": REJECTION_REASONS[0], "return_to": "queue"})
+        assert response.status_code == 409, action
+        body = response.get_data(as_text=True)
+        assert f"#{row.id} was withdrawn by its submitter at " in body
+        assert "nothing was changed" in body
+    assert fresh(row).state == State.WITHDRAWN and audit_count(row) == events

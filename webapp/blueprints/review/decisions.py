@@ -96,15 +96,22 @@ def _decided_message(row: Submission) -> str:
     return f"#{row.id} is now {state.label.lower()}."
 
 
-def _last_decided_by(row: Submission) -> str:
-    """Who made the row's latest change, and when: ' by bob at 2026-12-04 08:15 UTC'."""
-    event = db.session.scalars(
+def _last_event(row: Submission) -> AuditEvent | None:
+    return db.session.scalars(
         select(AuditEvent).where(AuditEvent.submission_id == row.id)
         .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(1)).first()
+
+
+def _at(event: AuditEvent) -> str:
+    return f" at {event.created_at.strftime('%Y-%m-%d %H:%M')} UTC"
+
+
+def _last_decided_by(row: Submission) -> str:
+    """Who made the row's latest change, and when: ' by bob at 2026-12-04 08:15 UTC'."""
+    event = _last_event(row)
     if event is None:
         return ""
-    who = event.actor.removeprefix("reviewer:")
-    return f" by {who} at {event.created_at.strftime('%Y-%m-%d %H:%M')} UTC"
+    return f" by {event.actor.removeprefix('reviewer:')}{_at(event)}"
 
 
 def _already_decided(row: Submission) -> str:
@@ -112,6 +119,13 @@ def _already_decided(row: Submission) -> str:
     return (f"#{row.id} was already decided{_last_decided_by(row)}: it is "
             f"{State(row.state).label.lower()}. Nothing was changed. To change that "
             "decision, revise it on the submission's page, with a reason.")
+
+
+def _withdrawn(row: Submission) -> str:
+    """Why a queue decision cannot be taken: the submitter withdrew the submission."""
+    event = _last_event(row)
+    return (f"#{row.id} was withdrawn by its submitter{_at(event) if event else ''}: "
+            "there is nothing left to decide, and nothing was changed.")
 
 
 def _revised_meanwhile(row: Submission) -> str:
@@ -154,7 +168,11 @@ def _decision(submission_id: int, read_form, *, first: bool = True) -> object:
     row = submission_or_404(submission_id, lock=True)
     form = request.form.to_dict()
     form[DECISION] = request.endpoint.rsplit(".", 1)[-1]  # which form to refill on an error
-    if first and row.state != State.QUEUED and row.state != State.WITHDRAWN:
+    if first and row.state == State.WITHDRAWN:
+        message = _withdrawn(row)  # meanwhile, by its submitter: nothing left to decide
+        db.session.rollback()
+        return _decision_failed(submission_id, message, form, status=409)
+    if first and row.state != State.QUEUED:
         message = _already_decided(row)
         db.session.rollback()
         return _decision_failed(submission_id, message, _as_revision(form, read_form),
