@@ -166,3 +166,40 @@ def test_resolving_returns_to_the_page_the_note_was_on(reviewer_client, notes):
                                 {"resolution": "Fixed", "return_to": "feedback"})
     assert done.status_code == 303
     assert done.headers["Location"] == "/review/feedback?page=2"
+
+
+# --- a submission's own feedback ------------------------------------------------------------
+
+
+def test_a_submissions_feedback_is_paged_open_first(reviewer_client, notes):
+    """Anyone may send notes about a row: its page showed every one (an audit posted 160,
+    a 152 KB page). Twenty a page, open ones first and oldest first, as triage lists."""
+    from webapp.services.review_view import FEEDBACK_PER_PAGE
+
+    open_count, resolved_count = notes
+    row_id = db.session.query(FeedbackNote).first().submission_id
+    path = f"/review/submissions/{row_id}"
+    body = reviewer_client.get(path).get_data(as_text=True)
+    assert messages(body, "open") == list(range(FEEDBACK_PER_PAGE))
+    nav = {n.get("aria-label"): n for n in pager_of(body)}["Pages of feedback on this row"]
+    total = open_count + resolved_count
+    assert status_of(nav) == f"1–{FEEDBACK_PER_PAGE} of {total} notes"
+    assert links_of(nav)["Next"] == f"{path}?feedback_page=2"
+    last = -(-total // FEEDBACK_PER_PAGE)
+    body = reviewer_client.get(f"{path}?feedback_page={last + 5}").get_data(as_text=True)
+    assert messages(body, "open") == [] and len(messages(body, "resolved")) == (
+        total - (last - 1) * FEEDBACK_PER_PAGE)
+
+    # a note resolved from page 2 comes back to page 2, its error shown there
+    note = db.session.query(FeedbackNote).filter_by(
+        message=f"open note {FEEDBACK_PER_PAGE + 1}").one()
+    body = reviewer_client.get(f"{path}?feedback_page=2").get_data(as_text=True)
+    assert f'/review/feedback/{note.id}/resolve?feedback_page=2"' in body
+    error = reviewer_client.post(f"/review/feedback/{note.id}/resolve?feedback_page=2",
+                                 {"resolution": " ", "return_to": "submission"})
+    assert error.status_code == 422
+    assert f'id="resolution-error-{note.id}"' in error.get_data(as_text=True)
+    done = reviewer_client.post(f"/review/feedback/{note.id}/resolve?feedback_page=2",
+                                {"resolution": "Fixed", "return_to": "submission"})
+    assert done.status_code == 303
+    assert done.headers["Location"] == f"{path}?feedback_page=2#feedback"

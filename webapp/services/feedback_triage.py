@@ -5,7 +5,6 @@ Resolving adds and flushes; the request commits once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -101,5 +100,3 @@ def open_feedback_count(session: Session) -> int:
     ) or 0
 
 
-def sort_feedback(notes: Iterable[FeedbackNote]) -> list[FeedbackNote]:
-    return sorted(notes, key=lambda note: (note.status != "open", note.created_at))

@@ -7,18 +7,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from webapp.models import AuditEvent, FeedbackNote, Submission
 from webapp.services import (
     divergence,
-    feedback_triage,
     matching,
     moderation,
     plausibility,
     review_compare,
 )
+from webapp.services.paging import Pagination, clamped, last_page
 from webapp.services.rules import State
 
 
@@ -29,8 +29,9 @@ class Review:
     spreads: tuple[divergence.SpreadCheck, ...]
     comparison: review_compare.SideBySide | None
     history: tuple[AuditEvent, ...]
-    feedback: tuple[FeedbackNote, ...]
+    feedback: tuple[FeedbackNote, ...]  # one page of them: open first, oldest first
     revision_targets: tuple[State, ...]
+    feedback_pagination: Pagination | None = None
 
     @property
     def is_queued(self) -> bool:
@@ -45,24 +46,45 @@ class Review:
         return self.comparison is not None and not self.comparison.problems
 
 
-def review(session: Session, submission_id: int) -> Review | None:
+FEEDBACK_PER_PAGE = 20
+
+
+def review(session: Session, submission_id: int, *, feedback_page: int = 1) -> Review | None:
+    """The submission as a reviewer sees it, with page `feedback_page` of its feedback
+    notes (anyone may send notes, 20 an hour from each network: the page stays bounded;
+    past the last page, the last)."""
     row = session.scalars(
         select(Submission)
         .where(Submission.id == submission_id)
-        .options(selectinload(Submission.runs), selectinload(Submission.audit_events),
-                 selectinload(Submission.feedback))
+        .options(selectinload(Submission.runs), selectinload(Submission.audit_events))
     ).unique().one_or_none()
     if row is None:
         return None
+    notes, pagination = _feedback_page(session, row.id, feedback_page)
     return Review(
         row=row,
         plausibility=plausibility.of_row(row),
         spreads=divergence.spread_checks(row.ttft_spread, row.decode_spread),
         comparison=review_compare.side_by_side(session, row),
         history=tuple(row.audit_events),
-        feedback=tuple(feedback_triage.sort_feedback(row.feedback)),
+        feedback=notes,
         revision_targets=moderation.revision_targets(row),
+        feedback_pagination=pagination,
     )
+
+
+def _feedback_page(session: Session, submission_id: int, page: int
+                   ) -> tuple[tuple[FeedbackNote, ...], Pagination]:
+    about = FeedbackNote.submission_id == submission_id
+    total = session.scalar(select(func.count()).select_from(FeedbackNote).where(about)) or 0
+    page = min(clamped(page), last_page(total, FEEDBACK_PER_PAGE))
+    notes = tuple(session.scalars(
+        select(FeedbackNote).where(about)
+        .options(selectinload(FeedbackNote.resolved_by))
+        .order_by(FeedbackNote.status != "open", FeedbackNote.created_at, FeedbackNote.id)
+        .offset((page - 1) * FEEDBACK_PER_PAGE).limit(FEEDBACK_PER_PAGE)))
+    return notes, Pagination(page=page, per_page=FEEDBACK_PER_PAGE, shown=len(notes),
+                             has_next=page * FEEDBACK_PER_PAGE < total, total=total)
 
 
 def similar_public_rows(session: Session, row: Submission, *, limit: int = 5) -> list[Submission]:

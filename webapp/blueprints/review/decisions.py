@@ -49,8 +49,11 @@ def queue():
 
 def submission_page(submission_id: int, status: int = 200, *, error: str | None = None,
                     form: dict | None = None, feedback_errors: dict | None = None):
-    """The submission page, with a decision's or a feedback note's error when there is one."""
-    review = review_view.review(db.session, submission_id)
+    """The submission page, with a decision's or a feedback note's error when there is one
+    (at the page of feedback notes the address asks for: a resolve form posts to an
+    address carrying it)."""
+    review = review_view.review(db.session, submission_id,
+                                feedback_page=int_arg("feedback_page"))
     if review is None:
         abort(404)
     similar = []

@@ -59,7 +59,9 @@ def resolve_feedback(note_id: int):
     db.session.commit()
     flash(f"Feedback note on #{note.submission_id} resolved.", "success")
     if form.get("return_to") == "submission":
+        page = small_int(request.args.get("feedback_page"))
         return redirect(url_for("review.submission", submission_id=note.submission_id,
+                                feedback_page=page if page and page > 1 else None,
                                 _anchor="feedback"), code=303)
     return redirect(url_for("review.feedback", page=small_int(request.args.get("page")),
                             resolved_page=small_int(request.args.get("resolved_page"))),
