@@ -97,6 +97,32 @@ def test_logging_in_again_ends_the_previous_session(app, reviewer):
     assert first.get("/review/").status_code == 302
 
 
+def test_a_form_sent_after_a_login_elsewhere_shows_what_was_written(app, reviewer, make_row):
+    """The first browser's session ended with the second's login; a decision it then
+    sends is not taken, and the answer says why and shows the note (it was a redirect to
+    the login page that dropped it)."""
+    from webapp.models import Submission
+    from webapp.services.rules import State
+
+    row = make_row(state=State.QUEUED)
+    db.session.commit()
+    first, second = app.test_client(), app.test_client()
+    login(first, "alice", PASSWORD)
+    token = csrf_token(first, f"/review/submissions/{row.id}")
+    login(second, "alice", PASSWORD)
+    response = first.post(
+        f"/review/submissions/{row.id}/reject",
+        data={"csrf_token": token, "reason": "written", "reason_text": "Same file as #7"},
+        headers={"Referer": f"http://localhost/review/submissions/{row.id}"})
+    assert response.status_code == 401
+    body = response.get_data(as_text=True)
+    assert "session has ended" in body and "nothing was done" in body
+    assert "<blockquote>Same file as #7</blockquote>" in body
+    assert f'name="next" value="/review/submissions/{row.id}"' in body
+    db.session.expire_all()
+    assert db.session.get(Submission, row.id).state == State.QUEUED
+
+
 def test_disabling_a_reviewer_ends_their_session(client, reviewer):
     login(client, "alice", PASSWORD)
     assert client.get("/review/").status_code == 200

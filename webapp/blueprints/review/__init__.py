@@ -66,14 +66,17 @@ def _unauthorized():
     login = url_for("review.login")
     if wants_fragment():
         response = make_response(render_error(
-            401, "Unauthorized", "Your reviewer session has ended. Log in again.")
-        )
+            401, "Unauthorized", "Your reviewer session has ended. Log in again."
+            + auth.unsent_text()))
         response.headers["HX-Redirect"] = login
         return response
-    flash(login_manager.login_message, login_manager.login_message_category)
     if request.method == "GET":
+        flash(login_manager.login_message, login_manager.login_message_category)
         return redirect(url_for("review.login", next=request.full_path.rstrip("?")))
-    return redirect(login, code=303)
+    # A form sent from a page whose session ended meanwhile (a login elsewhere, a logout,
+    # a disabled account): the login page at once, saying nothing was done and showing
+    # what was written, rather than a redirect that dropped it.
+    return auth.session_ended_page()
 
 
 @bp.before_request

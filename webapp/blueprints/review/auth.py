@@ -41,10 +41,38 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
-def _login_page(status: int = 200, *, error: str | None = None, name: str = ""):
-    next_url = _safe_next(request.values.get("next"))
+def _login_page(status: int = 200, *, error: str | None = None, name: str = "",
+                next_url: str | None = None, unsent: tuple[str, ...] = ()):
+    next_url = next_url or _safe_next(request.values.get("next"))
     return render_template("review/login.html", error=error, name=name,
-                           next_url=next_url), status
+                           next_url=next_url, unsent=unsent), status
+
+
+# What a reviewer types on the dashboard's forms (a decision's note or reason, a
+# feedback resolution), shown back when a form arrives after its session ended.
+TYPED_FIELDS = ("note", "reason_text", "reason", "resolution")
+
+
+def _unsent() -> tuple[str, ...]:
+    return tuple(text for name in TYPED_FIELDS
+                 if (text := (request.form.get(name) or "").strip()))
+
+
+def unsent_text() -> str:
+    """What the refused form held, for a one-line message ("" when nothing was typed)."""
+    unsent = _unsent()
+    return f" What you wrote, not sent: “{' / '.join(unsent)}”." if unsent else ""
+
+
+def session_ended_page():
+    """The login page for a form sent after its session ended: 401, nothing done, what
+    was written shown to copy, and back to the page it was sent from after logging in."""
+    back = urlsplit(request.referrer or "")
+    came_from = _safe_next(back.path + (f"?{back.query}" if back.query else ""))
+    return _login_page(
+        401, error="Your reviewer session has ended (a login from another browser, a "
+                   "logout, or a disabled account), so nothing was done. Log in and send "
+                   "it again.", next_url=came_from, unsent=_unsent())
 
 
 def _pause(seconds: float) -> None:
