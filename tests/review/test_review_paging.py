@@ -156,16 +156,23 @@ def test_feedback_pages_past_the_last_show_the_last(reviewer_client, notes):
     assert status_of(resolved_nav) == f"1–{PER_PAGE} of {resolved_count} resolved notes"
 
 
-def test_resolving_returns_to_the_page_the_note_was_on(reviewer_client, notes):
-    note = db.session.query(FeedbackNote).filter_by(message=f"open note {PER_PAGE}").one()
-    error = reviewer_client.post(f"/review/feedback/{note.id}/resolve?page=2",
-                                 {"resolution": " ", "return_to": "feedback"})
+def resolved_from(reviewer_client, note, query: str, return_to: str) -> str:
+    """Resolve `note` from the page `query` names: first blank (its error shown there),
+    then with a note; the address the reviewer is sent back to."""
+    error = reviewer_client.post(f"/review/feedback/{note.id}/resolve?{query}",
+                                 {"resolution": " ", "return_to": return_to})
     assert error.status_code == 422
     assert f'id="resolution-error-{note.id}"' in error.get_data(as_text=True)
-    done = reviewer_client.post(f"/review/feedback/{note.id}/resolve?page=2",
-                                {"resolution": "Fixed", "return_to": "feedback"})
+    done = reviewer_client.post(f"/review/feedback/{note.id}/resolve?{query}",
+                                {"resolution": "Fixed", "return_to": return_to})
     assert done.status_code == 303
-    assert done.headers["Location"] == "/review/feedback?page=2"
+    return done.headers["Location"]
+
+
+def test_resolving_returns_to_the_page_the_note_was_on(reviewer_client, notes):
+    note = db.session.query(FeedbackNote).filter_by(message=f"open note {PER_PAGE}").one()
+    assert resolved_from(reviewer_client, note, "page=2", "feedback") == (
+        "/review/feedback?page=2")
 
 
 # --- a submission's own feedback ------------------------------------------------------------
@@ -195,11 +202,5 @@ def test_a_submissions_feedback_is_paged_open_first(reviewer_client, notes):
         message=f"open note {FEEDBACK_PER_PAGE + 1}").one()
     body = reviewer_client.get(f"{path}?feedback_page=2").get_data(as_text=True)
     assert f'/review/feedback/{note.id}/resolve?feedback_page=2"' in body
-    error = reviewer_client.post(f"/review/feedback/{note.id}/resolve?feedback_page=2",
-                                 {"resolution": " ", "return_to": "submission"})
-    assert error.status_code == 422
-    assert f'id="resolution-error-{note.id}"' in error.get_data(as_text=True)
-    done = reviewer_client.post(f"/review/feedback/{note.id}/resolve?feedback_page=2",
-                                {"resolution": "Fixed", "return_to": "submission"})
-    assert done.status_code == 303
-    assert done.headers["Location"] == f"{path}?feedback_page=2#feedback"
+    assert resolved_from(reviewer_client, note, "feedback_page=2", "submission") == (
+        f"{path}?feedback_page=2#feedback")
