@@ -206,12 +206,14 @@ def _refresh_noted_charts(session_: Session) -> None:
     """The charts, and the public row counts of the same entries (the hardware and model
     pages' pagers count to them), of every entry a row that is or was public moved in
     this transaction, whatever wrote it. The demo counts are left to refresh_for and
-    rebuild_all (counting them reads every row of the entry)."""
+    rebuild_all (counting them reads every row of the entry). Counts are locked before
+    charts, as refresh_for (a decision) locks them before this hook runs: every writer
+    takes the two tables' rows in one order, so two commits cannot wait on each other."""
     session_.flush()  # what is still pending is noted too
     noted = session_.info.pop(_NOTED, None)
     if noted:
-        refresh_charts(session_, noted)
         refresh_counts(session_, noted, demo=False)
+        refresh_charts(session_, noted)
 
 
 @event.listens_for(Session, "after_soft_rollback")

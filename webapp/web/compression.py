@@ -14,7 +14,9 @@ compress = Compress()
 
 
 def init_app(app: Flask) -> None:
-    app.before_request(_acceptable_codings_only)
+    # First of the request hooks: one that answers early (a refused control character, a
+    # CSRF failure) still gets an answer compressed only as the client accepts.
+    app.before_request_funcs.setdefault(None, []).insert(0, _acceptable_codings_only)
     compress.init_app(app)
 
 
