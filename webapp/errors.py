@@ -88,14 +88,15 @@ def problem_response(status: int, title: str, detail: str, *, parameter: str | N
 
 
 def render_error(status: int, title: str, message: str, *,
-                 headers: dict[str, str] | None = None):
+                 headers: dict[str, str] | None = None,
+                 link: tuple[str, str] | None = None):
     if wants_problem():
         return problem_response(status, title, message, headers=headers)
     g.shared_page = True  # no per-visitor CSRF token, so no session for an error
     g.error_page = True
     template = "errors/_fragment.html" if wants_fragment() else "errors/error.html"
-    return (render_template(template, status=status, title=title, message=message), status,
-            headers or {})
+    return (render_template(template, status=status, title=title, message=message,
+                            link=link), status, headers or {})
 
 
 def _csrf_error(_error: CSRFError):

@@ -55,8 +55,10 @@ FIELDS_CHECKED_BY_THE_FORM = frozenset({"submit", "reproduce", "feedback"})
 # login; moderation, operator_links and feedback_triage for notes and reasons), which
 # refuse a control character beside the form with the text kept; the editorial form is
 # the submit form's schema. A reviewer's other fields are chosen on the page, not typed.
-TYPED_BY_REVIEWERS = frozenset({"note", "reason", "reason_text", "resolution", "other",
-                                "name", "password"})
+# What reviewers type on the dashboard's forms, in the order a refused form shows it back
+# (review/auth.py, when a form arrives after its session ended).
+TYPED_ON_THE_DASHBOARD = ("note", "reason_text", "reason", "resolution")
+TYPED_BY_REVIEWERS = frozenset({*TYPED_ON_THE_DASHBOARD, "other", "name", "password"})
 REVIEW_FORMS_CHECKED_WHOLE = frozenset({"review.editorial"})
 
 

@@ -106,3 +106,35 @@ def test_a_row_decided_meanwhile_says_so_in_place(live_server, page, console_err
     assert page.locator(f"{row} button").count() == 0
     assert page.evaluate("window.__sameDocument") is True
     assert console_errors == []
+
+
+def test_a_decision_after_the_session_ended_keeps_what_was_typed(live_server, page,
+                                                                  console_errors, world,
+                                                                  session):
+    """A login from another browser ends this page's session: a reject sent from the queue
+    then does nothing, says so in the row, and the reason stays typed in the form, with
+    a link to log in that comes back to the queue."""
+    from webapp.models import Reviewer
+
+    hub, first, _second = world
+    log_in(page, live_server)
+    page.evaluate("window.__sameDocument = true")
+    row = f"#queue-row-{first.id}"
+    page.click(f"{row} details summary")
+    page.check(f"{row} input[value='written']")
+    page.fill(f"{row} input[name=reason_text]", "Same log as #12")
+    alice = session.query(Reviewer).filter_by(name="alice").one()
+    accounts.rotate_session(alice)  # what a login elsewhere does
+    session.commit()
+    page.click(f"{row} .reject-form button[type=submit]")
+    message = page.wait_for_selector(f"{row} .error-message:has-text('session has ended')")
+    assert "“Same log as #12”" in message.inner_text()
+    assert page.input_value(f"{row} input[name=reason_text]") == "Same log as #12"
+    assert page.evaluate("window.__sameDocument") is True
+    page.click(f"{row} .error-message a:has-text('Log in again')")
+    page.fill("#login-name", "alice")
+    page.fill("#login-password", PASSWORD)
+    page.click("form[action='/review/login'] button[type=submit]")
+    page.wait_for_selector("h1:has-text('Moderation queue')")
+    assert page.locator(f"{row} .reject-form").count() == 1  # back on the queue, undecided
+    assert console_errors == []

@@ -123,6 +123,34 @@ def test_a_form_sent_after_a_login_elsewhere_shows_what_was_written(app, reviewe
     assert db.session.get(Submission, row.id).state == State.QUEUED
 
 
+def test_an_htmx_decision_after_a_login_elsewhere_keeps_the_row_and_says_why(
+        app, reviewer, make_row):
+    """From the queue with htmx: no redirect that would leave the page and drop the note;
+    the message (put in the row by review.js) shows the note and links to the login page,
+    which comes back to the queue."""
+    from webapp.models import Submission
+    from webapp.services.rules import State
+
+    row = make_row(state=State.QUEUED)
+    db.session.commit()
+    first, second = app.test_client(), app.test_client()
+    login(first, "alice", PASSWORD)
+    token = csrf_token(first, "/review/")
+    login(second, "alice", PASSWORD)
+    response = first.post(
+        f"/review/submissions/{row.id}/reject",
+        data={"csrf_token": token, "reason": "written", "reason_text": "Same <file> as #7"},
+        headers={"HX-Request": "true", "Referer": "http://localhost/review/?kind=hub"})
+    assert response.status_code == 401
+    assert "HX-Redirect" not in response.headers
+    body = response.get_data(as_text=True)
+    assert body.lstrip().startswith('<div class="error-message"')
+    assert "nothing was done" in body and "“Same &lt;file&gt; as #7”" in body
+    assert 'href="/review/login?next=/review/?kind%3Dhub"' in body
+    db.session.expire_all()
+    assert db.session.get(Submission, row.id).state == State.QUEUED
+
+
 def test_disabling_a_reviewer_ends_their_session(client, reviewer):
     login(client, "alice", PASSWORD)
     assert client.get("/review/").status_code == 200
@@ -264,7 +292,11 @@ def test_every_review_url_refuses_anonymous_users(app, client):
                 assert "/review/login" in response.headers["Location"], (method, url)
             htmx = client.open(url, method=method, data=data, headers={"HX-Request": "true"})
             assert htmx.status_code == 401, (method, url)
-            assert htmx.headers["HX-Redirect"].endswith("/review/login")
+            if method == "GET":
+                assert htmx.headers["HX-Redirect"].endswith("/review/login")
+            else:  # the row keeps its form; the message links to the login page
+                assert "HX-Redirect" not in htmx.headers, (method, url)
+                assert 'href="/review/login' in htmx.get_data(as_text=True), (method, url)
             checked += 1
     assert checked >= 12
     assert client.get("/review/login").status_code == 200

@@ -63,13 +63,19 @@ def _session_identifier() -> str:
 
 
 def _unauthorized():
-    login = url_for("review.login")
     if wants_fragment():
-        response = make_response(render_error(
-            401, "Unauthorized", "Your reviewer session has ended. Log in again."
-            + auth.unsent_text()))
-        response.headers["HX-Redirect"] = login
-        return response
+        if request.method == "GET":
+            response = make_response(render_error(
+                401, "Unauthorized", "Your reviewer session has ended. Log in again."))
+            response.headers["HX-Redirect"] = url_for("review.login")
+            return response
+        # A decision sent with htmx: no redirect, which would drop the form as typed.
+        # review.js puts the message in the row, where the form stays as it was, with
+        # what was written to copy and a link that logs in and comes back to this page.
+        return render_error(
+            401, "Unauthorized", "Your reviewer session has ended (a login from another "
+            "browser, a logout, or a disabled account), so nothing was done."
+            + auth.unsent_text(), link=(auth.login_url_back(), "Log in again"))
     if request.method == "GET":
         flash(login_manager.login_message, login_manager.login_message_category)
         return redirect(url_for("review.login", next=request.full_path.rstrip("?")))

@@ -24,6 +24,7 @@ from webapp.blueprints.review import bp, reviewer
 from webapp.errors import rate_limited
 from webapp.extensions import db
 from webapp.models import utcnow
+from webapp.security import TYPED_ON_THE_DASHBOARD
 from webapp.services import accounts, privacy
 
 LOGIN_NAME_MAX = 80
@@ -48,14 +49,12 @@ def _login_page(status: int = 200, *, error: str | None = None, name: str = "",
                            next_url=next_url, unsent=unsent), status
 
 
-# What a reviewer types on the dashboard's forms (a decision's note or reason, a
-# feedback resolution), shown back when a form arrives after its session ended.
-TYPED_FIELDS = ("note", "reason_text", "reason", "resolution")
-
-
 def _unsent() -> tuple[str, ...]:
-    return tuple(text for name in TYPED_FIELDS
-                 if (text := (request.form.get(name) or "").strip()))
+    """What a reviewer typed on the refused form (a decision's note or reason, a feedback
+    resolution), shown back when the form arrives after its session ended."""
+    return tuple(text for name in TYPED_ON_THE_DASHBOARD
+                 if (text := (request.form.get(name) or "").strip())
+                 and not (name == "reason" and text == "written"))  # "written below"
 
 
 def unsent_text() -> str:
@@ -67,12 +66,21 @@ def unsent_text() -> str:
 def session_ended_page():
     """The login page for a form sent after its session ended: 401, nothing done, what
     was written shown to copy, and back to the page it was sent from after logging in."""
-    back = urlsplit(request.referrer or "")
-    came_from = _safe_next(back.path + (f"?{back.query}" if back.query else ""))
     return _login_page(
         401, error="Your reviewer session has ended (a login from another browser, a "
                    "logout, or a disabled account), so nothing was done. Log in and send "
-                   "it again.", next_url=came_from, unsent=_unsent())
+                   "it again.", next_url=_came_from(), unsent=_unsent())
+
+
+def login_url_back() -> str:
+    """The login page, returning after login to the page the refused form was on."""
+    came_from = _came_from()
+    return url_for("review.login", next=came_from) if came_from else url_for("review.login")
+
+
+def _came_from() -> str | None:
+    back = urlsplit(request.referrer or "")
+    return _safe_next(back.path + (f"?{back.query}" if back.query else ""))
 
 
 def _pause(seconds: float) -> None:
