@@ -14,7 +14,11 @@ rows), beside the Fortunes baseline
   with the machine's load, quicker to take and blind to time spent in C;
 - with `--statements`, each SQL statement a request runs and its mean time (SQLAlchemy's
   cursor events, around the driver's execute): on PostgreSQL every statement is a round
-  trip, which on SQLite costs next to nothing.
+  trip, which on SQLite costs next to nothing;
+- with `--split`, the median milliseconds a request spends rendering templates (Flask's
+  before_render_template and template_rendered signals, around Jinja's render), the
+  rest, and the ratio the page would read if rendering cost nothing: how far making
+  templates cheaper alone could take it.
 
 It asserts nothing and writes nothing but its own temporary baseline database.
 
@@ -96,6 +100,40 @@ def print_statements(app, client, url: str, repeat: int, headers: dict[str, str]
               f"{text[:140]}")
 
 
+def print_split(client, url: str, repeat: int, headers: dict[str, str],
+                fortunes: float) -> None:
+    """The median time a request spends in template rendering and outside it."""
+    from flask import before_render_template, template_rendered
+
+    started: list[float] = []
+    spent = [0.0]
+
+    def before(_app, **_extra):
+        started.append(time.perf_counter())
+
+    def after(_app, **_extra):
+        spent[0] += time.perf_counter() - started.pop()
+
+    before_render_template.connect(before)
+    template_rendered.connect(after)
+    rendering, rest = [], []
+    try:
+        for _ in range(repeat):
+            spent[0] = 0.0
+            start = time.perf_counter()
+            client.get(url, headers=headers)
+            whole = (time.perf_counter() - start) * 1000
+            rendering.append(spent[0] * 1000)
+            rest.append(whole - spent[0] * 1000)
+    finally:
+        before_render_template.disconnect(before)
+        template_rendered.disconnect(after)
+    render_ms, rest_ms = statistics.median(rendering), statistics.median(rest)
+    print(f"{url}: {render_ms:.2f} ms rendering templates, {rest_ms:.2f} ms the rest "
+          f"(medians of {repeat}); with rendering free it would read "
+          f"{fortunes / rest_ms:.2f}x the baseline in-process")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("urls", nargs="+", help="paths to request, e.g. / or /benchmarks/7")
@@ -107,6 +145,8 @@ def main() -> None:
     parser.add_argument("--htmx", action="store_true", help="send HX-Request (a fragment)")
     parser.add_argument("--statements", action="store_true",
                         help="print each SQL statement a request runs and its mean time")
+    parser.add_argument("--split", action="store_true",
+                        help="print the time spent rendering templates and the rest")
     args = parser.parse_args()
     # Without DATABASE_URL, the app's own default: the instance database `make run` serves.
     os.environ.setdefault("TRUSTBENCH_PAGE_CACHE_SECONDS", "0")
@@ -142,6 +182,8 @@ def main() -> None:
                   f"a request (cProfile, {args.repeat} requests)")
         if args.statements:
             print_statements(app, client, url, args.repeat, headers)
+        if args.split:
+            print_split(client, url, args.repeat, headers, fortunes)
         if args.profile:
             for order in ("cumulative", "tottime"):
                 out = io.StringIO()
