@@ -69,6 +69,26 @@ def test_list_items_carry_what_the_catalog_shows(client, catalog):
     assert second["badge"] == Badge.COMMUNITY.value
 
 
+def test_other_entries_are_named_as_typed_in_every_dimension(client, make_row):
+    """An "other" model, hardware, quant and runtime: the slug says other and the name is
+    what the operator typed, alike in the list and one row's answer (the model and the
+    quant carried the pages' "Other model: " prefix, the hardware and runtime did not)."""
+    row = publish(make_row(model="other", other_model="Qwen3-Next 80B",
+                           hardware="other", other_hardware="Radeon AI PRO R9700",
+                           quant="other", other_quant="IQ2_KS",
+                           runtime="other", other_runtime="ik_llama.cpp"))
+    db.session.commit()
+    listed = client.get(LIST).get_json()["items"][0]
+    one = client.get(f"{LIST}/{row.id}").get_json()["summary"]
+    for answer in (listed, one):
+        assert {dimension: (answer[dimension]["slug"], answer[dimension]["name"])
+                for dimension in ("model", "hardware", "quant", "runtime")} == {
+            "model": ("other", "Qwen3-Next 80B"),
+            "hardware": ("other", "Radeon AI PRO R9700"),
+            "quant": ("other", "IQ2_KS"),
+            "runtime": ("other", "ik_llama.cpp")}
+
+
 @pytest.mark.parametrize(("drift", "error"), [
     ({"extra": 1}, "ValidationError"),  # a field the model does not have
     ({"reproductions": "3"}, "AssertionError"),  # one the model would coerce: not sent as is

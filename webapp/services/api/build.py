@@ -24,7 +24,6 @@ from webapp.services.api.query import ListRequest, PagedRequest
 from webapp.services.catalog import Selection
 from webapp.services.detail import Detail, ReproductionView
 from webapp.services.detail import detail as row_detail
-from webapp.services.labels import model_label, quant_label
 from webapp.services.listing import Listing
 from webapp.services.operators import operators_page
 from webapp.services.page_memo import MemoStore
@@ -55,17 +54,15 @@ def _summary_fields(row: Any, *, badge: Badge, tier: Tier, stale: bool,
         "id": row.id,
         "urls": links.benchmark(row.id),
         "kind": row.kind,
-        "model": {"slug": row.model.slug, "name": model_label(row)},
+        "model": {"slug": row.model.slug, "name": _name(row, "model", row.model.name)},
         "hardware": {
             "slug": row.hardware.slug,
-            "name": (row.other_hardware if row.hardware.is_other and row.other_hardware
-                     else row.hardware.name),
+            "name": _name(row, "hardware", row.hardware.name),
             "devices": row.hardware_count},
-        "quant": {"slug": row.quant.slug, "name": quant_label(row)},
+        "quant": {"slug": row.quant.slug, "name": _name(row, "quant", row.quant.label)},
         "runtime": {
             "slug": row.runtime.slug,
-            "name": (row.other_runtime if row.runtime.is_other and row.other_runtime
-                     else row.runtime.name),
+            "name": _name(row, "runtime", row.runtime.name),
             "version": row.runtime_version},
         "medians": {"decode_tps": row.decode_tps, "ttft_ms": row.ttft_ms,
                     "prefill_tps": row.prefill_tps, "vram_peak_mib": row.vram_peak_mib,
@@ -82,6 +79,14 @@ def _summary_fields(row: Any, *, badge: Badge, tier: Tier, stale: bool,
         "submitted_on": row.created_at.date(),
         "demo": row.is_demo,
     }
+
+
+def _name(row: Any, dimension: str, listed_name: str) -> str:
+    """An entry's name as models.Named documents it: the listed name, or for an "other"
+    entry (its slug says so) the name the operator typed, without the pages' "Other
+    model: " prefix, alike in all four dimensions."""
+    typed = getattr(row, f"other_{dimension}")
+    return typed if typed and getattr(row, dimension).is_other else listed_name
 
 
 def _listed(item: listed.Listed, links: Links) -> dict[str, Any]:

@@ -45,13 +45,13 @@ class Reference(_Out):
 
 class HardwareUsed(_Out):
     slug: str
-    name: str
+    name: str = Field(description="The listed name (or the operator's own for 'other').")
     devices: int = Field(ge=1, description="How many of the device the run used.")
 
 
 class RuntimeUsed(_Out):
     slug: str
-    name: str
+    name: str = Field(description="The listed name (or the operator's own for 'other').")
     version: str | None
 
 
