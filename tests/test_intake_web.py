@@ -266,6 +266,9 @@ BAD_FILES = {
             422, "NaN"),
     "negative": (_negative(), 422, "greater than zero"),
     "newer version": (_runner(version=2), 422, "newer than this site reads"),
+    # \ud800 decodes to half a UTF-16 pair, which no page can be written with (was a 500)
+    "a lone surrogate": (fixture_bytes(RUNNER_FILE).replace(
+        b'"Debian GNU/Linux 12 (bookworm)"', b'"Debian \\ud800"', 1), 422, "\\ud800"),
     "over the size limit": (b" " * intake_package.MAX_BYTES + b"{}", 413, "the limit is 2 MiB"),
 }
 

@@ -102,6 +102,35 @@ def test_nan_in_a_jsonl_line_names_the_line(refs):
     assert "Line 2 contains NaN, which is not a measurement" in refuse(refs, raw, "b.jsonl")
 
 
+@pytest.mark.parametrize("escape", [rb"\ud800", rb"\uDFFF", rb"x\udbff"])
+def test_half_a_utf16_pair_is_not_text(refs, escape):
+    raw = fixture_bytes("llama_bench_rtx4080_b5163.json").replace(
+        b'"gpu_info": "', b'"gpu_info": "' + escape, 1)
+    assert escape in raw
+    message = refuse(refs, raw)
+    assert "half of a UTF-16 pair" in message
+    assert escape.decode().lstrip("x").lower() in message
+
+
+def test_a_utf16_pair_escaped_is_read_as_its_character(refs):
+    data = json.loads(fixture_bytes("llama_bench_rtx4080_b5163.json"))
+    for record in data:
+        record["model_filename"] = "llama-\U0001F600.gguf"
+    raw = json.dumps(data).encode()  # ensure_ascii: the emoji as \ud83d\ude00
+    assert b"\\ud83d\\ude00" in raw
+    assert parse(raw, filename="x.json", references=refs).values
+
+
+@pytest.mark.parametrize("number", [10**9, 10**60])
+def test_a_build_number_no_build_has_is_noted_not_taken(refs, number):
+    data = json.loads(fixture_bytes("llama_bench_rtx4080_b5163.json"))
+    for record in data:
+        record["build_number"] = number
+    intake = parse(json.dumps(data).encode(), filename="x.json", references=refs)
+    assert intake.values.get("runtime_version") != f"b{number}"
+    assert any("is not a llama.cpp build number" in note for note in intake.notes)
+
+
 def test_an_enormous_integer(refs):
     raw = b'{"format": "trustbench-result", "version": ' + b"9" * 5000 + b"}"
     assert "too large" in refuse(refs, raw)

@@ -167,10 +167,26 @@ def _prefill(draft: Draft, shaped: list, chosen: dict, decode: list[float]) -> N
         draft.estimate(run_field(index, "ttft_ms"), estimate, basis)
 
 
+# llama.cpp numbers its builds b1, b2, …: b7000 came in 2025. Anything past nine digits
+# is not one (and would not fit the signed record of where the numbers came from).
+MAX_BUILD_NUMBER = 999_999_999
+
+
+def _shown_number(number: int) -> str:
+    text = str(number)
+    return text if len(text) <= 20 else f"{text[:12]}… ({len(text)} digits)"
+
+
 def _build(draft: Draft, record: dict, label: str, refs: References) -> None:
     commit = optional_text(record.get("build_commit"), 40)
     number = record.get("build_number")
-    if isinstance(number, int) and not isinstance(number, bool) and number > 0:
+    if isinstance(number, bool) or not isinstance(number, int):
+        number = None
+    elif not 0 < number <= MAX_BUILD_NUMBER:
+        draft.note(f"build_number {_shown_number(number)} is not a llama.cpp build number, "
+                   "so the runtime version was not taken from it.")
+        number = None
+    if number is not None:
         version, source = f"b{number}", f"{label}: build_number"
     elif commit:
         version, source = commit, f"{label}: build_commit"

@@ -109,6 +109,9 @@ def _finite_float(text: str) -> float:
 
 
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+# An escaped UTF-16 surrogate (\ud800-\udfff): a pair decodes to one character, a lone
+# one to a code point no page, database or file can hold.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 def loads(
@@ -119,7 +122,7 @@ def loads(
     if not checked:
         check_shape(text)
     try:
-        return _DECODER.decode(text)
+        data = _DECODER.decode(text)
     except _Constant as error:
         where = "" if line else _where_constant(text, str(error))  # else `what` names it
         raise IntakeError(
@@ -131,6 +134,20 @@ def loads(
     except (ValueError, RecursionError):
         # e.g. an integer with thousands of digits (Python refuses to convert it)
         raise IntakeError(f"{what} holds a number too large to be a measurement.") from None
+    if _SURROGATE_ESCAPE.search(text):
+        _refuse_lone_surrogates(data, what)
+    return data
+
+
+def _refuse_lone_surrogates(data: Any, what: str) -> None:
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as error:
+        escaped = error.object[error.start:error.end].encode("unicode_escape").decode()
+        raise IntakeError(
+            f"{what} holds the escape {escaped}, half of a UTF-16 pair with no other half: "
+            "it is not text. Save the tool's output again, or remove that character."
+        ) from None
 
 
 def _where_constant(text: str, token: str) -> str:
