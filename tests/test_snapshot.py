@@ -145,9 +145,43 @@ def test_concurrent_builds_leave_one_whole_file(app, world, tmp_path):
     assert errors == []
     assert any(result is not None for result in results)  # the others found it busy or built
     files = sorted(p.name for p in (folder / snapshot.FOLDER).iterdir() if p.name != ".lock")
-    assert files == [snapshot.served_name(7, utcnow())]
+    with app.app_context():
+        assert files == [snapshot.served_name(7, utcnow(), snapshot.database_key(db.session))]
     with open_snapshot(folder / snapshot.FOLDER / files[0]) as connection:
         assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_copy_built_from_another_database_is_never_served(app, client, session, world):
+    """Data versions count per database: a copy another database left in the instance
+    folder (before a move from SQLite to PostgreSQL, or another file), with this
+    database's version and day, is neither this version's copy nor the one served while
+    this one is built."""
+    from webapp.services import data_version
+
+    folder = Path(app.instance_path) / snapshot.FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    version = data_version.current(session)
+    other = folder / snapshot.served_name(version, utcnow(), "0123456789ab")
+    with sqlite3.connect(other) as connection:
+        connection.execute("CREATE TABLE benchmarks (id INTEGER)")
+        connection.execute("INSERT INTO benchmarks VALUES (999999)")
+    assert snapshot.database_key(session) != "0123456789ab"
+
+    app.config["SNAPSHOT_WAIT_SECONDS"] = 0  # the build not finished: nothing else to serve
+    pending = client.get("/data/trustbench-public.sqlite3")
+    assert pending.status_code == 503
+    deadline = time.monotonic() + 60  # the first request's build, in the background
+    while (served := client.get("/data/trustbench-public.sqlite3")).status_code == 503:
+        served.close()
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert served.status_code == 200
+    built = folder / snapshot.served_name(version, utcnow(), snapshot.database_key(session))
+    served.close()
+    with open_snapshot(built) as connection:
+        ids = {row[0] for row in connection.execute("SELECT id FROM benchmarks")}
+    assert ids == {world["hub"].id}
+    assert other.exists()  # another site's copy is not this one's to remove
 
 
 def test_a_long_first_build_says_so_and_finishes_in_the_background(app, client, world):

@@ -198,12 +198,15 @@ def snapshot_file() -> Response:
     says the first one is being prepared (503 with Retry-After)."""
     now = utcnow()
     version = data_version.current(db.session)
-    path = snapshot.current(current_app.instance_path, now=now, version=version)
+    database = snapshot.database_key(db.session)
+    path = snapshot.current(current_app.instance_path, now=now, version=version,
+                            database=database)
     if path is None:
         builder = _start_build(now, version)
         builder.join(current_app.config.get("SNAPSHOT_WAIT_SECONDS", SNAPSHOT_WAIT_SECONDS))
-        path = (snapshot.current(current_app.instance_path, now=now, version=version)
-                or snapshot.latest(current_app.instance_path))
+        path = (snapshot.current(current_app.instance_path, now=now, version=version,
+                                 database=database)
+                or snapshot.latest(current_app.instance_path, database=database))
     if path is None:
         response = make_response(render_template("public/snapshot_pending.html"), 503)
         response.headers["Retry-After"] = str(SNAPSHOT_RETRY_SECONDS)

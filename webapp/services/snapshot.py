@@ -15,6 +15,7 @@ after public data changed builds it, under a lock file, so several workers build
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import secrets
 import sqlite3
 from collections.abc import Iterator
@@ -250,9 +251,19 @@ def write(session: Session, destination: str | Path, *, now: datetime, source_ur
 # --- the copy the site serves -------------------------------------------------------------
 
 
-def served_name(version: int, now: datetime) -> str:
-    """One file per data version and UTC day (tiers and stale move with the day)."""
-    return f"{PREFIX}v{version}-{now:%Y%m%d}.sqlite3"
+def database_key(session: Session) -> str:
+    """Which database the site reads, as a served snapshot's name carries it: a digest of
+    the database's URL, password left out. Data versions count per database, so without
+    it a site moved from SQLite to PostgreSQL (or pointed at another file) whose version
+    matched an earlier copy's would serve that other database's rows."""
+    url = session.get_bind().url.render_as_string(hide_password=True)
+    return hashlib.sha256(url.encode()).hexdigest()[:12]
+
+
+def served_name(version: int, now: datetime, database: str) -> str:
+    """One file per database, data version and UTC day (tiers and stale move with the
+    day)."""
+    return f"{PREFIX}{database}-v{version}-{now:%Y%m%d}.sqlite3"
 
 
 def folder_of(instance_path: str | Path) -> Path:
@@ -261,15 +272,17 @@ def folder_of(instance_path: str | Path) -> Path:
     return folder
 
 
-def current(instance_path: str | Path, *, now: datetime, version: int) -> Path | None:
-    """The snapshot of this data version and day, when it has been built."""
-    target = folder_of(instance_path) / served_name(version, now)
+def current(instance_path: str | Path, *, now: datetime, version: int,
+            database: str) -> Path | None:
+    """The snapshot of this database, data version and day, when it has been built."""
+    target = folder_of(instance_path) / served_name(version, now, database)
     return target if target.exists() else None
 
 
-def latest(instance_path: str | Path) -> Path | None:
-    """The newest snapshot built so far (of an earlier version while the next is built)."""
-    found = sorted(folder_of(instance_path).glob(f"{PREFIX}*.sqlite3"),
+def latest(instance_path: str | Path, *, database: str) -> Path | None:
+    """The newest snapshot of this database built so far (of an earlier version while
+    the next is built); never another database's."""
+    found = sorted(folder_of(instance_path).glob(f"{PREFIX}{database}-v*.sqlite3"),
                    key=lambda path: path.stat().st_mtime, reverse=True)
     return found[0] if found else None
 
@@ -292,10 +305,12 @@ def _locked(folder: Path) -> Iterator[bool]:
 def build(session: Session, instance_path: str | Path, *, now: datetime, source_url: str,
           version: int) -> Path | None:
     """Build this version's snapshot unless it exists or another worker is building it
-    (then None). Under the lock, leftovers of a build that died and older copies go; a
-    worker still sending an older copy keeps its open file."""
+    (then None). Under the lock, leftovers of a build that died and older copies go
+    (this database's, and those named before names carried the database); a worker
+    still sending an older copy keeps its open file."""
     folder = folder_of(instance_path)
-    target = folder / served_name(version, now)
+    database = database_key(session)
+    target = folder / served_name(version, now, database)
     with _locked(folder) as mine:
         if not mine:
             return None
@@ -303,7 +318,8 @@ def build(session: Session, instance_path: str | Path, *, now: datetime, source_
             for leftover in folder.glob(f".{PREFIX}*.partial"):
                 leftover.unlink(missing_ok=True)
             write(session, target, now=now, source_url=source_url, version=version)
-        for old in folder.glob(f"{PREFIX}*.sqlite3"):
-            if old != target:
-                old.unlink(missing_ok=True)
+        for pattern in (f"{PREFIX}{database}-v*.sqlite3", f"{PREFIX}v*.sqlite3"):
+            for old in folder.glob(pattern):
+                if old != target:
+                    old.unlink(missing_ok=True)
     return target
