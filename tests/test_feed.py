@@ -127,6 +127,20 @@ def test_text_typed_by_operators_is_escaped(client, session, make_row):
     assert "<b>Bold & </b>]]>" in parsed.entries[0].title
 
 
+def test_a_character_xml_forbids_stored_in_a_name_leaves_feed_and_badge_readable(
+        client, session, make_row):
+    """The forms refuse U+FFFE, U+FFFF and control characters; one stored before they did
+    is left out of the XML rather than break the site-wide feed and the row's badge."""
+    import xml.etree.ElementTree as ElementTree
+
+    row = publish(session, make_row, model="other", other_model="Non\ufffeChar\uffffModel\x0b")
+    parsed, _ = read(client)
+    assert "NonCharModel" in parsed.entries[0].title
+    badge = client.get(f"/benchmarks/{row.id}/badge.svg")
+    assert badge.status_code == 200
+    ElementTree.fromstring(badge.get_data())  # well-formed
+
+
 def test_empty_feed_is_still_valid(client):
     parsed, _ = read(client)
     assert parsed.entries == []

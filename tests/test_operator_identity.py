@@ -41,7 +41,7 @@ def queued(session) -> list[Submission]:
 
 
 @pytest.mark.parametrize("invisible", ["\u200b", "\u200d", "\u00ad", "\ufeff", "\u2060",
-                                       "\u2800", "\ue000", "\U0010ffff", "\ufffe"])
+                                       "\u2800", "\ue000", "\U000e0001"])
 def test_an_invisible_character_does_not_make_another_operator(client, session, hub, no_csrf,
                                                                 invisible):
     handle = "ori" + invisible + "gin"
@@ -51,6 +51,19 @@ def test_an_invisible_character_does_not_make_another_operator(client, session, 
     [row] = queued(session)
     assert row.kind == Kind.REPRODUCTION
     assert row.operator_key == hub.operator_key == "origin"  # the original's own operator
+
+
+@pytest.mark.parametrize("noncharacter", ["\U0010ffff", "\ufffe", "\ufdd0"])
+def test_a_handle_with_a_noncharacter_is_refused_not_taken_for_another(
+        client, session, hub, no_csrf, noncharacter):
+    """Noncharacters (XML forbids U+FFFE and U+FFFF) are refused in every typed field,
+    the handle too: it can neither pass for another operator nor be stored."""
+    response = client.post(f"/benchmarks/{hub.id}/reproduce",
+                           data=repro_form(lock_token_of(client, hub.id),
+                                           handle="ori" + noncharacter + "gin"))
+    assert response.status_code == 422
+    assert "control characters" in field_error(response.text, "handle")
+    assert queued(session) == []
 
 
 def test_small_capitals_are_the_same_operator(client, session, hub, no_csrf):

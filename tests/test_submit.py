@@ -196,6 +196,9 @@ BAD_INPUT = [
     ("os_label", "Ubuntu\x00 24.04", "control characters"),
     ("notes", "x" * 4001, "at most 4000"),
     ("notes", "nul \x00 byte", "control characters"),
+    # U+FFFE and U+FFFF: XML forbids them, so the feed and the badge could not carry them
+    ("other_model", "NonChar\ufffeX\uffffY", "control characters"),
+    ("notes", "plane 16's last \U0010ffff", "control characters"),
 ]
 
 

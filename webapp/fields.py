@@ -268,23 +268,39 @@ def is_unreadable(value: object) -> bool:
     return is_blank(value) or (isinstance(value, str) and not has_visible(value))
 
 
-CONTROL_MESSAGE = ("Remove the control characters (such as a NUL, a bell or an escape) from "
-                   "the text: they cannot be stored or shown.")
+CONTROL_MESSAGE = ("Remove the control characters (such as a NUL, a bell, an escape or "
+                   "U+FFFF) from the text: they cannot be stored or shown.")
 _LINE_BREAKS_AND_TABS = frozenset("\n\r\t")
+
+
+def _is_noncharacter(ch: str) -> bool:
+    """Unicode's noncharacters: U+FDD0-U+FDEF and the last two code points of every plane
+    (U+FFFE, U+FFFF, …). XML 1.0 forbids U+FFFE and U+FFFF outright: one in a stored name
+    would make the Atom feed and the badge SVG that carry it unreadable."""
+    point = ord(ch)
+    return 0xFDD0 <= point <= 0xFDEF or point & 0xFFFE == 0xFFFE
 
 
 def has_control_characters(text: str, *, multiline: bool = True) -> bool:
     """Whether `text` holds a control character (Unicode Cc) other than, when `multiline`,
-    tabs and line breaks."""
+    tabs and line breaks, or a character no text may hold (a noncharacter, a lone
+    surrogate)."""
     allowed = _LINE_BREAKS_AND_TABS if multiline else frozenset()
-    return any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in text)
+    for ch in text:
+        if ch < " " or "\x7f" <= ch <= "\x9f":
+            if ch not in allowed:
+                return True
+        elif ch >= "\ud800" and (ch <= "\udfff" or _is_noncharacter(ch)):
+            return True
+    return False
 
 
 def clean_text(value: object, *, limit: int, multiline: bool = False) -> str:
     if not isinstance(value, str):
         raise error("text", "Enter text.")
     if has_control_characters(value, multiline=multiline):
-        raise error("control", "Remove the control characters from this field.")
+        raise error("control", "Remove the control characters from this field (a NUL, an "
+                               "escape, U+FFFF and the like cannot be stored or shown).")
     text = value.strip()
     if len(text) > limit:
         raise error("too_long", f"Must be at most {limit} characters (you have {len(text)}).")

@@ -12,6 +12,7 @@ naming it, as the API answers.
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -145,7 +146,7 @@ def feed_atom() -> Response:
     args = selection.query.args(page=None, sort=None)
     found = feed.entries(db.session, selection, now=now)
     described = ", ".join(f"{name} {value}" for name, value in args.items())
-    body = render_template(
+    body = _xml(render_template(
         "open_data/feed.xml", entries=found, limit=feed.LIMIT, described=described,
         updated=feed.updated(found, EMPTY_FEED_UPDATED), authority=_authority(),
         year=feed.TAG_YEAR,
@@ -154,8 +155,18 @@ def feed_atom() -> Response:
         self_url=url_for("open_data.feed_atom", _external=True, **args),
         catalog_url=url_for("public.catalog", _external=True, **args),
         licence_url=snapshot.LICENCE_URL,
-    )
+    ))
     return _conditional(Response(body, mimetype="application/atom+xml"))
+
+
+# What XML 1.0 forbids in a document: C0 controls but tab and line breaks, surrogates,
+# U+FFFE and U+FFFF. The forms refuse them (fields.has_control_characters); one stored
+# before they did, or by another way in, is left out rather than break a whole feed.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml(body: str) -> str:
+    return _NOT_XML.sub("", body)
 
 
 def _conditional(response: Response, max_age: int = MAX_AGE) -> Response:
@@ -174,7 +185,7 @@ def badge(benchmark_id: int) -> Response:
     image = badge_svg.badge_for(db.session, benchmark_id, now=utcnow())
     if image is None:
         abort(404)
-    body = render_template("open_data/badge.svg", image=image)
+    body = _xml(render_template("open_data/badge.svg", image=image))
     return _conditional(Response(body, mimetype="image/svg+xml"))
 
 
