@@ -93,7 +93,8 @@ def test_bidi_controls_are_refused_beside_the_handle(client, session, no_csrf, b
 
 
 @pytest.mark.parametrize("handle", ["Editorial", " @EDITORIAL ", "edit\u200borial",
-                                    "\u0435ditorial", "marta", "Marta", "MAR\u200bTA"])
+                                    "\u0435ditorial", "marta", "Marta", "MAR\u200bTA",
+                                    "editoriaI", "edi\u0307torial", "anon\u2236x"])
 def test_reserved_handles_are_refused_on_both_forms(client, session, hub, reviewer, no_csrf,
                                                     handle):
     sent = fresh_form(handle=handle)

@@ -126,6 +126,12 @@ def test_look_alike_handles(a, b, alike):
     ("\u0435ditorial", True),  # a Cyrillic e: looks like the editors' key
     ("anon:7", True), ("ANON:7", True), ("anon\uff1a7", True),  # full-width colon
     ("marta", True), ("MARTA", True),  # a reviewer's name
+    ("editoriaI", True), ("maIta", False),  # a capital I for an l, as typed (not folded)
+    ("mart\u0430", True), ("marti\u0307a", False),
+    ("ma\u0307rta", False),  # a dot above an a shows; above an i it does not:
+    ("edi\u0307torial", True), ("ed\u0130torial", True),
+    ("anon\u22367", True),  # a ratio sign for the colon
+    ("anonymous", False), ("annie", False), ("anon", False),
     ("editorials", False), ("anonymous", False), ("martha", False), ("alice", False),
 ])
 def test_reserved_handles(raw, reserved):

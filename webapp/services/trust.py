@@ -29,6 +29,9 @@ from webapp.services.rules import (
 )
 
 _LEADING_DECORATION = re.compile(r"^[@\s]+")
+# A dot above an i or a j, which already carry one, draws nothing new ("audi\u0307tor"
+# reads "auditor"); case folding writes the Turkish "İ" that way too.
+_DOT_ON_A_DOTTED_LETTER = re.compile("(?<=[ij])\u0307+")
 
 
 def comparable(text: str | None) -> str:
@@ -138,6 +141,7 @@ def _spelling(handle: str, *, fold: bool) -> str | None:
     if fold:
         text = _visible(unicodedata.normalize("NFKC", text.casefold()
                                               .translate(_SMALL_CAPITALS)))
+    text = _DOT_ON_A_DOTTED_LETTER.sub("", text)
     text = _LEADING_DECORATION.sub("", " ".join(text.split()))
     return text or None
 
@@ -199,11 +203,16 @@ def reserved_handle(handle: str, reviewer_names: Iterable[str] = ()) -> bool:
     key = normalise_handle(handle)
     if key is None:
         return False
-    if key.startswith(ANONYMOUS_PREFIX):
-        return True
+    start = len(ANONYMOUS_PREFIX)
+    spelled = _spelling(handle, fold=False) or ""
+    if key.startswith(ANONYMOUS_PREFIX) or any(
+            _alike(text[:start], ANONYMOUS_PREFIX) for text in (key, spelled)):
+        return True  # "anon∶x", with a ratio sign for the colon, too
     reserved = {EDITORIAL_OPERATOR, *(k for name in reviewer_names
                                       if (k := normalise_handle(name)))}
-    return key in reserved or any(look_alike(key, name) for name in reserved)
+    # As typed, not only folded: "editoriaI" (a capital I) looks like "editorial", while
+    # its folded "editoriai" does not.
+    return key in reserved or any(look_alike(handle, name) for name in reserved)
 
 
 @lru_cache(maxsize=65_536)  # pure; asked for each pair of a hub's operators per view
