@@ -123,6 +123,22 @@ def test_withdraw_needs_csrf(client, session, submitted):
     assert session.get(Submission, row.id).state == State.QUEUED
 
 
+def test_every_answer_at_a_status_address_keeps_the_token_private(client, submitted):
+    """The expired form's 400, a refused token's 404 and a 405 hold the token in their
+    address too, and link the rest of the site: none may send it in a Referer, be kept
+    by a cache or be indexed (the 400 page had the site's defaults)."""
+    _row, path = submitted
+    answers = [client.post(f"{path}/withdraw"),  # no CSRF token: 400
+               client.get(path[:-3] + "xyz"),  # not a token the site made: 404
+               client.delete(path)]  # 405
+    assert [answer.status_code for answer in answers] == [400, 404, 405]
+    for answer in answers:
+        assert answer.headers["Referrer-Policy"] == "strict-origin"
+        assert answer.headers["Cache-Control"] == "private, no-store"
+        assert answer.headers["X-Robots-Tag"] == "noindex, nofollow"
+    assert client.get("/").headers["Referrer-Policy"] == "same-origin"  # elsewhere as ever
+
+
 # --- issue 13: asks before withdrawing, and shows back what was sent ---------------------
 
 

@@ -160,11 +160,19 @@ def _by_token(token: str, *, lock: bool = False) -> Submission:
     return submission
 
 
-def _private(response: Response) -> Response:
-    # The token is the only key to this page: never index it, never keep it in any cache,
-    # never send it in a Referer. "strict-origin" sends the site's origin alone (and
-    # nothing to plain HTTP), so the Withdraw button's POST still shows where it came
-    # from; "no-referrer" made browsers send "Origin: null", which reads as another site.
+STATUS_PREFIX = "/submissions/"  # every address under it carries a status token
+
+
+@bp.after_app_request
+def _status_addresses_private(response: Response) -> Response:
+    # The token is the only key to a status address: never index one, never keep it in
+    # any cache, never send it in a Referer, whatever the answer (the page, a 409, a
+    # refused token's 404, an expired form's 400, a 405, a 429). "strict-origin" sends
+    # the site's origin alone (and nothing to plain HTTP), so the Withdraw button's POST
+    # still shows where it came from; "no-referrer" made browsers send "Origin: null",
+    # which reads as another site.
+    if not request.path.startswith(STATUS_PREFIX):
+        return response
     response.headers["Referrer-Policy"] = "strict-origin"
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
@@ -194,7 +202,7 @@ def _render_status(submission: Submission, token: str, status: int = 200,
         link=url_for("submit.status", token=token, _external=True),
         problem=problem,
     )
-    return _private(make_response(html, status))
+    return make_response(html, status)
 
 
 @bp.get("/submissions/<token>")
@@ -213,7 +221,7 @@ def confirm_withdraw(token: str):
             f"{State(submission.state).label.lower()}."))
     html = render_template("submit/withdraw.html", submission=submission, token=token,
                            kind=Kind(submission.kind))
-    return _private(make_response(html, 200))
+    return make_response(html, 200)
 
 
 @bp.post("/submissions/<token>/withdraw")
@@ -226,4 +234,4 @@ def withdraw(token: str):
         return _render_status(submission, token, 409, problem=str(error))
     db.session.commit()
     flash("Your submission was withdrawn. It will never be published.", "success")
-    return _private(redirect(url_for("submit.status", token=token), 303))
+    return redirect(url_for("submit.status", token=token), 303)
