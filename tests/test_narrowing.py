@@ -16,7 +16,7 @@ from webapp.extensions import db
 from webapp.models import Hardware, ModelVariant, PublicRowCount, Quant, Runtime, Submission
 from webapp.services import catalog, evidence, summaries
 from webapp.services.catalog import CatalogQuery
-from webapp.services.listing import stale_cutoff
+from webapp.services.listing import stale_edge
 from webapp.services.narrowing import LOOKUP_MARGIN, SORT_TO_WALK, sort_index_leads
 from webapp.services.rules import Badge, State, Tier
 from webapp.services.sorting import Sort, order
@@ -70,14 +70,14 @@ def expected(filters: dict[str, str], sort: Sort, now: datetime) -> list[int]:
     """The fresh public rows under `filters` in `sort`'s order, worked out in Python."""
     chosen = {name: dict(zip(SLUGS[name], ids_of(name), strict=True))[slug]
               for name, slug in filters.items()}
-    cutoff = stale_cutoff(now).replace(tzinfo=None)
+    edge = stale_edge(now).replace(tzinfo=None)
     rows = [row for row in db.session.execute(select(
         Submission.id, Submission.decode_tps, Submission.ttft_ms, Submission.vram_peak_mib,
         Submission.created_at, Submission.model_id, Submission.hardware_id,
         Submission.quant_id, Submission.runtime_id, Submission.derived_newest_at,
     ).where(Submission.state == State.APPROVED)).all()
         if all(getattr(row, f"{name}_id") == value for name, value in chosen.items())
-        and row.derived_newest_at.replace(tzinfo=None) > cutoff]
+        and row.derived_newest_at.replace(tzinfo=None) >= edge]
     key = {
         Sort.DECODE: lambda r: (-r.decode_tps, -r.id),
         Sort.TTFT: lambda r: (r.ttft_ms, r.id),

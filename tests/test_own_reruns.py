@@ -68,3 +68,42 @@ def test_operators_are_not_credited_with_their_own_rows(client, session, make_ro
     [entry] = client.get("/api/v1/operators").get_json()["items"]
     assert (entry["handle"], entry["reproductions"], entry["rows"]) == ("SELFHUB", 1, 1)
     assert [linked["id"] for linked in entry["recent"]] == [theirs.id]
+
+
+def _tier(client, row_id: int) -> dict:
+    tier = client.get(f"/api/v1/benchmarks/{row_id}").get_json()["tier"]
+    return {key: tier[key] for key in ("value", "stale", "age_days", "consistent", "drift")}
+
+
+def test_an_own_re_run_keeps_no_row_from_ageing(client, session, make_row):
+    """Age counts from the newest accepted measurement by another operator: the row's own
+    re-run, marked reproduced today, neither freshens it nor brings it back from stale."""
+    from datetime import UTC, datetime, timedelta
+
+    long_ago = datetime.now(UTC) - timedelta(days=600)
+    hub = publish(session, make_row, handle="oldtimer", measured_at=long_ago,
+                  created_at=long_ago)
+    before = _tier(client, hub.id)
+    assert before["stale"] is True and before["age_days"] >= 600
+    reproduce(session, make_row, hub, handle="OldTimer")  # measured now, same operator
+    assert _tier(client, hub.id) == before
+    assert f'href="/benchmarks/{hub.id}"' not in client.get("/").text  # still stale
+
+    reproduce(session, make_row, hub, handle="newcomer")  # another operator: it counts
+    after = _tier(client, hub.id)
+    assert after["stale"] is False and after["age_days"] < 30
+
+
+def test_an_own_re_run_moves_neither_consistency_nor_drift(client, session, make_row):
+    """Two other operators agree with the row (high); its own operator's re-runs, one 25%
+    faster and one on a newer runtime 12% faster, are no evidence either way."""
+    hub = publish(session, make_row, handle="owner9")
+    for handle in ("first-other", "second-other"):
+        reproduce(session, make_row, hub, handle=handle)
+    before = _tier(client, hub.id)
+    assert (before["value"], before["consistent"], before["drift"]) == ("high", True, False)
+    faster = tuple((250.0, 512, decode) for decode in (124.0, 125.0, 126.0))
+    reproduce(session, make_row, hub, handle="OWNER9", runs=faster)
+    newer = tuple((250.0, 512, decode) for decode in (111.0, 112.0, 113.0))
+    reproduce(session, make_row, hub, handle="owner9", runs=newer, runtime_version="b4600")
+    assert _tier(client, hub.id) == before

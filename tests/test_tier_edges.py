@@ -32,8 +32,10 @@ SECOND = timedelta(seconds=1)
 
 
 def _day(start: datetime, day: int) -> list[datetime]:
-    """The first and the last moment of whole day `day` after `start`."""
-    return [start + timedelta(days=day), start + timedelta(days=day + 1) - SECOND]
+    """The first and the last moment of the UTC calendar day `day` days after `start`'s
+    (age counts calendar days: measured at 09:30, a row is a day old from midnight)."""
+    first = confidence.day_start(start) + timedelta(days=day)
+    return [first, first + timedelta(days=1) - SECOND]
 
 
 BOUNDARIES = {
@@ -97,6 +99,19 @@ def test_the_boundary_days_really_move_the_tier(editorial_hub, session):
     assert tier_at(BOUNDARIES["age, day 366"][0]) == (Tier.LOW, False)
     assert tier_at(BOUNDARIES["stale, day 548"][1]) == (Tier.LOW, False)
     assert tier_at(BOUNDARIES["stale, day 549"][0]) == (Tier.LOW, True)
+
+
+def test_age_counts_calendar_days_whatever_the_hour(editorial_hub, session):
+    """Measured at 09:30 UTC: at 08:00 UTC 366 days on, 365 whole 24-hour days have
+    passed, but the row was measured 366 calendar days before and is over 12 months old
+    (the morning read a day younger than the afternoon)."""
+    newest_day = NEWEST.date()
+    morning = datetime.combine(newest_day + timedelta(days=AGE_LOWER_DAYS + 1),
+                               datetime.min.time(), tzinfo=UTC) + timedelta(hours=8)
+    assert (morning - NEWEST).days == AGE_LOWER_DAYS  # 365 whole 24-hour days
+    assert confidence.age_days(NEWEST, morning) == AGE_LOWER_DAYS + 1
+    shown = evidence.assess_hubs(session, [editorial_hub], morning)[editorial_hub.id]
+    assert shown.confidence.tier is Tier.LOW and shown.confidence.age_days == 366
 
 
 @pytest.mark.parametrize("repro_later_days", [0, 1, 100, 365, 366, 400])

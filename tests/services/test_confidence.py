@@ -138,9 +138,13 @@ def test_the_age_edges_are_twelve_and_eighteen_months():
     assert STALE_DAYS == 548
 
 
-def test_age_days_counts_whole_days_and_never_goes_negative():
-    assert age_days(NOW - timedelta(days=365, hours=23), NOW) == 365
-    assert age_days(NOW - timedelta(days=366), NOW) == 366
+def test_age_days_counts_calendar_days_and_never_goes_negative():
+    midnight = datetime(2026, 6, 1, tzinfo=UTC)
+    assert age_days(midnight - timedelta(minutes=1), midnight) == 1  # yesterday's
+    assert age_days(midnight, midnight + timedelta(hours=23, minutes=59)) == 0
+    measured = datetime(2025, 5, 31, 12, tzinfo=UTC)  # a measured-on date, stored at noon
+    assert age_days(measured, midnight + timedelta(hours=9)) == 366  # the morning too
+    assert age_days(measured, midnight + timedelta(hours=15)) == 366
     assert age_days(NOW + timedelta(days=3), NOW) == 0
 
 

@@ -10,7 +10,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 
 from webapp.services.divergence import Comparison, compare, ratio, spread_exceeds
@@ -32,7 +32,13 @@ from webapp.services.rules import (
     Tier,
     percent,
 )
-from webapp.services.trust import HubFacts, ReproFacts, independent_operators, placement
+from webapp.services.trust import (
+    HubFacts,
+    ReproFacts,
+    independent_operators,
+    placement,
+    same_operator,
+)
 
 
 @dataclass(frozen=True)
@@ -85,9 +91,23 @@ def compare_versions(a: str | None, b: str | None) -> int | None:
 # --- factors -----------------------------------------------------------------------
 
 
+def day_start(moment: datetime) -> datetime:
+    """The first moment of `moment`'s UTC day."""
+    return datetime.combine(moment.astimezone(UTC).date(), time(), tzinfo=UTC)
+
+
 def age_days(newest: datetime, now: datetime) -> int:
-    """Whole days elapsed; a measurement dated in the future counts as today's."""
-    return max(0, (now - newest).days)
+    """Calendar days (UTC) from the newest measurement's day to `now`'s: a row measured
+    on 2025-12-04 is 366 days old all day on 2026-12-05, whatever the hour (a measured-on
+    date is stored at noon; whole 24-hour days read a day younger every morning). A
+    measurement dated in the future counts as today's."""
+    return max(0, (now.astimezone(UTC).date() - newest.astimezone(UTC).date()).days)
+
+
+def older_than_from(moment: datetime, days: int) -> datetime:
+    """The first moment at which something measured at `moment` is more than `days`
+    days old (age_days): the start of the UTC day `days` + 1 days after its day."""
+    return day_start(moment) + timedelta(days=days + 1)
 
 
 def is_stale(age_days: int) -> bool:
@@ -165,8 +185,11 @@ def _worst_drift(hub: HubFacts, repros: Iterable[ReproFacts]) -> _Drift | None:
 
 
 def newest_accepted_at(hub: HubFacts, repros: Iterable[ReproFacts]) -> datetime:
-    """The moment the age factor counts from: the hub or its newest reproduced run."""
-    return max([hub.measured_at] + [r.measured_at for r in repros if r.state in EVIDENCE_STATES])
+    """The moment the age factor counts from: the hub or its newest reproduced run by
+    another operator (the row's own re-run reproduces nothing, SPEC §5)."""
+    return max([hub.measured_at] + [r.measured_at for r in repros
+                                    if r.state in EVIDENCE_STATES
+                                    and not same_operator(r.operator, hub.operator)])
 
 
 # --- the tier ----------------------------------------------------------------------
@@ -179,7 +202,11 @@ def assess(hub: HubFacts, repros: Sequence[ReproFacts], now: datetime, *,
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(f"now must be timezone-aware (UTC), got {now!r}")
     repros = tuple(repros)
-    evidence = [repro for repro in repros if repro.state in EVIDENCE_STATES]
+    # The row's own operator re-running it reproduces nothing (SPEC §5): no factor reads
+    # it, so a re-run neither keeps a row from ageing nor moves its consistency or drift.
+    others = [not same_operator(repro.operator, hub.operator) for repro in repros]
+    evidence = [repro for repro, other in zip(repros, others, strict=True)
+                if other and repro.state in EVIDENCE_STATES]
 
     # 1. reproductions
     operators = independent_operators(hub, repros)
@@ -211,7 +238,8 @@ def assess(hub: HubFacts, repros: Sequence[ReproFacts], now: datetime, *,
     cv_ok = cv <= CV_LIMIT
     consistent = spread_ok and cv_ok
     # 5. runtime drift
-    drift = _worst_drift(hub, repros)
+    drift = _worst_drift(hub, [repro for repro, other in zip(repros, others, strict=True)
+                               if other])
     # 6. age
     days = age_days(newest_accepted_at(hub, evidence), now)
     hub_days = age_days(hub.measured_at, now)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -137,17 +137,17 @@ def tier_edges(hub: Any, reproductions: Sequence[Any]) -> tuple[datetime | None,
     """The two moments at which the hub's tier moves with time alone: the end of an
     editorial lift (None for a community row) and the 12-month edge of its age.
 
-    Both are the first moment of a whole day, the boundary confidence.age_days counts
-    in: a row is "more than N days old" from `measured + N + 1 days` on. The lift counts
-    from the editors' own measurement and the age from the newest accepted one, so the
-    lift never ends after the age edge.
+    Both are the start of a UTC day, the boundary confidence.age_days counts in: a row
+    is "more than N days old" from the start of the day N + 1 days after its measurement's
+    (confidence.older_than_from). The lift counts from the editors' own measurement and
+    the age from the newest accepted one, so the lift never ends after the age edge.
     """
     facts = hub_facts(hub)
     newest = confidence.newest_accepted_at(facts, [repro_facts(row) for row in reproductions])
     lift_until = None
     if facts.kind == Kind.EDITORIAL:
-        lift_until = facts.measured_at + timedelta(days=EDITORIAL_FRESH_DAYS + 1)
-    return lift_until, newest + timedelta(days=AGE_LOWER_DAYS + 1)
+        lift_until = confidence.older_than_from(facts.measured_at, EDITORIAL_FRESH_DAYS)
+    return lift_until, confidence.older_than_from(newest, AGE_LOWER_DAYS)
 
 
 def derived_values(hub: Any, reproductions: Sequence[Any]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from webapp.models import Submission
 from webapp.services import evidence
+from webapp.services.confidence import day_start
 from webapp.services.evidence import Assessment
 from webapp.services.labels import hardware_label, model_label, quant_label, runtime_label
 from webapp.services.page_memo import PageMemo
@@ -49,7 +50,7 @@ def shown_marks(row: Any, now: datetime) -> tuple[Badge, Tier, bool] | None:
     newest = row.derived_newest_at
     if badge is None or newest is None:
         return None
-    if newest <= _whole_days_cutoff(now, AGE_LOWER_DAYS):
+    if newest < _age_edge(now, AGE_LOWER_DAYS):
         tier = row.derived_tier_aged
     elif row.derived_lift_until is not None and row.derived_lift_until <= now:
         tier = row.derived_tier_lifted_off
@@ -57,7 +58,7 @@ def shown_marks(row: Any, now: datetime) -> tuple[Badge, Tier, bool] | None:
         tier = row.derived_tier
     if tier not in _TIERS:
         return None
-    return badge, _TIERS[tier], newest <= _whole_days_cutoff(now, STALE_DAYS)
+    return badge, _TIERS[tier], newest < _age_edge(now, STALE_DAYS)
 
 
 class _PageAssessments:
@@ -176,25 +177,27 @@ def public_conditions() -> list[ColumnElement[bool]]:
 
 
 @lru_cache(maxsize=64)  # a page asks twice a row, always for the request's one `now`
-def _whole_days_cutoff(now: datetime, days: int) -> datetime:
-    """The newest-measurement time at or before which a row is *more than* `days` old.
+def _age_edge(now: datetime, days: int) -> datetime:
+    """The newest-measurement time before which a row is *more than* `days` old on `now`'s
+    UTC day: the start of the day `days` days earlier.
 
-    confidence.age_days counts whole days, so "more than 365 days" starts at 366 whole
-    days; the SQL filters use the same boundary as the tier and stale marker shown.
+    confidence.age_days counts calendar days, so on 2026-12-05 a row measured on
+    2025-12-04 or before is more than 365 days old; the SQL filters use the same
+    boundary as the tier and stale marker shown.
     """
-    return now - timedelta(days=days + 1)
+    return day_start(now) - timedelta(days=days)
 
 
-def stale_cutoff(now: datetime) -> datetime:
-    """The newest-measurement time at or before which a row is stale on `now`'s day."""
-    return _whole_days_cutoff(now, STALE_DAYS)
+def stale_edge(now: datetime) -> datetime:
+    """The newest-measurement time before which a row is stale on `now`'s day."""
+    return _age_edge(now, STALE_DAYS)
 
 
 def not_stale(now: datetime) -> ColumnElement[bool]:
     # A plain range test, so the planner can keep walking the sort index. A row whose
     # index was never refreshed (derived_newest_at NULL) shows only with stale rows;
     # evidence.refresh_derived runs on every decision, so that is a bug elsewhere.
-    return Submission.derived_newest_at > stale_cutoff(now)
+    return Submission.derived_newest_at >= stale_edge(now)
 
 
 def effective_tier(now: datetime) -> ColumnElement[str]:
@@ -203,7 +206,7 @@ def effective_tier(now: datetime) -> ColumnElement[str]:
     on the same whole-day boundary as confidence.assess."""
     return case(
         (
-            Submission.derived_newest_at <= _whole_days_cutoff(now, AGE_LOWER_DAYS),
+            Submission.derived_newest_at < _age_edge(now, AGE_LOWER_DAYS),
             Submission.derived_tier_aged,
         ),
         # derived_lift_until is already the first moment after the lift's last whole day.

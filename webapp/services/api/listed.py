@@ -36,7 +36,7 @@ from webapp.models import (
 from webapp.services import data_version, evidence, reference_memo, summaries
 from webapp.services.api.cursor import order_columns
 from webapp.services.catalog import Selection
-from webapp.services.listing import shown_marks, stale_cutoff
+from webapp.services.listing import shown_marks, stale_edge
 from webapp.services.page_memo import MemoStore
 from webapp.services.rules import Badge, Kind, State, Tier
 from webapp.services.sorting import Sort, order
@@ -87,7 +87,7 @@ _FRESH_ROWS = select(
     _PUBLIC_ROWS
     - select(func.count()).select_from(Submission)
     .where(Submission.state == State.APPROVED,
-           Submission.derived_newest_at <= bindparam("cutoff", type_=UTCDateTime()))
+           Submission.derived_newest_at < bindparam("stale_edge", type_=UTCDateTime()))
     .scalar_subquery()
     - select(func.count()).select_from(Submission)
     .where(Submission.state == State.APPROVED, Submission.derived_newest_at.is_(None))
@@ -231,7 +231,7 @@ def _counted(session: Session, selection: Selection, now: datetime,
         connection = session.connection()
         if query.include_stale:
             return connection.execute(select(_PUBLIC_ROWS)).scalar() or 0
-        fresh = connection.execute(_FRESH_ROWS, {"cutoff": stale_cutoff(now)}).scalar() or 0
+        fresh = connection.execute(_FRESH_ROWS, {"stale_edge": stale_edge(now)}).scalar() or 0
         if fresh >= 0:
             return fresh
         # Fewer rows kept than stale ones: the summaries were bypassed (rows written by
