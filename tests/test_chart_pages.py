@@ -45,7 +45,7 @@ def test_a_crowded_scatter_merges_down_to_the_cap_and_keeps_every_row():
         gigabytes = 10 ** (i / 400 * 2)  # 1 to 100 GB, log-spread
         badge = (Badge.COMMUNITY, Badge.REPRODUCED)[i % 2]
         decodes = [5.0 * 1.9 ** k for k in range(5)]
-        series.append(scatter_chart.Series(gigabytes, badge, 60.0, decodes, f"config {i}"))
+        series.append(scatter_chart.Series(gigabytes, badge, 55.0, decodes, f"config {i}"))
     drawn = scatter_chart.scatter(series, 1000.0, [1])
     assert drawn is not None
     assert drawn.rows == 2000

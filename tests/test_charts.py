@@ -77,7 +77,7 @@ def test_hardware_scatter_draws_each_row_against_its_ceiling(client, session, ma
     assert response.status_code == 200
     document = parse(response.data)
     svg = chart_svg(document, "scatter-title")
-    assert "3 rows drawn as 3 dots; 1 above" in text_of(svg)
+    assert "3 rows drawn as 3 dots; 1 flagged above" in text_of(svg)
 
     lines = {int(line.get("data-devices")): line
              for line in svg.iter(f"{SVG}line") if line.get("data-devices")}
@@ -111,6 +111,28 @@ def test_hardware_scatter_draws_each_row_against_its_ceiling(client, session, ma
     cells = [text_of(tr) for tr in table.iter("tr")]
     assert any("GGUF Q4_K_M · 1×" in row and "205" in row for row in cells)
     assert below.id and above.id
+
+
+def test_the_charts_flag_a_row_as_its_own_page_does(client, session, make_row):
+    """SPEC §7: over 1.10× the ceiling, declaring no speculative decoding, batching or
+    tensor parallelism. A row 1.05× its ceiling and a speculative one at 1.46× have no
+    flag on their pages, and none on the hardware scatter or the model's bars."""
+    near = publish(session, make_row, runs=runs(215.0))  # 1.05× the 1-device ceiling
+    speculative = publish(session, make_row, runs=runs(300.0), speculative=True)
+    for row in (near, speculative):
+        assert client.get(f"/api/v1/benchmarks/{row.id}").get_json()["ceiling"]["flags"] == []
+    svg = chart_svg(parse(client.get("/hardware/rtx-4090").data), "scatter-title")
+    assert "2 rows drawn as 2 dots; 0 flagged above" in text_of(svg)
+    assert not [c for c in svg.iter(f"{SVG}circle") if "chart-halo" in (c.get("class") or "")]
+    model_page = client.get("/models/llama-3.1-8b-instruct").get_data(as_text=True)
+    assert "above the ceiling</span>" not in model_page and "is-above" not in model_page
+
+    flagged = publish(session, make_row, runs=runs(300.0))  # the same speed, undeclared
+    assert [flag["code"] for flag in client.get(
+        f"/api/v1/benchmarks/{flagged.id}").get_json()["ceiling"]["flags"]] == [
+        "exceeds-ceiling"]
+    svg = chart_svg(parse(client.get("/hardware/rtx-4090").data), "scatter-title")
+    assert "3 rows drawn as 3 dots; 1 flagged above" in text_of(svg)
 
 
 def test_hardware_scatter_colours_by_badge_with_shapes_and_a_legend(client, session,

@@ -67,9 +67,17 @@ def _devices(count: int, tensor_parallel: bool) -> str:
 # on how the database happened to return them.
 _HARDWARE_COLUMNS = (Submission.model_id, Submission.quant_id, Submission.hardware_count,
                      Submission.tensor_parallel, Submission.derived_badge, Submission.kind,
-                     Submission.decode_tps)
+                     Submission.speculative, Submission.batch_gt1, Submission.decode_tps)
 _MODEL_COLUMNS = (Submission.hardware_id, Submission.hardware_count,
-                  Submission.tensor_parallel, Submission.quant_id, Submission.decode_tps)
+                  Submission.tensor_parallel, Submission.quant_id, Submission.speculative,
+                  Submission.batch_gt1, Submission.decode_tps)
+
+
+def _declared(count: int, parallel: Any, speculative: Any, batch_gt1: Any) -> bool:
+    """What exempts a row from the ceiling flag, as plausibility decides it: speculative
+    decoding, batches, or tensor parallelism on two devices or more (SPEC §7)."""
+    return bool(speculative or batch_gt1
+                or plausibility.tensor_parallel_counts(count, bool(parallel)))
 
 
 def _plain_rows(session: Session, statement: Select[Any]) -> list[Sequence[Any]]:
@@ -156,16 +164,21 @@ def hardware_data(session: Session, hardware_id: int) -> dict[str, Any] | None:
     quants = _by_id(session, Quant, {r[1] for r in found})
     bandwidth = None if hardware is None else hardware.bandwidth_gb_s
 
-    # One list of decode speeds per configuration and badge, in one pass over the rows.
-    speeds: dict[tuple[int, int, int, bool, str | None, str], list[float]] = defaultdict(list)
-    for model_id, quant_id, count, parallel, stored, kind, decode in found:
-        speeds[(model_id, quant_id, count, bool(parallel), stored, kind)].append(decode)
+    # One list of decode speeds per configuration, badge and exemption, in one pass.
+    speeds: dict[tuple[int, int, int, bool, str | None, str, bool], list[float]] = (
+        defaultdict(list))
+    for model_id, quant_id, count, parallel, stored, kind, speculative, batch, decode in found:
+        declared = _declared(count, parallel, speculative, batch)
+        speeds[(model_id, quant_id, count, bool(parallel), stored, kind, declared)].append(
+            decode)
 
     # per configuration: (label, gigabytes, ceiling), or None when it cannot be placed
     configs: dict[tuple[int, int, int, bool], tuple[str, float, float | None] | None] = {}
     by_config: dict[tuple[int, int, int, bool], list[float]] = defaultdict(list)
+    flagged: Counter[tuple[int, int, int, bool]] = Counter()
     series, undrawn = [], 0
-    for (model_id, quant_id, count, parallel, stored, kind), decodes in speeds.items():
+    for (model_id, quant_id, count, parallel, stored, kind, declared), decodes in (
+            speeds.items()):
         key = (model_id, quant_id, count, parallel)
         if key not in configs:
             model, quant = models[model_id], quants[quant_id]
@@ -184,15 +197,16 @@ def hardware_data(session: Session, hardware_id: int) -> dict[str, Any] | None:
             continue
         label, gigabytes, ceiling = config
         by_config[key].extend(decodes)
+        if ceiling is not None and not declared:
+            flagged[key] += sum(1 for value in decodes if value > ceiling * CEILING_MARGIN)
         series.append(scatter_chart.Series(gigabytes, _badge_of(stored, kind), ceiling,
-                                           decodes, label))
+                                           decodes, label, declared))
 
     table = []
     for key, values in by_config.items():
         label, gigabytes, ceiling = configs[key]  # type: ignore[misc]
-        above = 0 if ceiling is None else sum(1 for value in values if value > ceiling)
         table.append(Configuration(label, len(values), gigabytes, ceiling,
-                                   statistics.median(values), max(values), above))
+                                   statistics.median(values), max(values), flagged[key]))
     table = _by_rows(table)
     merged = scatter_chart.merge(series, bandwidth, (key[2] for key in by_config))
     lines = [list(config) for config in table]
@@ -230,6 +244,7 @@ class _BarRow(NamedTuple):
     tensor_parallel: bool
     quant_id: int
     decode_tps: float
+    declared: bool  # exempt from the ceiling flag (_declared)
 
 
 class BarLine(NamedTuple):
@@ -247,7 +262,7 @@ class BarLine(NamedTuple):
     def of(cls, item: charts.BarInput) -> BarLine:
         share = None if not item.ceiling_tps else item.median_tps / item.ceiling_tps
         return cls(item.label, item.rows, item.median_tps, item.ceiling_label,
-                   item.ceiling_tps, share, share is not None and share > CEILING_MARGIN)
+                   item.ceiling_tps, share, charts.bar_above(item))
 
 
 @dataclass(frozen=True)
@@ -290,8 +305,9 @@ def model_data(session: Session, model_id: int) -> dict[str, Any] | None:
     hardware = _by_id(session, Hardware, (r[0] for r in found))
     quants = _by_id(session, Quant, (r[3] for r in found))
     groups: dict[tuple[int, int], list[_BarRow]] = defaultdict(list)
-    for hardware_id, count, parallel, quant_id, decode in found:
-        groups[(hardware_id, count)].append(_BarRow(bool(parallel), quant_id, decode))
+    for hardware_id, count, parallel, quant_id, speculative, batch, decode in found:
+        groups[(hardware_id, count)].append(_BarRow(
+            bool(parallel), quant_id, decode, _declared(count, parallel, speculative, batch)))
 
     items = []
     for (hardware_id, count), rows in groups.items():
@@ -308,10 +324,12 @@ def model_data(session: Session, model_id: int) -> dict[str, Any] | None:
             ceiling = plausibility.ceiling_tps(entry.bandwidth_gb_s, count, parallel,
                                                model.active_params_b, quant.bits_per_weight)
         split = "" if count == 1 else (", tensor parallel" if parallel else ", layer split")
+        undeclared = [r.decode_tps for r in rows if not r.declared]
         items.append(charts.BarInput(
             label=f"{count}× {entry.name}",
             median_tps=statistics.median(r.decode_tps for r in rows),
             rows=len(rows), ceiling_tps=ceiling, ceiling_label=f"{quant.label}{split}",
+            undeclared_median_tps=statistics.median(undeclared) if undeclared else None,
         ))
     drawn = charts.bars(items)
     table = charts.drawn_bars(items, len(items))  # most rows first

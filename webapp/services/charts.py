@@ -164,6 +164,17 @@ class BarInput:
     rows: int
     ceiling_tps: float | None
     ceiling_label: str  # how the ceiling was chosen ("GGUF Q4_K_M, layer split")
+    # The median of the rows that declare no speculative decoding, batching or tensor
+    # parallelism (None: every row declares one); the bar is above the ceiling by it.
+    undeclared_median_tps: float | None = None
+
+
+def bar_above(item: BarInput) -> bool:
+    """A bar is marked above its ceiling when its rows that could be flagged (declaring
+    nothing that lifts a single stream's ceiling, SPEC §7) have a median over
+    CEILING_MARGIN times it, as each of those rows' own pages would flag them."""
+    return bool(item.ceiling_tps and item.undeclared_median_tps is not None
+                and item.undeclared_median_tps > item.ceiling_tps * CEILING_MARGIN)
 
 
 class Bar(NamedTuple):
@@ -228,7 +239,7 @@ def bars(items: Sequence[BarInput], limit: int = MAX_BARS) -> Bars | None:
         width = xs(item.median_tps) - left
         ceiling_x = None if item.ceiling_tps is None else round(xs(item.ceiling_tps), 1)
         share = None if not item.ceiling_tps else item.median_tps / item.ceiling_tps
-        above = share is not None and share > CEILING_MARGIN
+        above = bar_above(item)
         inside = left + width + (150 if above else 50) > x_end
         drawn.append(Bar(
             label=item.label, label_y=row_top + 13, y=bar_y, width=round(max(width, 1.0), 1),

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from webapp.services.charts import BADGE_SHAPES, LEGEND, LogScale, Tick, shape_path
-from webapp.services.rules import Badge
+from webapp.services.rules import CEILING_MARGIN, Badge
 
 # --- the hardware page's scatter ------------------------------------------------------------
 
@@ -47,6 +47,9 @@ class Series:
     ceiling_tps: float | None
     decodes: Sequence[float]
     group: str = ""  # the configuration's name, for a dot's tooltip
+    # They declare speculative decoding, batching or tensor parallelism: never flagged
+    # above the ceiling (SPEC §7), whatever their speed.
+    declared: bool = False
 
 
 class Dot(NamedTuple):
@@ -103,7 +106,9 @@ class Scatter:
                       "share one dot, whose title gives how many rows and their range)")
         elif dots < rows:
             drawn += " (rows that fall on the same spot share one dot)"
-        return f"{drawn}; {self.above:,} above the ceiling that applies to them."
+        return (f"{drawn}; {self.above:,} flagged above the ceiling that applies to them "
+                f"(over {CEILING_MARGIN:.2f}× it, declaring no speculative decoding, batching "
+                "or tensor parallelism).")
 
     @property
     def badges(self) -> list[tuple[Badge, str]]:
@@ -282,10 +287,13 @@ def merge(series: Sequence[Series], bandwidth_gb_s: float | None,
     for item in series:
         x = xs(item.gigabytes)
         column = int(x // MERGE_CELL)
-        ceiling = item.ceiling_tps
+        # Above: flagged as the row's own page flags it (plausibility), over the margin
+        # and declaring nothing that lifts a single stream's ceiling.
+        flagged_over = (None if item.ceiling_tps is None or item.declared
+                        else item.ceiling_tps * CEILING_MARGIN)
         for decode in item.decodes:
             y = base + log10(decode) * slope
-            above = ceiling is not None and decode > ceiling
+            above = flagged_over is not None and decode > flagged_over
             key = (column, int(y // MERGE_CELL), item.badge, above)
             cell = cells.get(key)
             if cell is None:
@@ -319,7 +327,7 @@ def draw(merged: Merged) -> Scatter:
         read = f"{gb_low:,.2f}"
         if f"{gb_high:,.2f}" != read:
             read += f"–{gb_high:,.2f}"
-        mark = ", above its ceiling" if above else ""
+        mark = f", flagged: over {CEILING_MARGIN:.2f}× its ceiling" if above else ""
         title = f"{head}{speed} at {read} GB per token, {labels[badge]}{mark}"
         dots.append(Dot(round(x, 1), round(y, 1), round(r, 1), shape_path(shape, x, y, r),
                         value, shape, above, count, title))
