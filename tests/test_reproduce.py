@@ -115,6 +115,16 @@ def edge_runs(metric: str, value: float) -> tuple:
     return same_runs(value, HUB_DECODE)
 
 
+@pytest.mark.parametrize(("decode", "said"), [(110.01, "diverge 10.01% from the original"),
+                                              (125.01, "diverge 25.01% from the original")])
+def test_a_run_just_past_a_band_edge_says_by_how_much(client, hub, no_csrf, decode, said):
+    """One decimal read "diverge 10%" for a run refused as over 10%."""
+    form = repro_form(lock_token_of(client, hub.id), runs=edge_runs("decode", decode))
+    response = client.post(f"/benchmarks/{hub.id}/reproduce", data=form)
+    assert response.status_code == 422
+    assert said in response.text
+
+
 @pytest.mark.parametrize(("metric", "value", "band"), EDGES,
                          ids=[f"{m}-{v:g}-{b.value}" for m, v, b in EDGES])
 def test_band_edges_live_and_on_post_agree(client, session, hub, no_csrf, metric, value, band):

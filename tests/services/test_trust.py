@@ -393,6 +393,10 @@ def test_percent_renders_thresholds():
     assert percent(0.1) == "10%"
     assert percent(0.25) == "25%"
     assert percent(0.113) == "11.3%"
+    # past a whole-percent limit never reads as on it
+    assert percent(0.1001) == "10.01%" and percent(0.250001) == "25.0001%"
+    assert percent(0.0999) == "9.99%" and percent(-0.1001) == "-10.01%"
+    assert percent(0.1 * 1.0000000001) == "10%"  # float noise is not a difference
 
 
 @pytest.mark.parametrize(("a", "b", "same"), [

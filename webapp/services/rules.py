@@ -14,8 +14,18 @@ RULE_SET_VERSION = "v1"
 
 
 def percent(fraction: float) -> str:
-    """0.1 -> '10%', 0.125 -> '12.5%'."""
-    return f"{fraction * 100:.1f}".removesuffix(".0") + "%"
+    """0.1 -> '10%', 0.125 -> '12.5%'; more decimals where one would round a value onto a
+    whole percent it is not: 0.1001 -> '10.01%'. Every limit here is a whole percent, so
+    a divergence past one never reads as on it ("diverge 10%", refused as over 10%)."""
+    value = fraction * 100
+    text = f"{value:.1f}"
+    whole = round(value)
+    if text.removeprefix("-") == f"{abs(whole)}.0" and abs(value - whole) > 1e-6:
+        for places in range(2, 8):  # ratios are kept to 1e-9: seven places tell them apart
+            text = f"{value:.{places}f}"
+            if float(text) != whole:
+                return text.rstrip("0") + "%"
+    return text.removesuffix(".0") + "%"
 
 
 # --- measurement (SPEC §2) ---------------------------------------------------------
