@@ -348,6 +348,18 @@ def test_values_that_are_not_positive_numbers_are_refused(refs, key, value, word
     assert words in _refused(refs, runs)
 
 
+@pytest.mark.parametrize(("key", "words"), [
+    ("eval_duration", "Record 2: eval_count ÷ eval_duration works out to inf"),
+    ("prompt_eval_duration", "works out to inf"),
+])
+def test_a_duration_too_small_to_divide_by_is_refused(refs, key, words):
+    """1e-300 ns is a positive number, but a speed of inf: refused as the llama-bench
+    and vLLM readers refuse theirs (it filled the form with inf)."""
+    runs = _three()
+    runs[1][key] = 1e-300
+    assert words in _refused(refs, runs)
+
+
 def test_more_responses_than_the_form_takes_are_refused(refs):
     runs = (_three() * 4)[:11]
     assert _refused(refs, runs) == (

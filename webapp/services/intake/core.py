@@ -221,8 +221,8 @@ def computed(number: float, where: str) -> float:
     above zero, or an IntakeError (values at the edge of what a float holds give inf or
     0 once divided)."""
     if not math.isfinite(number) or number <= 0:
-        raise IntakeError(f"{where} works out to {_show(number)}, which no run measures: "
-                          "check the numbers in the file.")
+        raise IntakeError(f"{where[:1].upper()}{where[1:]} works out to {_show(number)}, "
+                          "which no run measures: check the numbers in the file.")
     return number
 
 

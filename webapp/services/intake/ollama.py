@@ -30,6 +30,7 @@ from webapp.services.intake.core import (
     IntakeError,
     ModelRef,
     References,
+    computed,
     digits,
     optional_text,
     positive_int,
@@ -80,13 +81,19 @@ class Timing:
     def decode_tps(self) -> float:
         """eval count ÷ eval duration; Ollama's printed rate only when the duration is not
         there."""
-        return self.tokens / (self.eval_ms / 1000) if self.eval_ms else self.rate or 0.0
+        if not self.eval_ms:
+            return self.rate or 0.0
+        # A duration at the edge of what a float holds (1e-300 s) divides to inf.
+        return computed(self.tokens / (self.eval_ms / 1000),
+                        self.sources.get("decode_tps", "The decode speed"))
 
     @property
     def prefill_tps(self) -> float | None:
         if not (self.prompt_tokens and self.prompt_ms):
             return None
-        return self.prompt_tokens / (self.prompt_ms / 1000)
+        return computed(self.prompt_tokens / (self.prompt_ms / 1000),
+                        f"{self.prompt_source} ÷ its duration" if self.prompt_source
+                        else "The prompt processing speed")
 
 
 @dataclass(frozen=True)
