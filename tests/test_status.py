@@ -71,6 +71,10 @@ def test_tampered_status_tokens_are_404(app, client, submitted):
             {"id": row.id, "nonce": row.status_nonce}),
         # no such submission
         other_nonce.dumps({"id": 999999, "nonce": row.status_nonce}),
+        # signed, but an id no INTEGER column holds (an overflow and a 500 before)
+        other_nonce.dumps({"id": 2**31, "nonce": row.status_nonce}),
+        other_nonce.dumps({"id": 2**63, "nonce": row.status_nonce}),
+        other_nonce.dumps({"id": 0, "nonce": row.status_nonce}),
         "x" * 5000,
     ]
     for value in bad:

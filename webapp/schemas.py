@@ -264,17 +264,23 @@ class FeedbackSubmission(BaseModel):
 # --- signed tokens' payloads --------------------------------------------------------
 
 
+# A row or reference id a signed payload names: an INTEGER column, 32 bits on PostgreSQL.
+# Only a payload signed with the site's key gets this far; one naming an id no column can
+# hold is refused like a bad signature, not handed to the database (an overflow, a 500).
+StoredId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
 class LockPayload(BaseModel):
     """The locked matching set of a reproduce form: the hub and its matching key
     (services/matching.py) as it was when the form was rendered."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    hub: int
-    model: int
-    hardware: int
-    count: int
-    quant: int
+    hub: StoredId
+    model: StoredId
+    hardware: StoredId
+    count: StoredId
+    quant: StoredId
     engine: str
     # the typed names of "other" entries (model, hardware or CPU family, quant, runtime)
     names: list[str] = Field(min_length=4, max_length=4)
@@ -285,7 +291,7 @@ class StatusPayload(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    id: int
+    id: StoredId
     nonce: str = Field(min_length=16, max_length=64)
 
 
