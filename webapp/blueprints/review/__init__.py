@@ -29,7 +29,7 @@ from flask_login import current_user
 from webapp.errors import render_error
 from webapp.extensions import db, login_manager
 from webapp.models import Submission
-from webapp.services import accounts, feedback_triage, labels, moderation
+from webapp.services import accounts, feedback_triage, labels, moderation, paging
 from webapp.services.rules import Kind, State, percent
 from webapp.web.htmx import wants_fragment
 
@@ -156,8 +156,14 @@ def small_int(text: str | None) -> int | None:
     return int(value) if re.fullmatch(r"[0-9]{1,9}", value) else None
 
 
-def int_arg(name: str, default: int = 1) -> int:
-    return small_int(request.args.get(name)) or default
+def page_arg(name: str) -> int:
+    """A page number asked for in `name`: page 1 for anything but digits; digits past any
+    page (more than nine) read as the furthest page, which the lists clamp to their last,
+    as 999999 does (they read as page 1)."""
+    value = (request.args.get(name) or "").strip()
+    if re.fullmatch(r"[0-9]{10,}", value):
+        return paging.PAGE_MAX
+    return small_int(value) or 1
 
 
 # The views register on `bp` as they are imported, so they come after it exists (the

@@ -12,7 +12,7 @@ from functools import partial
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from webapp.blueprints.review import ID, actor, bp, int_arg, small_int, submission_or_404
+from webapp.blueprints.review import ID, actor, bp, page_arg, small_int, submission_or_404
 from webapp.extensions import db
 from webapp.models import AuditEvent, Submission, utcnow
 from webapp.services import labels, moderation, operator_links, review_queue, review_view
@@ -38,7 +38,7 @@ def queue():
     kind = Kind(kind_arg) if kind_arg in Kind._value2member_map_ else None
     flag_arg = request.args.get("flag", "")
     flag = flag_arg if flag_arg == "any" or flag_arg in review_queue.QUEUE_FLAGS else None
-    listing = review_queue.queue(db.session, kind=kind, flag=flag, page=int_arg("page"),
+    listing = review_queue.queue(db.session, kind=kind, flag=flag, page=page_arg("page"),
                                  per_page=QUEUE_PER_PAGE)
     return render_template("review/queue.html", queue=listing, flags=review_queue.QUEUE_FLAGS,
                            reasons=REJECTION_REASONS, reason_max=REJECTION_REASON_MAX)
@@ -53,7 +53,7 @@ def submission_page(submission_id: int, status: int = 200, *, error: str | None 
     (at the page of feedback notes the address asks for: a resolve form posts to an
     address carrying it)."""
     review = review_view.review(db.session, submission_id,
-                                feedback_page=int_arg("feedback_page"))
+                                feedback_page=page_arg("feedback_page"))
     if review is None:
         abort(404)
     similar = []

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from webapp.blueprints.review import ID, bp, int_arg, reviewer, small_int
+from webapp.blueprints.review import ID, bp, page_arg, reviewer, small_int
 from webapp.blueprints.review.decisions import QUEUE_PER_PAGE, submission_page
 from webapp.extensions import db
 from webapp.models import FeedbackNote, utcnow
@@ -22,8 +22,8 @@ def _triage_page(status: int = 200, *, errors: dict | None = None, form: dict | 
     `newly_resolved`: the error is about a note resolved meanwhile, now on the resolved
     list's first page, which is shown."""
     triage = feedback_triage.feedback_triage(
-        db.session, open_page=int_arg("page"),
-        resolved_page=1 if newly_resolved else int_arg("resolved_page"),
+        db.session, open_page=page_arg("page"),
+        resolved_page=1 if newly_resolved else page_arg("resolved_page"),
         per_page=QUEUE_PER_PAGE)
     return render_template(
         "review/feedback.html", triage=triage,
