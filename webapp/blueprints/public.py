@@ -154,8 +154,9 @@ def catalog() -> Response:
 @bp.get("/benchmarks/<int:benchmark_id>")
 @shared_page(params=("page",))
 def detail(benchmark_id: int) -> str | Response:
-    """A row's page; `page` pages its reproductions (past the last one: not found; a
-    page number spelled otherwise than the page's own: redirected, as every paged page)."""
+    """A row's page; `page` pages its reproductions (past the last one: the last, its
+    canonical link naming it, as every paged page; a page number spelled otherwise than
+    the page's own: redirected)."""
     page = page_number(request.args)
     respelled = _respelled_page(page)
     if respelled is not None:
