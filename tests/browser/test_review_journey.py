@@ -37,6 +37,16 @@ def log_in(page, live_server) -> None:
     page.wait_for_selector("h1:has-text('Moderation queue')")
 
 
+def open_reject_form(page, live_server, row_id: int) -> str:
+    """Logged in on the queue, the row's reject form opened; the row's selector. The page
+    is marked, so a test can tell that no navigation happened since."""
+    log_in(page, live_server)
+    page.evaluate("window.__sameDocument = true")
+    row = f"#queue-row-{row_id}"
+    page.click(f"{row} details summary")
+    return row
+
+
 def test_marking_a_reproduction_lifts_the_hubs_badge(live_server, page, console_errors, world):
     hub, first, second = world
     page.goto(live_server.url(f"/benchmarks/{hub.id}"))
@@ -74,10 +84,7 @@ def test_a_queue_decision_swaps_the_row_without_a_page_load(live_server, page, c
 
 def test_a_refused_reject_keeps_the_row_and_says_why(live_server, page, console_errors, world):
     hub, first, _second = world
-    log_in(page, live_server)
-    page.evaluate("window.__sameDocument = true")
-    row = f"#queue-row-{first.id}"
-    page.click(f"{row} details summary")
+    row = open_reject_form(page, live_server, first.id)
     page.click(f"{row} .reject-form button[type=submit]")
     page.wait_for_selector(f"{row} .form-error:has-text('needs a one-line reason')")
     assert page.evaluate("window.__sameDocument") is True
@@ -117,12 +124,10 @@ def test_a_decision_after_the_session_ended_keeps_what_was_typed(live_server, pa
     from webapp.models import Reviewer
 
     hub, first, _second = world
-    log_in(page, live_server)
-    page.evaluate("window.__sameDocument = true")
-    row = f"#queue-row-{first.id}"
-    page.click(f"{row} details summary")
+    row = open_reject_form(page, live_server, first.id)
     page.check(f"{row} input[value='written']")
     page.fill(f"{row} input[name=reason_text]", "Same log as #12")
+    session.rollback()  # a fresh snapshot: the server wrote since (SQLite, WAL)
     alice = session.query(Reviewer).filter_by(name="alice").one()
     accounts.rotate_session(alice)  # what a login elsewhere does
     session.commit()
