@@ -74,8 +74,8 @@ def test_scatter_dot_above_its_ceiling_is_drawn_above_the_line(page, live_server
     assert dot["y"] + dot["height"] / 2 < line_y
     assert y2 > y1 and x2 > x1
     # the row is also named in the hover text, and the legend says what the ring means
-    assert "above its ceiling" in above.locator("title").text_content()
-    assert page.get_by_text("Above the ceiling that applies to it").is_visible()
+    assert "flagged: over 1.10× its ceiling" in above.locator("title").text_content()
+    assert page.get_by_text("Flagged: over 1.1× the ceiling that applies to it").is_visible()
 
 
 def test_chart_data_tables_open_without_javascript(browser, live_server, catalog):

@@ -15,12 +15,13 @@ RULE_SET_VERSION = "v1"
 
 def percent(fraction: float) -> str:
     """0.1 -> '10%', 0.125 -> '12.5%'; more decimals where one would round a value onto a
-    whole percent it is not: 0.1001 -> '10.01%'. Every limit here is a whole percent, so
-    a divergence past one never reads as on it ("diverge 10%", refused as over 10%)."""
+    limit of the rules it is not: 0.1001 -> '10.01%', so a divergence past a limit never
+    reads as on it ("diverge 10%", refused as over 10%)."""
     value = fraction * 100
     text = f"{value:.1f}"
     whole = round(value)
-    if text.removeprefix("-") == f"{abs(whole)}.0" and abs(value - whole) > 1e-6:
+    if (abs(whole) in _LIMIT_PERCENTS and text.removeprefix("-") == f"{abs(whole)}.0"
+            and abs(value - whole) > 1e-6):
         for places in range(2, 8):  # ratios are kept to 1e-9: seven places tell them apart
             text = f"{value:.{places}f}"
             if float(text) != whole:
@@ -62,6 +63,9 @@ INDEPENDENT_OPERATORS = 2
 # --- confidence (SPEC §6) ----------------------------------------------------------
 
 CV_LIMIT = 0.10
+# The limits a shown percentage may be compared with (percent() never rounds onto one).
+_LIMIT_PERCENTS = frozenset(round(limit * 100) for limit in (
+    SPREAD_LIMIT, TOLERANCE, RELATED_LIMIT, CV_LIMIT, CEILING_MARGIN))
 VERY_HIGH_OPERATORS = 4
 HIGH_OPERATORS = 2
 MODERATE_OPERATORS = 1
