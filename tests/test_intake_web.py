@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import stream_encode_multipart
 
-from tests.intake.conftest import fixture_bytes
+from tests.intake.conftest import as_shown, fixture_bytes
 from tests.test_submit_support import (
     assert_values_kept,
     csrf_of,
@@ -115,7 +115,7 @@ def test_each_format_fills_the_fresh_form_with_its_sources(client, session, name
     for source in expected.sources.values():
         assert f"<code>{source}</code>" in text
     for note in expected.notes:
-        assert note in text
+        assert as_shown(note) in text
     for field, estimate in expected.estimates.items():
         assert estimate.basis in text and shown.get(field, "") == ""
     for raw in expected.unmapped.values():
@@ -524,7 +524,7 @@ BENCH_CSV = (
 
 @pytest.mark.parametrize(("raw", "words"), [
     (BENCH_TABLE_RIGHT_ALIGNED, "This is llama-bench's table output"),
-    (BENCH_CSV, "This is llama-bench's CSV output (`-o csv`)"),
+    (BENCH_CSV, "This is llama-bench's CSV output (-o csv)"),  # -o csv set as code
     ("ggml_cuda_init: found 1 CUDA devices:\n" + BENCH_CSV, "CSV output"),
 ])
 def test_known_outputs_the_form_does_not_read_are_named(client, session, raw, words):
@@ -552,7 +552,8 @@ def test_log_lines_before_broken_json_say_to_drop_2_and_1(client):
     raw = b"ggml_cuda_init: found 1 CUDA devices:\n" + fixture_bytes(LLAMA_BENCH)[:400]
     response = upload(client, "/submit/benchmark/import", raw, name="bench.json")
     assert response.status_code == 422
-    assert "without `2>&1`" in field_error(response.text, "intake_file")
+    assert "without 2>&1" in field_error(response.text, "intake_file")
+    assert "without <code>2&gt;&amp;1</code>" in response.text  # set as code, escaped
 
 
 @pytest.mark.parametrize(("extra", "shown"), [

@@ -361,7 +361,7 @@ def test_a_token_for_another_hub_is_refused(client, session, hub, make_row, no_c
     form = repro_form(lock_token_of(client, other.id))
     response = client.post(f"/benchmarks/{hub.id}/reproduce", data=form)
     assert response.status_code == 400
-    assert "does not match this benchmark" in response.text
+    assert "did not match this benchmark as it is now" in response.text
 
 
 def test_a_hub_whose_matching_set_changed_refuses_old_tokens(client, session, hub, no_csrf):

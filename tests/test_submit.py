@@ -202,6 +202,20 @@ BAD_INPUT = [
 ]
 
 
+def test_an_empty_form_lists_its_errors_as_the_page_shows_the_fields(client, no_csrf):
+    """The summary reads top to bottom as the form does (it listed the runs first and
+    the device count after the web address), and the title says the page holds errors."""
+    response = client.post("/submit/benchmark", data={"hardware_count": "two",
+                                                      "url": "ftp://example.org/"})
+    assert response.status_code == 422
+    assert re.search(r"<title>Error: Submit a benchmark", response.text)
+    summary = response.text[response.text.index('id="error-summary"'):]
+    summary = summary[:summary.index("</ul>")]
+    linked = re.findall(r'href="#f-([a-z_0-9-]+)"', summary)
+    assert linked.index("model") < linked.index("hardware_count") < linked.index(
+        "runs") < linked.index("url")
+
+
 @pytest.mark.parametrize(("name", "value", "message"), BAD_INPUT,
                          ids=[f"{n}={v[:12]!r}" for n, v, _ in BAD_INPUT])
 def test_bad_input_is_refused_beside_the_field_with_values_kept(

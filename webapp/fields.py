@@ -98,7 +98,7 @@ def _to_int(value: object) -> int:
             return int(text)
         if re.fullmatch(r"[+-]?\d+\.\d*|[+-]?\d*\.\d+|[+-]?\d+(\.\d*)?[eE][+-]?\d+", text):
             raise error("integer", "Enter a whole number (no decimals).")
-        raise error("integer", "Enter a whole number, e.g. 512.")
+        raise error("integer", "Enter a whole number in digits, such as 2.")
     raise error("integer", "Enter a whole number.")
 
 

@@ -29,3 +29,11 @@ def read(refs):
         return parse(fixture_bytes(name), filename=name, references=refs)
 
     return run
+
+
+def as_shown(note: str) -> str:
+    """An import's note or message as a page shows it (unescaped): commands in backticks
+    set as code (web/intake.code_spans)."""
+    import re
+
+    return re.sub(r"`([^`\n]+)`", r"<code>\1</code>", note)

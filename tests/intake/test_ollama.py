@@ -8,7 +8,7 @@ from html import unescape
 
 import pytest
 
-from tests.intake.conftest import fixture_bytes
+from tests.intake.conftest import as_shown, fixture_bytes
 from tests.test_intake_web import UNCHECKED, count, upload
 from tests.test_submit_support import field_error, form_values
 from webapp.services.intake import IntakeError, check_locked, parse
@@ -505,7 +505,7 @@ def test_the_import_form_reads_the_api(client, session, refs, name):
     for source in expected.sources.values():
         assert f"<code>{source}</code>" in text
     for note in expected.notes:
-        assert note in text
+        assert as_shown(note) in text
     assert all(shown.get(f"runs-{i}-ttft_ms", "") == "" for i in range(3))
     assert shown["provenance"]
     assert count(session) == 0

@@ -53,8 +53,7 @@ def read_lock(token: str | None, hub: Submission) -> LockPayload:
     expired, or does not belong to this hub as it is now."""
     if not token or not token.strip():
         raise LockError(
-            "The locked configuration is missing from the form. Reload the reproduce page "
-            "and enter your runs again."
+            "The locked configuration was missing from the form."
         )
     try:
         data = _serializer(LOCK_SALT).loads(token.strip(), max_age=LOCK_MAX_AGE_SECONDS)
@@ -62,13 +61,11 @@ def read_lock(token: str | None, hub: Submission) -> LockPayload:
     except (BadData, ValidationError, TypeError) as error:
         raise LockError(
             "The locked configuration (model, hardware, quant and runtime) was altered or "
-            "has expired, so this cannot be checked as a reproduction. Reload the reproduce "
-            "page and send your runs again."
+            "has expired."
         ) from error
     if payload != lock_payload(hub):
         raise LockError(
-            "The locked configuration does not match this benchmark. Reload its reproduce "
-            "page and send your runs again."
+            "The locked configuration did not match this benchmark as it is now."
         )
     return payload
 

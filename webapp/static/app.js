@@ -1,6 +1,19 @@
 // Layered on top of server-rendered pages; every form works without it.
 (function () {
   "use strict";
+  // A form sent back with errors: its summary of them takes the focus, so a screen
+  // reader reads it and the keyboard starts from its links (each goes to its field).
+  function focusErrorSummary() {
+    var summary = document.getElementById("error-summary");
+    if (summary && !summary.closest("[hidden]")) {
+      summary.focus();
+    }
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", focusErrorSummary);
+  } else {
+    focusErrorSummary();
+  }
   // htmx requests carry the CSRF token the page was rendered with.
   document.addEventListener("htmx:configRequest", function (event) {
     var meta = document.querySelector('meta[name="csrf-token"]');

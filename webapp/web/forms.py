@@ -203,6 +203,33 @@ _RUN_LABELS = {"ttft_ms": "TTFT", "tokens_generated": "tokens generated",
                "decode_tps": "decode speed"}
 
 
+# The fields in the order the submit and reproduce forms show them (the feedback form's
+# after), so an error summary lists its messages as a reader meets the fields.
+PAGE_ORDER = (
+    "intake_file", "intake_text", "model", "other_model", "hardware", "hardware_count",
+    "other_hardware", "cpu_family", "quant", "other_quant", "runtime", "other_runtime",
+    "measured_on", "runtime_version", "driver_version", "os_label", "concurrent_users",
+    "prompt_tokens", "max_tokens", "seed", "quant_provider", "model_sha256_prefix",
+    "speculative", "batch_gt1", "tensor_parallel", "runs", "vram_peak_mib", "prefill_tps",
+    "band", "notes", "handle", "url", "kind", "message",
+)
+_PLACE = {name: index for index, name in enumerate(PAGE_ORDER)}
+_RUN_COLUMNS = ("ttft_ms", "tokens_generated", "decode_tps")
+
+
+def _place(name: str) -> tuple[int, int]:
+    match = RUN_KEY.match(name)
+    if match:  # a run's cell: after the runs' own message, row by row, as the table reads
+        column = _RUN_COLUMNS.index(match.group(2)) if match.group(2) in _RUN_COLUMNS else 3
+        return _PLACE["runs"], 1 + int(match.group(1)) * 4 + column
+    return _PLACE.get(name, len(PAGE_ORDER)), 0
+
+
+def in_page_order(errors: Mapping[str, str]) -> dict[str, str]:
+    """`errors` ordered as the form shows its fields (any other name last, as it came)."""
+    return dict(sorted(errors.items(), key=lambda item: _place(item[0])))
+
+
 def field_labels(errors: Mapping[str, str]) -> dict[str, str]:
     """Labels for the fields named in `errors`, run cells included ("Run 2 TTFT")."""
     labels = {}

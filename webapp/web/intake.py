@@ -16,10 +16,12 @@ request before any hook reads the form (CSRF and security.py read it in app-leve
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from flask import Flask, current_app, request
+from markupsafe import Markup, escape
 
 from webapp.services import intake, pick_lists, provenance, runner_file
 from webapp.web.forms import RUN_KEY, field_labels
@@ -72,6 +74,17 @@ def install(app: Flask) -> None:
                    accept=".json,.jsonl,.txt,.log,application/json,text/plain"),
         "intake_upload",
     )
+    app.add_template_filter(code_spans, "code_spans")
+
+
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def code_spans(text: object) -> Markup:
+    """A message with commands in backticks ("the text `ollama run --verbose` prints"),
+    escaped whole first, then each backticked span set as <code> (the import's messages
+    and notes name commands so; the backticks read as stray marks on a page)."""
+    return Markup(_CODE_SPAN.sub(r"<code>\1</code>", str(escape(text))))  # noqa: S704  # nosec B704
 
 
 def _raise_body_cap() -> None:

@@ -12,7 +12,7 @@ from webapp.extensions import db
 from webapp.models import Submission
 from webapp.services import privacy, tokens
 from webapp.services.rules import SPREAD_LIMIT
-from webapp.web.forms import LIMITS, field_labels
+from webapp.web.forms import LIMITS, field_labels, in_page_order
 from webapp.web.vary import add_vary
 
 # A field no person fills in: a value means a bot, which gets a calm reply and nothing stored.
@@ -40,6 +40,7 @@ def over_limit(action: str, now: datetime) -> tuple[str, bool]:
 
 
 def form_context(errors: Mapping[str, str]) -> dict:
+    errors = in_page_order(errors)
     return {
         "errors": errors,
         "labels": field_labels(errors),
