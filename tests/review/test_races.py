@@ -121,3 +121,34 @@ def test_linking_one_pair_from_both_ends_at_once(make_row, reviewer_client, bob)
                    AuditEvent.reason.like("Linked as one operator%")))
         assert links == 1
 
+
+
+def test_a_link_and_a_reproduction_marked_at_once_leave_the_stored_badge_true(
+        make_row, reviewer_client, bob):
+    """la and lb reproduced a hub (two operators); alice links la with lb while bob marks
+    lc's reproduction reproduced. Either order ends with two operators, la = lb and lc,
+    and the index the catalog filters on must say so: the link refreshed the hub from a
+    snapshot that missed lc's decision and wrote over it (PostgreSQL)."""
+    from webapp.services import evidence
+    from webapp.services.rules import Badge, Kind
+
+    for _ in range(ROUNDS):
+        hub = make_row(handle="hub-owner")
+        la, lb = (make_row(kind=Kind.REPRODUCTION, state=State.REPRODUCED, hub=hub, handle=h)
+                  for h in ("la", "lb"))
+        lc = make_row(kind=Kind.REPRODUCTION, state=State.QUEUED, hub=hub, handle="lc")
+        evidence.refresh_derived(db.session, hub)
+        db.session.commit()
+        for client in (reviewer_client, bob):
+            client.token()
+        ids = (hub.id, la.id, lb.id, lc.id)
+        link, mark = together(
+            lambda: reviewer_client.post(f"/review/submissions/{ids[1]}/link",
+                                         {"other": str(ids[2]), "reason": "same"}),
+            lambda: bob.post(f"/review/submissions/{ids[3]}/reproduced"),
+        )
+        assert (link.status_code, mark.status_code) == (303, 303)
+        db.session.rollback()  # a fresh snapshot: the threads committed after ours began
+        stored = db.session.get(Submission, ids[0])
+        assert (stored.derived_badge, stored.derived_repro_count) == (
+            Badge.INDEPENDENT.value, 2)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from webapp import fields
 from webapp.models import AuditEvent, Submission
 from webapp.services import evidence, summaries, trust
-from webapp.services.moderation import AUDIT_REASON_MAX, TransitionError, one_line
+from webapp.services.moderation import AUDIT_REASON_MAX, ROW_LOCK, TransitionError, one_line
 from webapp.services.rules import State
 
 
@@ -65,7 +65,14 @@ def link_operators(
         if row.hub_id is not None:
             hubs.add(row.hub_id)
     session.flush()
-    for hub in session.scalars(select(Submission).where(Submission.id.in_(hubs))):
+    # Locked before they are read, in id order, as a decision locks the hub it refreshes
+    # (moderation._refresh_affected): a reproduction of one of them marked meanwhile is
+    # then either committed before this reads its evidence or waits for this to commit.
+    # Unlocked, this computed from a snapshot that missed it and wrote those stale values
+    # over the decision's once its lock was released (PostgreSQL).
+    locked = (select(Submission).where(Submission.id.in_(hubs)).order_by(Submission.id)
+              .with_for_update(**ROW_LOCK).execution_options(populate_existing=True))
+    for hub in session.scalars(locked):
         evidence.refresh_derived(session, hub)
     summaries.refresh_operators(session, keys)  # the keys merged away list nothing now
     session.flush()
