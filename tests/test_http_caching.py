@@ -109,6 +109,40 @@ def test_a_shared_page_revalidates_with_a_weak_etag_and_a_304_renders_nothing(
     assert again.headers["ETag"] == etag
 
 
+@pytest.mark.parametrize("url", ["/benchmarks/999999", "/hardware/no-such-card",
+                                 "/models/no-such-model", "/resources/no-such-page",
+                                 "/compare?ids=1"])
+def test_if_none_match_star_never_turns_a_missing_page_into_a_304(client, url):
+    """RFC 9110: "*" matches a current representation only; a page that does not exist
+    answers as it would without the header (it was a 304 before the view ran)."""
+    plain = client.get(url).status_code
+    assert plain in (400, 404)
+    assert client.get(url, headers={"If-None-Match": "*"}).status_code == plain
+
+
+def test_if_none_match_star_on_a_page_that_exists_is_a_304(app, client, hub):
+    url = f"/benchmarks/{hub.id}"
+    etag = client.get(url).headers["ETag"]
+    for _ in range(2):  # rendered, then from the store
+        again = client.get(url, headers={"If-None-Match": "*"})
+        assert (again.status_code, again.headers["ETag"]) == (304, etag)
+
+
+def test_a_page_served_over_https_has_its_own_etag_and_stored_copy(app, client, hub):
+    """Behind a proxy that says HTTPS, a page's absolute links are https: one rendered
+    for a plain-HTTP request (a health check) must not be served, or validated, for it."""
+    app.config["TRUSTED_PROXY_COUNT"] = 1
+    url = "/api"
+    plain = client.get(url)
+    secure = client.get(url, headers={"X-Forwarded-Proto": "https"})
+    assert plain.headers["ETag"] != secure.headers["ETag"]
+    assert "https://localhost/api/v1/" in secure.get_data(as_text=True)
+    assert "http://localhost/api/v1/" not in secure.get_data(as_text=True)
+    revalidated = client.get(url, headers={"X-Forwarded-Proto": "https",
+                                           "If-None-Match": plain.headers["ETag"]})
+    assert revalidated.status_code == 200
+
+
 def test_a_decision_changes_the_etag(client, session, hub, make_row):
     url = f"/benchmarks/{hub.id}"
     etag = client.get(url).headers["ETag"]

@@ -216,8 +216,18 @@ def _takes_gzip() -> bool:
 
 
 def _not_modified(etag: str) -> bool:
-    # Weak comparison, as RFC 9110 asks for If-None-Match.
-    return request.if_none_match.contains_weak(etag)
+    # Weak comparison, as RFC 9110 asks for If-None-Match. "*" matches only a page that
+    # exists, which the view decides (a 404 or a 400 is never "not modified"): it is
+    # answered once the page is found (_star_matched).
+    asked = request.if_none_match
+    return not asked.star_tag and asked.contains_weak(etag)
+
+
+def _star_matched(response: Response, etag: str) -> Response:
+    """A found page (200) asked for with If-None-Match: *: 304, as any tag would be."""
+    if request.if_none_match.star_tag and response.status_code == 200:
+        return _conditional_headers(Response(status=304), etag)
+    return response
 
 
 def shared_page(view: Callable[..., Any] | None = None, *,
@@ -241,7 +251,10 @@ def shared_page(view: Callable[..., Any] | None = None, *,
             version = data_version.current(db.session)
             if query is None:
                 return view(*args, **kwargs)
-            key = (request.host, request.path, query, wants_fragment())
+            # The scheme too: a page's canonical and absolute links carry it (https behind a
+            # proxy that says so), and one stored from a plain-HTTP request (a health check)
+            # must not reach HTTPS visitors, nor its ETag validate their copy.
+            key = (request.scheme, request.host, request.path, query, wants_fragment())
             etag = page_etag(version, key)
             if _not_modified(etag):
                 return _conditional_headers(Response(status=304), etag)
@@ -249,10 +262,12 @@ def shared_page(view: Callable[..., Any] | None = None, *,
             if enabled():
                 stored = recall("page_cache", key, version) or _recall_shared(key, version)
             if stored is not None:
-                return _conditional_headers(_from_store(*stored), etag)
+                return _star_matched(_conditional_headers(_from_store(*stored), etag), etag)
             response = current_app.make_response(view(*args, **kwargs))
             if response.status_code != 200 or response.direct_passthrough:
                 return response
+            if request.if_none_match.star_tag:
+                return _star_matched(response, etag)
             if enabled():
                 packed = gzip.compress(response.get_data(), STORED_LEVEL)
                 remember("page_cache", key, version, (packed, response.mimetype))
