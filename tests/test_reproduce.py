@@ -4,6 +4,7 @@ notes, refusals with their two ways out, and tokens that cannot be altered."""
 from __future__ import annotations
 
 import re
+from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 
 from tests.test_submit_support import (
     assert_values_kept,
+    csrf_of,
     field_error,
     form_values,
     lock_token_of,
@@ -189,11 +191,38 @@ def test_over_the_outer_band_is_a_decision_not_a_form_error(client, session, hub
     assert f'href="/submit/feedback?benchmark={hub.id}" id="decision-feedback"' in html \
         or re.search(rf'id="decision-feedback" href="/submit/feedback\?benchmark={hub.id}"',
                      html)
-    link = re.search(r'id="decision-fresh" href="([^"]+)"', html).group(1).replace("&amp;", "&")
-    values = form_values(client.get(link).text)
+    values = form_values(_fresh_from_decision(client, html).text)
     assert values["runs-0-decode_tps"] == "131.5" and values["notes"] == "a faster driver"
     assert "Decode 31.5% faster" in html and "TTFT same as the original" in html
     assert_values_kept(html, form)
+    assert reproductions(session) == []
+
+
+def _fresh_from_decision(client, html: str):
+    """Press "Submit your numbers as a fresh benchmark": its form, posted as a browser
+    posts it."""
+    start = html.index('<form class="inline-form"')
+    form = html[start:html.index("</form>", start)]
+    action = re.search(r'action="([^"]+)"', form).group(1)
+    fields = {unescape(name): unescape(value) for name, value in
+              re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form)}
+    assert 'id="decision-fresh"' in form
+    return client.post(action, data=fields)
+
+
+def test_a_long_note_travels_whole_to_the_fresh_form(client, session, hub):
+    """A note too long for a link's query string (600 Cyrillic characters) reaches the
+    fresh form whole: it was left out, silently."""
+    note = "Драйвер 560, питание 350 Вт. " * 21
+    page = client.get(f"/benchmarks/{hub.id}/reproduce").text
+    form = repro_form(lock_token_of(client, hub.id), runs=same_runs(250, 131.5), notes=note)
+    form["csrf_token"] = csrf_of(page)
+    html = client.post(f"/benchmarks/{hub.id}/reproduce", data=form).text
+    fresh = _fresh_from_decision(client, html)
+    assert fresh.status_code == 200
+    values = form_values(fresh.text)
+    assert values["notes"] == note.strip() and values["runs-0-decode_tps"] == "131.5"
+    assert values["model"] == hub.model.slug and values["hardware"] == hub.hardware.slug
     assert reproductions(session) == []
 
 

@@ -107,7 +107,7 @@ def _live(hub: Submission, posted: schemas.FormInput) -> dict:
         "check": check,
         "hub": hub,
         # only a refused run links to the pre-filled fresh form
-        "prefill": fresh_prefill(hub, posted) if check.refused else {},
+        "prefill": fresh_prefill(hub, posted, in_a_link=False) if check.refused else {},
         # a refused run is told which way it differs ("31% faster"), not only how far
         "differences": detail.differences(hub.ttft_ms, hub.decode_tps,
                                           check.summary.ttft_median,

@@ -109,6 +109,20 @@ def benchmark():
     return replies.status_redirect(submission)
 
 
+@bp.post("/submit/benchmark/prefilled")
+def prefilled():
+    """The fresh form, pre-filled with what a refused reproduction sent (its page's "Submit
+    your numbers as a fresh benchmark"): a form, so a long note travels whole where a
+    link's query string could not carry it. Nothing is stored or checked here."""
+    choices = pick_lists.reference_choices(db.session)
+    prefill = read_form(request.form)
+    prefill.values.pop("csrf_token", None)
+    prefill.values.setdefault("hardware_count", "1")
+    prefill.values.setdefault("concurrent_users", "1")
+    prefill.values.setdefault("measured_on", utcnow().date().isoformat())
+    return _render_fresh(choices, prefill, {}, 200)
+
+
 @bp.route("/submit/benchmark/check", methods=["GET", "POST"])
 @read_only
 def check():

@@ -24,8 +24,9 @@ from webapp.services.rules import MAX_RUNS, MIN_RUNS
 RUN_KEY = re.compile(r"^runs-(\d{1,3})-(" + "|".join(RUN_FIELDS) + r")$")
 # A crafted form could name run rows far beyond the form's slots; stop reading there.
 RUN_ROWS_READ = 100
-# The fresh form's pre-fill travels in the query string; gunicorn refuses request
-# lines over 4094 bytes, so long notes stay behind rather than break the link.
+# A link that pre-fills the fresh form carries it in the query string; gunicorn refuses
+# request lines over its limit, so such a link leaves long notes behind rather than
+# break. The reproduce page's refusal sends its pre-fill in a form instead (whole).
 PREFILL_QUERY_MAX = 3000
 
 M = TypeVar("M", bound=BaseModel)
@@ -116,9 +117,11 @@ OTHER_NAME_FIELDS = ("other_model", "other_hardware", "cpu_family", "other_quant
                      "other_runtime")
 
 
-def fresh_prefill(hub: Submission, posted: FormInput | None = None) -> dict[str, str]:
-    """Query args that open the fresh form with the hub's configuration and, when given,
-    what the operator typed on the reproduce form (their runtime included)."""
+def fresh_prefill(hub: Submission, posted: FormInput | None = None, *,
+                  in_a_link: bool = True) -> dict[str, str]:
+    """Values that open the fresh form with the hub's configuration and, when given, what
+    the operator typed on the reproduce form (their runtime included): query args of a
+    link (`in_a_link`: notes too long for one are left out) or a form's fields."""
     values = posted.values if posted is not None else {}
     args: dict[str, str] = {
         "model": hub.model.slug,
@@ -142,7 +145,8 @@ def fresh_prefill(hub: Submission, posted: FormInput | None = None) -> dict[str,
             if posted.data.get(name):
                 args[name] = "on"
         notes = (values.get("notes") or "").strip()
-        if notes and len(urlencode({**args, "notes": notes})) <= PREFILL_QUERY_MAX:
+        if notes and (not in_a_link
+                      or len(urlencode({**args, "notes": notes})) <= PREFILL_QUERY_MAX):
             args["notes"] = notes
     return args
 
