@@ -389,6 +389,31 @@ def test_the_import_needs_the_forms_csrf_token(client, hub, session, path):
     assert post_multipart(client, url, sent).status_code == 200
 
 
+@pytest.mark.parametrize("path", ["/submit/benchmark", "/benchmarks/{id}/reproduce",
+                                  "/submit/benchmark/import", "/benchmarks/{id}/reproduce/import"])
+def test_a_form_whose_token_expired_comes_back_with_everything_typed(app, hub, session, path):
+    """Cookies cleared (or a long pause) before sending: nothing is done, and the form comes
+    back with what was typed and a fresh token, not a page that says "go back" (the
+    browser restores a form's fields only in part, and a reload empties it)."""
+    url = path.format(id=hub.id)
+    visitor = app.test_client()
+    sent = {**page_form(visitor, url.removesuffix("/import")), **TYPED,
+            "runs-0-decode_tps": "101.5"}
+    visitor.delete_cookie("session")  # the session that held the token is gone
+    response = post_multipart(visitor, url, sent)
+    assert response.status_code == 400
+    assert 'id="form-expired"' in response.text and "nothing was sent" in response.text
+    shown = form_values(response.text)
+    assert shown["runs-0-decode_tps"] == "101.5"
+    assert_values_kept(response.text, TYPED)
+    assert 'id="intake-result"' not in response.text  # no file was read
+    assert count(session) == 1  # the hub alone: nothing was stored
+    again = {**sent, "csrf_token": shown["csrf_token"]}
+    if url.endswith("/import"):
+        again["intake_file"] = (io.BytesIO(fixture_bytes(RUNNER_FILE)), "r.json")
+    assert post_multipart(visitor, url, again).status_code in (200, 303, 422)  # taken now
+
+
 # --- the form itself -----------------------------------------------------------------------
 
 

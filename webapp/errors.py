@@ -11,7 +11,9 @@ next attempt fits) and the response its Retry-After header.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from flask import Flask, Response, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
@@ -99,7 +101,25 @@ def render_error(status: int, title: str, message: str, *,
                             link=link), status, headers or {})
 
 
+# A view marked with keeps_typed_on_expiry answers its own refused token: its form again,
+# with everything typed and a fresh token, rather than a page that says "go back" (the
+# browser gives a form's fields back only in part, and a reload empties it).
+_ON_EXPIRY = "trustbench_on_expired_form"
+
+
+def keeps_typed_on_expiry(render: Callable[..., Any]) -> Callable[[Any], Any]:
+    """Mark a form view: `render(**view_args)` gives its form filled with request.form,
+    told that it expired (400). The token was still checked: nothing is done."""
+    def mark(view: Any) -> Any:
+        setattr(view, _ON_EXPIRY, render)
+        return view
+    return mark
+
+
 def _csrf_error(_error: CSRFError):
+    render = getattr(current_app.view_functions.get(request.endpoint or ""), _ON_EXPIRY, None)
+    if render is not None and request.method == "POST" and not wants_fragment():
+        return render(**(request.view_args or {}))
     return render_error(
         400,
         "Form expired",

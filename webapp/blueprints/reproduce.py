@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from flask import Blueprint, abort, current_app, g, render_template, request
 
 from webapp import schemas
-from webapp.errors import rate_limited
+from webapp.errors import keeps_typed_on_expiry, rate_limited
 from webapp.extensions import db, read_only
 from webapp.models import Submission, utcnow
 from webapp.services import (
@@ -136,7 +136,16 @@ def _render(hub: Submission, runtimes: Mapping, posted: schemas.FormInput,
     ), status
 
 
+def _expired(benchmark_id: int):
+    """The reproduce form again with what was sent, after its token was refused."""
+    hub = _hub(benchmark_id)
+    return _render(hub, pick_lists.family_runtimes(db.session, hub.runtime),
+                   read_form(importing.typed_values(request.form)), {}, 400,
+                   form_expired=True)
+
+
 @bp.route("/benchmarks/<int:benchmark_id>/reproduce", methods=["GET", "POST"])
+@keeps_typed_on_expiry(_expired)
 def reproduce(benchmark_id: int):
     hub = _hub(benchmark_id)
     runtimes = pick_lists.family_runtimes(db.session, hub.runtime)
@@ -205,6 +214,7 @@ def check(benchmark_id: int):
 
 @bp.post("/benchmarks/<int:benchmark_id>/reproduce/import")
 @read_only
+@keeps_typed_on_expiry(_expired)
 def import_file(benchmark_id: int):
     """A tool's output fills the form for review (web/intake); the locked matching set is
     checked against the file, never filled from it. Nothing is stored."""

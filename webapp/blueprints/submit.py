@@ -17,7 +17,7 @@ from flask import (
 )
 
 from webapp import schemas
-from webapp.errors import rate_limited
+from webapp.errors import keeps_typed_on_expiry, rate_limited
 from webapp.extensions import db, read_only
 from webapp.models import Submission, utcnow
 from webapp.services import (
@@ -75,7 +75,15 @@ def _render_fresh(choices, posted: schemas.FormInput, errors: Mapping[str, str],
     ), status
 
 
+def _expired(**_view_args):
+    """The fresh form again with what was sent, after its token was refused."""
+    choices = pick_lists.reference_choices(db.session)
+    return _render_fresh(choices, read_form(importing.typed_values(request.form)), {}, 400,
+                         form_expired=True)
+
+
 @bp.route("/submit/benchmark", methods=["GET", "POST"])
+@keeps_typed_on_expiry(_expired)
 def benchmark():
     choices = pick_lists.reference_choices(db.session)
     if request.method == "GET":
@@ -110,6 +118,7 @@ def benchmark():
 
 
 @bp.post("/submit/benchmark/prefilled")
+@keeps_typed_on_expiry(_expired)
 def prefilled():
     """The fresh form, pre-filled with what a refused reproduction sent (its page's "Submit
     your numbers as a fresh benchmark"): a form, so a long note travels whole where a
@@ -141,6 +150,7 @@ def check():
 
 @bp.post("/submit/benchmark/import")
 @read_only
+@keeps_typed_on_expiry(_expired)
 def import_file():
     """A tool's output fills the form for review (web/intake); nothing is stored."""
     choices = pick_lists.reference_choices(db.session)
