@@ -122,3 +122,24 @@ def test_sort_header_and_compare_form(live_server, page, catalog_rows):
     # several ids values, or the compare page's own comma list after its redirect
     ids = [int(i) for k, v in parse_qsl(parts.query) if k == "ids" for i in v.split(",")]
     assert sorted(ids) == sorted([first.id, second.id])
+
+
+def test_the_next_page_from_the_keyboard_takes_the_focus_to_the_new_rows(
+        app, live_server, page, session, make_row, console_errors):
+    """Enter on the pager's Next swaps the rows in place: the focus goes to the new
+    results (it fell to the body, at the foot of the page), and the pager's status is
+    read out from a live region that stays on the page."""
+    for i in range(30):
+        evidence.refresh_derived(session, make_row(runs=((200.0, 512, 50.0 + i),) * 3))
+    session.commit()
+    page.goto(live_server.url("/"))
+    page.evaluate("window.__sameDocument = true")
+    page.focus("#catalog-results .pager a[rel=next]")
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "document.querySelector('#catalog-announce').textContent.startsWith('26')")
+    assert page.evaluate("document.activeElement.id") == "catalog-results"
+    assert page.evaluate("window.__sameDocument") is True
+    top = page.evaluate("document.getElementById('catalog-results').getBoundingClientRect().top")
+    assert 0 <= top < 200, top  # the new rows in view, not the page's foot
+    assert console_errors == []

@@ -105,4 +105,28 @@
     var forms = document.querySelectorAll("form[data-catalog-filters]");
     Array.prototype.forEach.call(forms, catalogFilters);
   });
+
+  // The catalog's results, swapped in place: the pager's status ("26–50 of 386 rows")
+  // is read out from a live region that stays on the page (one replaced with the
+  // results is not), and a page asked for from the pager takes the focus to the new
+  // results' top, where reading resumes (it fell to the body, at the page's foot).
+  // A filter changed in the form keeps the focus where it is.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var source = event.detail.requestConfig && event.detail.requestConfig.elt;
+    var results = document.getElementById("catalog-results");
+    if (!results || !source || !source.closest ||
+        !source.closest('[hx-target="#catalog-results"]')) {
+      return;
+    }
+    var status = results.querySelector(".pager-status");
+    var announce = document.getElementById("catalog-announce");
+    if (announce) {
+      announce.textContent = status ? status.textContent : "";
+    }
+    if (source.closest(".pager")) {
+      results.setAttribute("tabindex", "-1");
+      results.focus({preventScroll: true});
+      results.scrollIntoView({block: "start"});
+    }
+  });
 })();
