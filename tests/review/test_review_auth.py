@@ -160,6 +160,20 @@ def test_disabling_a_reviewer_ends_their_session(client, reviewer):
     assert login(client, "alice", PASSWORD).status_code == 401
 
 
+@pytest.mark.parametrize(("name", "password"), [("", ""), ("alice", ""), ("", PASSWORD)])
+def test_an_empty_login_is_told_what_is_missing_and_not_counted(client, reviewer, name,
+                                                                 password):
+    """The form is novalidate (the browser's bubble said nothing beside the field): the
+    page says what to enter, keeps the name, and the attempt does not count."""
+    from webapp.models import RateCounter
+
+    response = login(client, name, password)
+    assert response.status_code == 422
+    assert "Enter your reviewer name and your password." in response.get_data(as_text=True)
+    assert f'value="{name}"' in response.get_data(as_text=True)
+    assert db.session.query(RateCounter).count() == 0
+
+
 def test_login_is_throttled_per_ip_hash(app, reviewer):
     app.config["RATE_LIMITS"] = {**app.config["RATE_LIMITS"], "login": (3, 900)}
     client = app.test_client()

@@ -121,6 +121,11 @@ def login():
 
     name = accounts.normalise_name(request.form.get("name"))[:LOGIN_NAME_MAX]
     password = request.form.get("password", "")
+    if not name or not password:
+        # Said here, not by the browser's own bubble (the form is novalidate); nothing
+        # to count as an attempt.
+        return _login_page(422, error="Enter your reviewer name and your password.",
+                           name="".join(ch for ch in name if ch.isprintable()))
     if fields.has_control_characters(name) or fields.has_control_characters(password):
         # No account name or password holds one (a paste carried it); refused before the
         # attempt is counted, so the byte never reaches the database or the log.
