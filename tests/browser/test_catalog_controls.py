@@ -122,6 +122,10 @@ def test_sort_header_and_compare_form(live_server, page, catalog_rows):
     # several ids values, or the compare page's own comma list after its redirect
     ids = [int(i) for k, v in parse_qsl(parts.query) if k == "ids" for i in v.split(",")]
     assert sorted(ids) == sorted([first.id, second.id])
+    # back to the catalog as it was: sorted by TTFT (the link said "/" alone)
+    page.click("a[data-back-to-catalog]")
+    page.wait_for_load_state()
+    assert urlsplit(page.url).query == "sort=ttft"
 
 
 def test_the_next_page_from_the_keyboard_takes_the_focus_to_the_new_rows(

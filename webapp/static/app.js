@@ -104,7 +104,32 @@
   document.addEventListener("DOMContentLoaded", function () {
     var forms = document.querySelectorAll("form[data-catalog-filters]");
     Array.prototype.forEach.call(forms, catalogFilters);
+    backToTheCatalogAsItWas();
   });
+
+  // "Back to the catalog" from a comparison goes back to the catalog page it came from,
+  // its filters and page kept (the page is shared by every visitor, so the server
+  // cannot write the visitor's own address into it); the ticks stay with the browser's
+  // own Back.
+  function backToTheCatalogAsItWas() {
+    var links = document.querySelectorAll("a[data-back-to-catalog]");
+    if (!links.length || !document.referrer) {
+      return;
+    }
+    var came;
+    try {
+      came = new URL(document.referrer);
+    } catch (error) {
+      return;
+    }
+    var catalog = new URL(links[0].href);
+    if (came.origin !== catalog.origin || came.pathname !== catalog.pathname) {
+      return;
+    }
+    Array.prototype.forEach.call(links, function (link) {
+      link.href = came.pathname + came.search;
+    });
+  }
 
   // The catalog's results, swapped in place: the pager's status ("26–50 of 386 rows")
   // is read out from a live region that stays on the page (one replaced with the
