@@ -99,6 +99,12 @@ def test_reject_without_a_reason_is_refused_and_nothing_changes(reviewer_client,
                                     {"return_to": "submission", "reason": ""})
     assert response.status_code == 422
     assert "A rejection needs a one-line reason." in response.get_data(as_text=True)
+    # beside the reason's fieldset too, which points at it (it was at the top alone)
+    page = response.get_data(as_text=True)
+    fieldset = page[page.index('class="reject-form"'):]
+    fieldset = fieldset[:fieldset.index("</fieldset>")]
+    assert f'aria-describedby="reject-error-{row.id}"' in fieldset
+    assert f'id="reject-error-{row.id}">A rejection needs a one-line reason.' in fieldset
     assert fresh(row).state == State.QUEUED and audit_count(row) == 0
 
     htmx = reviewer_client.htmx_post(f"/review/submissions/{row.id}/reject",
