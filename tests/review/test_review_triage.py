@@ -110,6 +110,12 @@ def test_editorial_validation_keeps_what_was_typed(reviewer_client):
     assert 'id="runs-2-decode_tps-error"' in body
     assert 'id="vram_peak_mib-error"' in body
     assert "cannot be in the future" in body
+    # a summary that counts them and links each field, in the form's order
+    assert "<title>Error: Publish an editorial row" in body
+    assert "3 things to fix" in body
+    summary = body[body.index('id="error-summary"'):body.index("</ul>")]
+    assert summary.index("#measured_on") < summary.index("#runs-2-decode_tps") < summary.index(
+        "#vram_peak_mib")
     assert _editorial_rows() == []
 
 

@@ -20,7 +20,7 @@ from webapp.services import divergence, plausibility
 from webapp.services.editorial import EditorialRun, publish_editorial
 from webapp.services.rules import MAX_RUNS, MIN_RUNS, SPREAD_LIMIT, percent
 from webapp.services.submissions import form_context
-from webapp.web.forms import parse_form
+from webapp.web.forms import field_labels, in_page_order, parse_form
 
 
 def _reference_tables() -> dict[str, dict]:
@@ -49,8 +49,9 @@ def _editorial_page(status: int = 200, *, errors=None, values=None, flags=None):
         "quant": _pick_list(tables["quants"].values(), lambda q: q.label),
         "runtime": _pick_list(tables["runtimes"].values(), lambda r: r.name),
     }
+    errors = in_page_order(errors or {})
     return render_template(
-        "review/editorial.html", options=options, errors=errors or {},
+        "review/editorial.html", options=options, errors=errors, labels=field_labels(errors),
         values=values or {}, flags=flags or (), run_slots=range(MAX_RUNS),
         min_runs=MIN_RUNS, max_runs=MAX_RUNS, other=OTHER, spread_limit=percent(SPREAD_LIMIT),
         measured_on_min=MEASURED_ON_MIN.isoformat(),
