@@ -359,3 +359,14 @@ def test_a_kept_chart_follows_every_public_change(client, session, make_row):
     make_row(state=State.QUEUED, runs=runs(70.0))  # not public: the kept chart stands
     session.commit()
     assert "2 rows drawn as 2 dots" in client.get("/hardware/rtx-4090").data.decode()
+
+
+def test_ceiling_labels_that_would_overprint_are_set_apart():
+    """Two ceiling lines leaving the plot's top edge close together put their labels on
+    one spot ("ceiling, 1 deviceceiling, 2 devices"): the second goes below the first."""
+    series = [scatter_chart.Series(gb, Badge.COMMUNITY, None, [speed])
+              for gb, speed in ((1.0, 50.0), (16.0, 60.0))]  # both labels at the right
+    drawn = scatter_chart.scatter(series, 1008.0, [1, 2])
+    one, two = sorted(drawn.lines, key=lambda line: line.devices)
+    assert (abs(one.label_x - two.label_x) >= 160
+            or abs(one.label_y - two.label_y) >= 14), (one, two)

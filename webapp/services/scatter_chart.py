@@ -18,7 +18,7 @@ import heapq
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from webapp.services.charts import BADGE_SHAPES, LEGEND, LogScale, Tick, shape_path
@@ -338,6 +338,7 @@ def draw(merged: Merged) -> Scatter:
             line = _ceiling_line(merged.bandwidth_gb_s * devices, xs, ys, devices)
             if line is not None:
                 lines.append(line)
+    lines = _labels_apart(lines)
     return Scatter(SCATTER_WIDTH, SCATTER_HEIGHT, xs.start, xs.end, ys.end, ys.start,
                    xs.ticks(), ys.ticks(), dots, lines, merged.rows, merged.above,
                    merged.capped)
@@ -359,6 +360,26 @@ def _ceiling_line(bandwidth: float, xs: LogScale, ys: LogScale, devices: int) ->
     # the label sits near the line's upper end, inside the plot
     return Line(devices, label, round(x1, 1), round(y1, 1), round(x2, 1), round(y2, 1),
                 round(min(x1 + 6, xs.end - 150), 1), round(max(y1 + 14, ys.end + 12), 1))
+
+
+# How far apart two ceiling labels must sit not to overprint: a line of label text is
+# 12 px high, and "ceiling, 2 devices, tensor parallel" about 150 px wide.
+_LABEL_HEIGHT, _LABEL_WIDTH = 14.0, 160.0
+
+
+def _labels_apart(lines: list[Line]) -> list[Line]:
+    """The lines with each label moved down, below the one before it, where they would
+    overprint: two lines leaving the plot's top edge near each other put their labels
+    on one spot ("ceiling, 1 deviceceiling, 2 devices")."""
+    placed: list[Line] = []
+    for line in sorted(lines, key=lambda line: (line.label_y, line.label_x)):
+        y = line.label_y
+        for other in placed:
+            if abs(other.label_x - line.label_x) < _LABEL_WIDTH and abs(other.label_y - y) < (
+                    _LABEL_HEIGHT):
+                y = other.label_y + _LABEL_HEIGHT
+        placed.append(replace(line, label_y=round(y, 1)))
+    return sorted(placed, key=lambda line: line.devices)
 
 
 def line_y_at(line: Line, x: float) -> float:
