@@ -40,13 +40,15 @@ logger_class = RedactingLogger
 accesslog = "-"
 access_log_format = '"%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
 errorlog = "-"
-worker_class = "sync"
+# gunicorn's sync worker, answering the errors gunicorn meets itself (a malformed request
+# line, headers too large) with a page of the site's and its security headers.
+worker_class = "webapp.server_errors.Worker"
 # A sync worker tells the master it is alive only between requests, so the timeout bounds
 # the longest response: a streamed export of a whole 100,000-row catalog takes 17-24 s on
 # two busy cores (bench/export_stream.py). 120 s leaves room for a few times that.
 timeout = 120
 # The longest request line gunicorn reads (its own default is 4094 bytes, past which it
-# answers 414 itself, without the app's headers): the API documents a cursor of up to 400
+# answers 414 itself, with webapp/server_errors.py's page rather than the app's): the API documents a cursor of up to 400
 # characters, and 400 non-ASCII characters percent-encoded take up to 4,800 bytes, plus a
 # search and the filters. 8190 is gunicorn's maximum.
 limit_request_line = 8190

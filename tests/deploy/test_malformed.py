@@ -59,6 +59,13 @@ def test_malformed_requests_leave_no_address_token_or_raw_byte_in_any_log(deploy
     for name, data in MALFORMED.items():
         reply = send_raw(server.port, data)
         assert reply.startswith(b"HTTP/1.1 4"), (name, reply[:200])
+        # the site's page and headers, not gunicorn's bare page echoing the request
+        head, _, body = reply.partition(b"\r\n\r\n")
+        for header in (b"Content-Security-Policy: ", b"X-Content-Type-Options: nosniff",
+                       b"X-Frame-Options: DENY", b"Cache-Control: private, no-store"):
+            assert header in head, (name, header, head)
+        assert body.lower().startswith(b"<!doctype html>"), (name, body[:200])
+        assert TOKEN.encode() not in reply, (name, body)  # the request's text not echoed
     reply = send_raw(server.port, f"GET {PATH} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
     assert reply.startswith(b"HTTP/1.1 404")  # a well-formed request, for the access log
     server.stop()  # flushes and closes both logs
