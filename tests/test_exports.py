@@ -188,6 +188,9 @@ def test_a_compressed_export_answers_304_to_its_own_etag(client, catalog):
         again = fetch(client, "/benchmarks.jsonl",
                       headers={**headers, "If-None-Match": first.headers["ETag"]})
         assert again.status_code == 304, encoding
+        # the 304 varies as its 200 does (RFC 9110, 15.4.5): not on HX-Request
+        vary = lambda response: {v.strip() for v in response.headers.get("Vary", "").split(",")}  # noqa: E731
+        assert vary(again) == vary(first), encoding
 
 
 def test_catalog_offers_the_downloads_of_the_view_it_shows(client, catalog):

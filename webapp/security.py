@@ -320,6 +320,8 @@ def _headers(response):
         headers["Cache-Control"] = PRIVATE
     if request.is_secure and "strict-transport-security" not in present:
         headers.add(*HSTS)
-    if "HX-Request" in request.headers or request.endpoint and response.mimetype == "text/html":
+    # (A bare 304 says text/html by default: it carries what its view gave it instead.)
+    if "HX-Request" in request.headers or (request.endpoint and response.status_code != 304
+                                           and response.mimetype == "text/html"):
         add_vary(response, "HX-Request")
     return response

@@ -39,6 +39,7 @@ from webapp.models import utcnow
 from webapp.services import badge_svg, data_version, exports, feed, snapshot
 from webapp.services.api.query import ParameterError, parse_view
 from webapp.services.catalog import CatalogQuery, filter_options, select_rows
+from webapp.web.vary import add_vary
 
 bp = Blueprint("open_data", __name__)
 
@@ -54,9 +55,13 @@ def _public(response: Response, etag: str, max_age: int = MAX_AGE) -> Response:
     return response
 
 
-def _not_modified(etag: str) -> Response | None:
+def _not_modified(etag: str, mimetype: str) -> Response | None:
+    """304 for a matching If-None-Match, with the headers the 200 would carry that say
+    which representation it is (RFC 9110: its type, and Vary on the coding)."""
     if request.if_none_match.contains_weak(etag):
-        return _public(Response(status=304), etag)
+        response = _public(Response(status=304, mimetype=mimetype), etag)
+        add_vary(response, "Accept-Encoding")
+        return response
     return None
 
 
@@ -79,7 +84,7 @@ def _export(fmt: exports.Format) -> Response:
     selection = select_rows(db.session, query, (), now=now)
     version = data_version.current(db.session)
     etag = exports.etag(selection.query, fmt, version, now)
-    cached = _not_modified(etag)
+    cached = _not_modified(etag, fmt.mimetype)
     if cached is not None:
         return cached
     chunks: Callable = exports.CHUNKS[fmt]

@@ -179,7 +179,7 @@ def page_etag(version: int, key: tuple) -> str:
 def _conditional_headers(response: Response, etag: str) -> Response:
     response.set_etag(etag, weak=True)
     response.headers["Cache-Control"] = SHARED_CACHE_CONTROL
-    add_vary(response, "HX-Request", "Cookie")
+    add_vary(response, "HX-Request", "Cookie", "Accept-Encoding")  # a 304's as its 200's
     return response
 
 
