@@ -170,6 +170,14 @@ def test_page_and_fragment_have_their_own_etags(client, hub):
     assert "HX-Request" in fragment.headers["Vary"]
     refetch = client.get("/", headers={"HX-Request": "true", "If-None-Match": page.headers["ETag"]})
     assert refetch.status_code == 200 and "<html" not in refetch.text
+    # a history restore (or a boosted link) with HX-Request gets the whole page: the
+    # responses vary on those headers too, whichever was asked for
+    restore = client.get("/", headers={"HX-Request": "true",
+                                       "HX-History-Restore-Request": "true"})
+    assert "<html" in restore.text
+    for response in (page, fragment, restore):
+        varies = {name.strip() for name in response.headers["Vary"].split(",")}
+        assert {"HX-Request", "HX-Boosted", "HX-History-Restore-Request"} <= varies
 
 
 def test_the_etag_works_with_the_store_switched_off(app, client, hub):

@@ -24,6 +24,7 @@ from werkzeug.wsgi import get_host
 
 from webapp.errors import CONTROL_CHARACTERS
 from webapp.extensions import SAFE_METHODS
+from webapp.web.htmx import FRAGMENT_HEADERS
 from webapp.web.vary import add_vary
 
 CSP = "; ".join(
@@ -323,5 +324,5 @@ def _headers(response):
     # (A bare 304 says text/html by default: it carries what its view gave it instead.)
     if "HX-Request" in request.headers or (request.endpoint and response.status_code != 304
                                            and response.mimetype == "text/html"):
-        add_vary(response, "HX-Request")
+        add_vary(response, *FRAGMENT_HEADERS)
     return response

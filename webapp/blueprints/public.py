@@ -36,8 +36,9 @@ from webapp.services.operators import operators_page
 from webapp.services.page_memo import worker_memos
 from webapp.services.paging import page_number
 from webapp.services.reference_index import IndexPage, hardware_index_page, models_index_page
-from webapp.web.htmx import wants_fragment
+from webapp.web.htmx import FRAGMENT_HEADERS, wants_fragment
 from webapp.web.page_cache import shared_page
+from webapp.web.vary import add_vary
 
 bp = Blueprint("public", __name__)
 
@@ -147,7 +148,7 @@ def catalog() -> Response:
     template = "public/_catalog_table.html" if wants_fragment() else "public/catalog.html"
     response = make_response(render_template(template, page=page, rules=rules,
                                               query_href=QueryHrefs()))
-    response.vary.add("HX-Request")
+    add_vary(response, *FRAGMENT_HEADERS)
     return response
 
 

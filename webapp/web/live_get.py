@@ -19,6 +19,7 @@ from flask import Flask, Response, request
 from webapp.fields import FLAG_FIELDS, RUN_FIELDS
 from webapp.services.matching import NAME_FIELDS
 from webapp.services.rules import MAX_RUNS, METADATA_FIELDS
+from webapp.web.htmx import FRAGMENT_HEADERS
 from webapp.web.vary import add_vary
 
 # What the check reads (services/live_check.py): the runs, the plausibility inputs, the
@@ -54,5 +55,5 @@ def cacheable(response: Response) -> Response:
     response.set_etag(hashlib.blake2b(response.get_data(), digest_size=12).hexdigest(),
                       weak=True)
     response.headers["Cache-Control"] = CACHE_CONTROL
-    add_vary(response, "HX-Request")
+    add_vary(response, *FRAGMENT_HEADERS)
     return response.make_conditional(request)

@@ -49,7 +49,7 @@ from flask import Flask, Response, current_app, g, request, session
 
 from webapp.extensions import db
 from webapp.services import data_version
-from webapp.web.htmx import wants_fragment
+from webapp.web.htmx import FRAGMENT_HEADERS, wants_fragment
 from webapp.web.shared_pages import SharedPages
 from webapp.web.vary import add_vary
 
@@ -179,7 +179,7 @@ def page_etag(version: int, key: tuple) -> str:
 def _conditional_headers(response: Response, etag: str) -> Response:
     response.set_etag(etag, weak=True)
     response.headers["Cache-Control"] = SHARED_CACHE_CONTROL
-    add_vary(response, "HX-Request", "Cookie", "Accept-Encoding")  # a 304's as its 200's
+    add_vary(response, *FRAGMENT_HEADERS, "Cookie", "Accept-Encoding")  # a 304's as its 200's
     return response
 
 

@@ -13,6 +13,7 @@ from webapp.models import Submission
 from webapp.services import privacy, tokens
 from webapp.services.rules import SPREAD_LIMIT
 from webapp.web.forms import LIMITS, field_labels, in_page_order
+from webapp.web.htmx import FRAGMENT_HEADERS
 from webapp.web.vary import add_vary
 
 # A field no person fills in: a value means a bot, which gets a calm reply and nothing stored.
@@ -21,7 +22,7 @@ HONEYPOT = "website"
 
 def fragment(template: str, **context) -> Response:
     response = make_response(render_template(template, **context))
-    add_vary(response, "HX-Request")
+    add_vary(response, *FRAGMENT_HEADERS)
     return response
 
 
