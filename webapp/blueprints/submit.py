@@ -87,12 +87,8 @@ def _expired(**_view_args):
 def benchmark():
     choices = pick_lists.reference_choices(db.session)
     if request.method == "GET":
-        # Query args pre-fill the form (a refused reproduction links here with its numbers).
-        prefill = read_form(request.args)
-        prefill.values.setdefault("hardware_count", "1")
-        prefill.values.setdefault("concurrent_users", "1")
-        prefill.values.setdefault("measured_on", utcnow().date().isoformat())
-        return _render_fresh(choices, prefill, {}, 200)
+        # Query args pre-fill the form (a link with a configuration, or with numbers).
+        return _render_fresh(choices, _prefilled(request.args), {}, 200)
 
     if replies.is_bot(request.form):
         return replies.calm_reply()
@@ -124,12 +120,18 @@ def prefilled():
     your numbers as a fresh benchmark"): a form, so a long note travels whole where a
     link's query string could not carry it. Nothing is stored or checked here."""
     choices = pick_lists.reference_choices(db.session)
-    prefill = read_form(request.form)
+    return _render_fresh(choices, _prefilled(request.form), {}, 200)
+
+
+def _prefilled(given) -> schemas.FormInput:
+    """The fresh form's values from a link's query or a pre-fill form's fields, with the
+    defaults a blank form shows (its token is the page's own, not the sender's)."""
+    prefill = read_form(given)
     prefill.values.pop("csrf_token", None)
     prefill.values.setdefault("hardware_count", "1")
     prefill.values.setdefault("concurrent_users", "1")
     prefill.values.setdefault("measured_on", utcnow().date().isoformat())
-    return _render_fresh(choices, prefill, {}, 200)
+    return prefill
 
 
 @bp.route("/submit/benchmark/check", methods=["GET", "POST"])
