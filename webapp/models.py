@@ -206,6 +206,9 @@ class Submission(db.Model):
     source_format: Mapped[str | None] = mapped_column(String(40))
     source_version: Mapped[str | None] = mapped_column(String(60))
     source_sha256: Mapped[str | None] = mapped_column(String(64))
+    # What the import found wrong with the file (services.provenance.DOUBTS codes, comma
+    # separated), shown beside the provenance; None when nothing was.
+    source_doubts: Mapped[str | None] = mapped_column(String(200))
 
     # Derived index for catalog filters and sorts over many rows. Recomputed from
     # the evidence (services.evidence.refresh_derived) whenever a decision touches
