@@ -101,6 +101,12 @@ POLL_INTERVAL = 0.1
 ROCM_SMI_INTERVAL = 0.25
 MIB = 1024 * 1024
 
+# A model id that is a path on disk is written by its file name (public_model_name): the
+# separators, a Windows drive, and the extensions of model weight files.
+MODEL_PATH_SEPARATOR = re.compile(r"[\\/]")
+MODEL_PATH_DRIVE = re.compile(r"[A-Za-z]:[\\/]")
+MODEL_FILE_EXTENSIONS = (".gguf", ".ggml", ".bin", ".safetensors", ".pt", ".pth", ".onnx")
+
 # Where the amdgpu driver publishes its counters; the tests point these elsewhere.
 DRM_ROOT = "/sys/class/drm"
 ROCM_VERSION_FILE = "/opt/rocm/.info/version"
@@ -1306,13 +1312,25 @@ def public_model_name(model: str) -> str:
     """The model's name as the endpoint gives it, but a file path only by its last part.
 
     Some servers (llama-cpp-python, vLLM started on a folder) name the model by its path on
-    disk; the folders can name the operator. Hub names such as org/model are kept whole.
+    disk, absolute or relative to where they were started; the folders can name the operator.
+    Hub names such as org/model and Ollama tags (llama3.1:8b, hf.co/org/repo:Q4_K_M) are kept
+    whole: a name is cut only when it has a separator and looks like a path.
     """
     text = model.strip()
-    if text.startswith(("/", "~", "\\")) or re.match(r"[A-Za-z]:[\\/]", text):
-        tail = re.split(r"[\\/]", text.rstrip("\\/"))[-1]
-        return tail or text
-    return text
+    if not MODEL_PATH_SEPARATOR.search(text):
+        return text
+    parts = MODEL_PATH_SEPARATOR.split(text)
+    looks_like_path = (
+        "\\" in text
+        or text.startswith("~")
+        or MODEL_PATH_DRIVE.match(text) is not None
+        or any(part in ("", ".", "..") for part in parts)
+        or text.lower().endswith(MODEL_FILE_EXTENSIONS)
+    )
+    if not looks_like_path:
+        return text
+    tail = [part for part in parts if part not in ("", ".", "..")]
+    return tail[-1] if tail else text
 
 
 def _own_sha256() -> str | None:

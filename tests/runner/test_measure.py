@@ -328,6 +328,12 @@ def test_an_engine_that_stops_at_end_of_sequence_is_noted(fake_engine, measure):
         ("/srv/vllm/llama-3.1-8b/", "llama-3.1-8b"),
         ("~/m/x.gguf", "x.gguf"),
         ("C:\\Users\\bob\\x-Q8_0.gguf", "x-Q8_0.gguf"),
+        ("../../home/alice/models/Llama-3.1-8B-Q4_K_M.gguf", "Llama-3.1-8B-Q4_K_M.gguf"),
+        ("./models/alice-llama/", "alice-llama"),
+        ("models/alice/x.safetensors", "x.safetensors"),
+        ("alice\\models\\x-Q8_0", "x-Q8_0"),
+        ("hf.co/bartowski/Qwen2.5-7B-GGUF:Q4_K_M", "hf.co/bartowski/Qwen2.5-7B-GGUF:Q4_K_M"),
+        ("TheBloke/Llama-2-7B-GGUF", "TheBloke/Llama-2-7B-GGUF"),
     ],
 )
 def test_a_model_named_by_its_path_is_written_by_its_file_name(fake_engine, measure, name, public):
