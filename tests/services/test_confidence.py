@@ -16,7 +16,6 @@ from webapp.services.confidence import (
     assess,
     base_tier,
     coefficient_of_variation,
-    compare_versions,
     is_stale,
     missing_metadata,
     newest_accepted_at,
@@ -30,6 +29,7 @@ from webapp.services.rules import (
     Tier,
 )
 from webapp.services.trust import Environment, HubFacts, ReproFacts, badge, placement
+from webapp.services.versions import compare_versions
 
 NOW = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
 HUB_ENV = Environment(os_label="Ubuntu 24.04", driver_version="550.54.14",
@@ -97,10 +97,55 @@ def factor_line(result: Confidence, prefix: str) -> str:
         ("llama.cpp b4600 (cuda)", "b4500", 1),
         ("ollama 0.5.8", "v0.5.7", 1),
         (" 0.5.7 ", "0.5.7", 0),
+        ("0.5.10", "0.5.9", 1),
+        ("b1000", "b999", 1),
+        ("0.6.1", "0.6.0-rc1", 1),
+        ("0.6.0-rc1+cu121", "0.6.0-rc1", 0),  # build metadata / local label: no order
+        ("b4600 (cuda)", "b4600", 0),
     ],
 )
 def test_compare_versions(a, b, expected):
     assert compare_versions(a, b) == expected
+
+
+# (older, newer): pre-releases before their release, post-releases after it (PEP 440,
+# SemVer), whichever separator joins the parts
+@pytest.mark.parametrize(
+    ("older", "newer"),
+    [
+        ("0.6.0-rc1", "0.6.0"),
+        ("0.6.0-rc1", "0.6.0-rc2"),
+        ("0.6.0rc1", "0.6.0"),
+        ("0.6.0-rc.1", "0.6.0"),
+        ("0.6.0_rc1", "0.6.0"),
+        ("0.6.0.rc1", "0.6.0"),
+        ("v0.6.0-RC1", "0.6.0"),
+        ("0.6.4rc1", "0.6.4"),  # vLLM
+        ("0.6.4", "0.6.4.post1"),
+        ("0.6.4.post1", "0.6.4.post2"),
+        ("0.6.4.post1", "0.6.5rc1"),
+        ("1.0.dev1", "1.0a1"),
+        ("1.0a1.dev1", "1.0a1"),
+        ("1.0a1", "1.0a1.post1"),
+        ("1.0a1", "1.0b1"),
+        ("1.0b2", "1.0rc1"),
+        ("1.0.0-alpha", "1.0.0-alpha.1"),
+        ("1.0.0-beta.2", "1.0.0-beta.11"),
+        ("0.6.0-beta", "0.6.0-rc"),
+        ("0.6.0-preview2", "0.6.0"),
+        ("0.6.0-dev", "0.6.0-alpha"),
+        ("1.0", "1.0.post1.dev1"),
+    ],
+)
+def test_pre_releases_come_before_and_post_releases_after_their_release(older, newer):
+    assert compare_versions(newer, older) == 1
+    assert compare_versions(older, newer) == -1
+
+
+@pytest.mark.parametrize(("a", "b"), [("0.6.0rc1", "0.6.0-rc.1"), ("0.6.0-c1", "0.6.0rc1"),
+                                      ("0.6.0.post0", "0.6.0-post"), ("1.0", "1.0.0")])
+def test_spellings_of_one_version_are_equal(a, b):
+    assert compare_versions(a, b) == 0
 
 
 @pytest.mark.parametrize(
@@ -113,6 +158,13 @@ def test_compare_versions(a, b, expected):
         ("latest", "0.5.7"),
         ("main", "nightly"),
         ("b4500", "0.5.7"),  # llama.cpp builds and release numbers are different schemes
+        # a suffix not understood decides nothing between equal release numbers
+        ("0.6.0-nightly", "0.6.0"),
+        ("0.6.0-nightly", "0.6.0-rc1"),
+        ("0.6.0-1", "0.6.0"),  # a packager's revision or a build number as much as a post
+        ("1.1.1a", "1.1.1"),  # a later release (OpenSSL) or an alpha (PEP 440)
+        ("0.6.0b", "0.6.0"),
+        ("1.0.0-alpha.beta", "1.0.0-alpha.1"),
     ],
 )
 def test_unreadable_or_incomparable_versions_give_none(a, b):

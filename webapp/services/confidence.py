@@ -7,11 +7,9 @@ tier, so a reader sees everything that was looked at.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from functools import lru_cache
 
 from webapp.services.divergence import Comparison, compare, ratio, spread_exceeds
 from webapp.services.rules import (
@@ -39,6 +37,7 @@ from webapp.services.trust import (
     placement,
     same_operator,
 )
+from webapp.services.versions import compare_versions
 
 
 @dataclass(frozen=True)
@@ -53,39 +52,6 @@ class Confidence:
     metadata_complete: bool
     consistent: bool
     drift: bool
-
-
-# --- runtime versions --------------------------------------------------------------
-
-# Letters glued to the number name the numbering scheme: llama.cpp's 'b4500' builds are
-# not comparable with Ollama's '0.5.7' releases, though both are one engine family.
-_VERSION = re.compile(r"([a-z]*)(\d+(?:\.\d+)*)")
-_NO_SCHEME = frozenset({"", "v", "version", "ver"})
-
-
-@lru_cache(maxsize=4096)  # the same few hundred version strings on every assessment
-def _parse_version(text: str | None) -> tuple[str, tuple[int, ...]] | None:
-    if not text:
-        return None
-    found = _VERSION.search(text.strip().casefold())
-    if found is None:
-        return None
-    scheme = "" if found.group(1) in _NO_SCHEME else found.group(1)
-    numbers = [int(part) for part in found.group(2).split(".")]
-    while len(numbers) > 1 and numbers[-1] == 0:
-        numbers.pop()
-    return scheme, tuple(numbers)
-
-
-def compare_versions(a: str | None, b: str | None) -> int | None:
-    """-1, 0 or 1 as version `a` is older than, equal to or newer than `b`.
-
-    None when either cannot be read as a version or the two use different schemes.
-    """
-    left, right = _parse_version(a), _parse_version(b)
-    if left is None or right is None or left[0] != right[0]:
-        return None
-    return (left[1] > right[1]) - (left[1] < right[1])
 
 
 # --- factors -----------------------------------------------------------------------
