@@ -145,6 +145,26 @@ def test_typed_text_cannot_become_a_spreadsheet_formula(client, session, make_ro
     assert as_json["operator"] == "=HYPERLINK(1)"
 
 
+# Medians of an even number of runs as rows stored them before they were rounded: the
+# mean of the middle two, with its float noise.
+NOISY_TTFT, NOISY_DECODE = (54.6 + 54.7) / 2, (85.9 + 86.2) / 2
+
+
+def test_medians_are_exported_without_float_noise(client, session, make_row):
+    assert repr(NOISY_TTFT) == "54.650000000000006"
+    publish(session, make_row, ttft_ms=NOISY_TTFT, decode_tps=NOISY_DECODE,
+            prefill_tps=NOISY_DECODE, vram_peak_mib=NOISY_TTFT)
+    body = fetch(client, "/benchmarks.csv?stale=1").get_data(as_text=True)
+    (row,) = csv.DictReader(io.StringIO(body))
+    assert (row["ttft_ms"], row["decode_tps"]) == ("54.65", "86.05")
+    assert (row["prefill_tps"], row["vram_peak_mib"]) == ("86.05", "54.65")
+    lines = fetch(client, "/benchmarks.jsonl?stale=1").get_data(as_text=True)
+    (record,) = [json.loads(line) for line in lines.splitlines()]
+    assert (record["ttft_ms"], record["decode_tps"]) == (54.65, 86.05)
+    for text in (body, lines):
+        assert "00000" not in text and "99999" not in text
+
+
 def test_operator_url_is_exported_only_when_http(client, session, make_row):
     publish(session, make_row, handle="bob", url="javascript:alert(1)")
     (row,) = read_jsonl(fetch(client, "/benchmarks.jsonl"))

@@ -88,6 +88,23 @@ def test_cli_writes_only_public_data(app, world, tmp_path):
     assert world["hub"].operator_key not in dumped or world["hub"].operator_key == "hub-owner"
 
 
+def test_medians_are_written_without_float_noise(app, session, make_row, tmp_path):
+    # As rows stored an even number of runs' median before it was rounded.
+    noisy = (54.6 + 54.7) / 2
+    assert repr(noisy) == "54.650000000000006"
+    hub = publish(session, make_row, ttft_ms=noisy, decode_tps=noisy)
+    repro = make_row(kind=Kind.REPRODUCTION, state=State.QUEUED, hub=hub, ttft_ms=noisy,
+                     decode_tps=noisy, handle="second")
+    moderation.mark_reproduced(session, repro, actor="reviewer:1", now=utcnow())
+    session.commit()
+    path = tmp_path / "public.sqlite3"
+    snapshot.write(session, path, now=utcnow(), source_url="", version=1)
+    with open_snapshot(path) as connection:
+        for table in ("benchmarks", "reproductions"):
+            (row,) = connection.execute(f"SELECT ttft_ms, decode_tps FROM {table}")  # noqa: S608
+            assert tuple(row) == (54.65, 54.65), table
+
+
 def test_cli_refuses_a_missing_folder(app, tmp_path):
     result = app.test_cli_runner().invoke(
         args=["export-public", str(tmp_path / "no-such" / "x.sqlite3")])

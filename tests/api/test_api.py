@@ -69,6 +69,25 @@ def test_list_items_carry_what_the_catalog_shows(client, catalog):
     assert second["badge"] == Badge.COMMUNITY.value
 
 
+def test_medians_are_sent_without_float_noise(client, make_row):
+    # As rows stored an even number of runs' median before it was rounded.
+    noisy_ttft, noisy_decode = (54.6 + 54.7) / 2, (85.9 + 86.2) / 2
+    assert repr(noisy_ttft) == "54.650000000000006"
+    hub = publish(make_row(ttft_ms=noisy_ttft, decode_tps=noisy_decode))
+    publish(make_row(kind=Kind.REPRODUCTION, state=State.REPRODUCED, hub=hub, handle="ringo",
+                     ttft_ms=noisy_ttft, decode_tps=noisy_decode))
+    publish(hub)
+    db.session.commit()
+    listed = client.get(f"{LIST}?limit=100&stale=1")
+    assert listed.get_json()["items"][0]["medians"]["ttft_ms"] == 54.65
+    one = client.get(f"{LIST}/{hub.id}")
+    for response in (listed, one):
+        assert "54.65" in response.get_data(as_text=True)
+        assert "00000" not in response.get_data(as_text=True)
+    (reproduction,) = one.get_json()["reproductions"]
+    assert (reproduction["ttft_ms"], reproduction["decode_tps"]) == (54.65, 86.05)
+
+
 def test_other_entries_are_named_as_typed_in_every_dimension(client, make_row):
     """An "other" model, hardware, quant and runtime: the slug says other and the name is
     what the operator typed, alike in the list and one row's answer (the model and the

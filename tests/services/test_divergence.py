@@ -265,6 +265,15 @@ def test_even_run_count_uses_the_middle_pair():
     assert summary.decode_median == 105
 
 
+def test_a_median_of_an_even_run_count_is_kept_without_float_noise():
+    runs = [(54.6, 512, 85.9), (54.7, 512, 86.2), (54.5, 512, 85.8), (54.8, 512, 86.3)]
+    assert repr((54.6 + 54.7) / 2) == "54.650000000000006"
+    assert repr((85.9 + 86.2) / 2) == "86.05000000000001"
+    summary = summarise_runs(runs)
+    assert repr(summary.ttft_median) == "54.65"
+    assert repr(summary.decode_median) == "86.05"
+
+
 def test_a_single_run_still_summarises_for_the_live_warning():
     summary = summarise_runs([(100, 512, 50)])
     assert summary.ttft_spread == 0 and summary.decode_spread == 0

@@ -43,9 +43,22 @@ class RunSummary:
     run_count: int
 
 
+# Timings, speeds and memory peaks are kept and published to a thousandth of their unit
+# (the smallest reading taken, fields.MEASURE_MIN). A median of an even number of runs is
+# the mean of the middle two, whose float noise (54.650000000000006) would otherwise be
+# stored and exported as if it were a digit of the measurement.
+MEASURE_DECIMALS = 3
+
+
 def ratio(value: float) -> float:
     """A ratio as compared with thresholds: float noise below 1e-9 rounded away."""
     return round(value, RATIO_DECIMALS)
+
+
+def measured(value: float | None) -> float | None:
+    """A timing, speed or memory figure to MEASURE_DECIMALS, as rows store and exports
+    publish it (None stays None: an optional figure left out)."""
+    return None if value is None else round(float(value), MEASURE_DECIMALS)
 
 
 def _is_number(value: object) -> bool:
@@ -173,8 +186,8 @@ def summarise_runs(runs: Sequence[tuple[float, int, float]]) -> RunSummary:
     ttft_spread = spread(ttfts)
     decode_spread = spread(decodes)
     return RunSummary(
-        ttft_median=statistics.median(ttfts),
-        decode_median=statistics.median(decodes),
+        ttft_median=round(statistics.median(ttfts), MEASURE_DECIMALS),
+        decode_median=round(statistics.median(decodes), MEASURE_DECIMALS),
         tokens_median=statistics.median(tokens),
         ttft_spread=ttft_spread,
         decode_spread=decode_spread,

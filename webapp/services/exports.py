@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from webapp.models import Submission
 from webapp.services import catalog_rows, plausibility
 from webapp.services.catalog import CatalogQuery, Selection
+from webapp.services.divergence import measured
 from webapp.services.labels import (
     hardware_label,
     model_label,
@@ -222,8 +223,8 @@ def _record(row: tuple[Any, ...], reference: _Reference) -> tuple[Any, ...]:
         runtime_version, driver_version, os_label, cpu_family, concurrent_users,
         prompt_tokens, max_tokens, seed, quant_provider, sha256_prefix,
         bool(speculative), bool(batch_gt1), bool(tensor_parallel),
-        ttft_ms, decode_tps, tokens_generated, ttft_spread, decode_spread,
-        vram_peak_mib, prefill_tps,
+        measured(ttft_ms), measured(decode_tps), tokens_generated, ttft_spread, decode_spread,
+        measured(vram_peak_mib), measured(prefill_tps),
         _flags(view),
         badge, tier, not fresh, repro_count,
         _text(handle), reference.url(url), _text(notes),

@@ -39,6 +39,7 @@ from webapp.models import (
 )
 from webapp.services import exports
 from webapp.services.catalog import parse_catalog_query, select_rows
+from webapp.services.divergence import measured
 from webapp.services.labels import safe_url
 from webapp.services.rules import RULE_SET_VERSION, Kind, State
 
@@ -151,7 +152,8 @@ def _reproductions(session: Session, connection: sqlite3.Connection) -> int:
     for rows in result.partitions():
         count += _insert(connection, "reproductions", REPRODUCTION_FIELDS, [
             (row.id, row.hub_id, row.runtime_version, row.driver_version, row.os_label,
-             row.ttft_ms, row.decode_tps, row.tokens_generated, row.vram_peak_mib,
+             measured(row.ttft_ms), measured(row.decode_tps), row.tokens_generated,
+             measured(row.vram_peak_mib),
              row.worst_divergence, row.band, (row.handle or "").strip() or None,
              safe_url(row.url), _time(row.measured_at), _time(row.decided_at))
             for row in rows])

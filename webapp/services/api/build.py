@@ -24,6 +24,7 @@ from webapp.services.api.query import ListRequest, PagedRequest
 from webapp.services.catalog import Selection
 from webapp.services.detail import Detail, ReproductionView
 from webapp.services.detail import detail as row_detail
+from webapp.services.divergence import measured
 from webapp.services.listing import Listing
 from webapp.services.operators import operators_page
 from webapp.services.page_memo import MemoStore
@@ -64,8 +65,9 @@ def _summary_fields(row: Any, *, badge: Badge, tier: Tier, stale: bool,
             "slug": row.runtime.slug,
             "name": _name(row, "runtime", row.runtime.name),
             "version": row.runtime_version},
-        "medians": {"decode_tps": row.decode_tps, "ttft_ms": row.ttft_ms,
-                    "prefill_tps": row.prefill_tps, "vram_peak_mib": row.vram_peak_mib,
+        "medians": {"decode_tps": measured(row.decode_tps), "ttft_ms": measured(row.ttft_ms),
+                    "prefill_tps": measured(row.prefill_tps),
+                    "vram_peak_mib": measured(row.vram_peak_mib),
                     "tokens_generated": row.tokens_generated},
         "badge": badge,
         "tier": tier,
@@ -174,8 +176,8 @@ def _reproduction(view: ReproductionView, original: Submission) -> models.Reprod
             decode=_signed(comparison.decode_divergence, repro.decode_tps,
                            original.decode_tps),
             worst=comparison.worst),
-        decode_tps=repro.decode_tps,
-        ttft_ms=repro.ttft_ms,
+        decode_tps=measured(repro.decode_tps),
+        ttft_ms=measured(repro.ttft_ms),
         environment=models.Environment(os_label=repro.os_label,
                                        driver_version=repro.driver_version,
                                        runtime_version=repro.runtime_version),
@@ -189,7 +191,7 @@ def _related(listing: Listing, relation: str, links: Links) -> models.Related:
     return models.Related(
         id=row.id, urls=links.benchmark(row.id), relation=relation,  # type: ignore[arg-type]
         model=listing.model_label, hardware=listing.hardware_label, badge=listing.badge,
-        tier=listing.tier, decode_tps=row.decode_tps, ttft_ms=row.ttft_ms)
+        tier=listing.tier, decode_tps=measured(row.decode_tps), ttft_ms=measured(row.ttft_ms))
 
 
 def _detail(found: Detail, links: Links) -> models.BenchmarkDetail:
