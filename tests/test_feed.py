@@ -92,6 +92,25 @@ def test_badge_changes_up_and_down_are_entries(client, session, make_row):
     assert len({entry.id for entry in parsed.entries}) == 3
 
 
+def test_an_entry_never_changes_under_the_same_updated_time(client, session, make_row):
+    hub = publish(session, make_row, handle="hub-owner", decided_days_ago=5)
+    before, _ = read(client)
+    (published,) = before.entries
+    assert "Badge: Community-submitted." in published.summary
+    reproduce(session, hub, "second-operator")
+    after, _ = read(client)
+    assert [entry.tags[0].term for entry in after.entries] == ["badge-up", "published"]
+    seen = {entry.id: entry for entry in before.entries}
+    for entry in after.entries:
+        if entry.id in seen and (entry.title, entry.summary) != (seen[entry.id].title,
+                                                                 seen[entry.id].summary):
+            assert entry.updated_parsed > seen[entry.id].updated_parsed, entry.id
+    # The "New" entry says what was published; the move is the badge entry's to say.
+    assert after.entries[1].summary == published.summary
+    assert "is now Reproduced" in after.entries[0].title
+    assert after.feed.updated_parsed == after.entries[0].updated_parsed
+
+
 def test_catalog_filters_apply_and_bad_ones_are_refused(client, session, make_row):
     on_4090 = publish(session, make_row, hardware="rtx-4090")
     on_3090 = publish(session, make_row, hardware="rtx-3090")

@@ -7,6 +7,12 @@ published before the feed existed is in it too); badge changes are the BadgeChan
 records evidence.refresh_derived writes. Both are read newest first from an index, at
 most LIMIT of each, and merged. Entry ids are tag: URIs built from what never changes
 (the row's id and the moment of the event), so a reader never sees an entry twice.
+
+An entry says what happened at its moment, and its <updated> is that moment: a "New"
+entry names the badge the row was published with (the first later change's old badge,
+else the row's badge now), and a later move of the badge is its own entry. So an entry's
+text never changes under an unchanged <updated> (RFC 4287), which feed readers would
+never refresh.
 """
 
 from __future__ import annotations
@@ -105,9 +111,10 @@ def _flagged(row: FeedRow) -> str:
     return "".join(f" Flagged: {flag.label}. {flag.message}" for flag in row.flags)
 
 
-def _published(row: FeedRow) -> Entry:
+def _published(row: FeedRow, badge_then: str | None) -> Entry:
+    """`badge_then`: the row's badge when it was published (_badges_when_published)."""
     at = row.decided_at
-    badge = _badge_label(row.derived_badge)
+    badge = _badge_label(badge_then)
     return Entry(
         tag=f"benchmarks/{row.id}/published/{int(at.timestamp())}",
         kind="published",
@@ -178,6 +185,25 @@ def _badge_changes(
     return found[:limit]
 
 
+def _badges_when_published(session: Session, rows: list[FeedRow]) -> dict[int, str]:
+    """The badge each row had when it became public, for rows whose badge moved since:
+    the old badge of its first change after decided_at. (A row without such a change
+    still has the badge it was published with.)"""
+    if not rows:
+        return {}
+    published = {row.id: row.decided_at for row in rows}
+    changes = session.connection().execute(
+        select(BadgeChange.submission_id, BadgeChange.changed_at, BadgeChange.old_badge)
+        .where(BadgeChange.submission_id.in_(published))
+        .order_by(BadgeChange.changed_at, BadgeChange.id)
+    ).all()
+    then: dict[int, str] = {}
+    for row_id, changed_at, old_badge in changes:
+        if row_id not in then and changed_at > published[row_id]:
+            then[row_id] = old_badge
+    return then
+
+
 def entries(
     session: Session, selection: Selection, *, now: datetime, limit: int = LIMIT
 ) -> list[Entry]:
@@ -192,7 +218,9 @@ def entries(
         .order_by(_ROWS.decided_at.desc(), _ROWS.id.desc())
         .limit(limit)
     ).all()
-    found = [_published(FeedRow(values, reference)) for values in published]
+    rows = [FeedRow(values, reference) for values in published]
+    then = _badges_when_published(session, rows)
+    found = [_published(row, then.get(row.id, row.derived_badge)) for row in rows]
     changes = _badge_changes(session, selection, limit, reference)
     found += [_badge_changed(change, row) for change, row in changes]
     found.sort(key=lambda entry: (entry.at, entry.tag), reverse=True)
