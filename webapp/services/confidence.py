@@ -53,6 +53,28 @@ class Confidence:
     consistent: bool
     drift: bool
 
+    @property
+    def path(self) -> str:
+        """How this row got its tier, in one sentence: the starting tier and what lowered
+        it (the reasons give the detail)."""
+        start, end = self.base_tier.label.lower(), self.tier.label.lower()
+        lowered_by = [name for name, applies in (
+            ("inconsistent numbers", not self.consistent
+             and self.base_tier.rank > Tier.MODERATE.rank),
+            ("runtime drift", self.drift),
+            ("age", self.age_days > AGE_LOWER_DAYS),
+        ) if applies]
+        if self.tier is not self.base_tier:
+            return f"This row started at {start} and was lowered to {end} by {_and(lowered_by)}."
+        if lowered_by:
+            return (f"This row started at {start}, the lowest tier: {_and(lowered_by)} cannot "
+                    "lower it further.")
+        return f"This row started at {start} and nothing lowered it."
+
+
+def _and(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
 
 # --- factors -----------------------------------------------------------------------
 

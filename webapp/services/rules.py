@@ -347,19 +347,29 @@ _TIER_LABELS = {
     Tier.HIGH: "High",
     Tier.VERY_HIGH: "Very high",
 }
+# What a tier says about any row that has it, however the row got there: a tier is its
+# starting tier (SPEC §6) after the cap and the steps down, so each sentence names every
+# way into the tier, and the row's own reasons say which one it was.
+_LOWERED_BY = "inconsistent numbers, runtime drift or age"
 _TIER_EXPLANATIONS = {
     Tier.VERY_HIGH: (
-        f"Reproduced by at least {VERY_HIGH_OPERATORS} distinct independent operators."
+        f"Reproduced by at least {VERY_HIGH_OPERATORS} distinct independent operators, with "
+        f"consistent numbers, no runtime drift and the newest measurement within "
+        f"{AGE_LOWER_DAYS} days (12 months)."
     ),
     Tier.HIGH: (
-        f"Reproduced by at least {HIGH_OPERATORS} distinct independent operators, or an "
-        f"editorial measurement taken within {EDITORIAL_FRESH_DAYS} days (12 months)."
+        f"Reproduced by at least {HIGH_OPERATORS} distinct independent operators, or "
+        f"measured by the editors within {EDITORIAL_FRESH_DAYS} days (12 months), with "
+        "consistent numbers."
     ),
     Tier.MODERATE: (
-        f"Reproduced by {MODERATE_OPERATORS} independent operator, or the build metadata "
-        "is complete."
+        f"Reproduced by {MODERATE_OPERATORS} independent operator, or complete build "
+        f"metadata; or a higher starting tier lowered by {_LOWERED_BY}."
     ),
-    Tier.LOW: "A single source with incomplete build metadata.",
+    Tier.LOW: (
+        "A single source with incomplete build metadata; or a higher starting tier lowered "
+        f"by {_LOWERED_BY}."
+    ),
 }
 
 
