@@ -52,7 +52,7 @@ def test_the_runners_result_fills_every_run_and_the_build_context(read):
     assert intake.values["quant"] == "gguf-q4_k_m"
     assert intake.sources["model"] == "model_info.file"
     assert intake.facts["prompt_sha256"] == (
-        "ac482f76e439ed8cff164111cfd69ce683007388e9e41d138f80a8107ff25942"
+        "9f88ea45b4f2d74e705d083402f3c683f2363ec18e4bb60f274ba058853b78e3"
     )
     assert not intake.estimates and not intake.unmapped
     assert not any("time to first token" in note for note in intake.notes)

@@ -226,6 +226,7 @@ def import_file(benchmark_id: int):
         refs = importing.references(choices)
         found, name = importing.read_upload(refs)
         importing.refuse_other_configuration(found, hub, refs)
+        importing.refuse_same_file(found, hub)
     except importing.Refusal as error:
         return _render(hub, runtimes, read_form(typed), importing.refused(error),
                        error.status)

@@ -11,6 +11,7 @@ feedback notes are triaged in feedback_triage; none of them is imported here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -254,7 +255,32 @@ def reproduction_problems(submission: Submission) -> tuple[str, ...]:
             f"It diverges from the original by {percent(comparison.worst)}: "
             f"{Band.NOT_REPRODUCTION.label.lower()}."
         )
+    copied = same_measurement(submission)
+    if copied is not None:
+        problems.append(copied)
     return tuple(problems)
+
+
+def same_measurement(submission: Submission,
+                     siblings: Iterable[Submission] | None = None) -> str | None:
+    """Why this reproduction is a measurement its original or an earlier reproduction of
+    it already holds (the same result file, by its sha256), so it is no second
+    measurement (SPEC §5: the badge moves only on evidence); None when it is its own.
+    `siblings`: the hub's reproductions when the caller has them loaded. (Typed numbers
+    are not compared: two operators may well type the same medians.)"""
+    hub = submission.hub
+    if hub is None or submission.id is None or not submission.source_sha256:
+        return None
+    others = hub.reproductions if siblings is None else siblings
+    earlier = [hub, *sorted((row for row in others
+                             if row.id is not None and row.id < submission.id),
+                            key=lambda row: row.id)]
+    for row in earlier:
+        if row.source_sha256 == submission.source_sha256:
+            name = "the original's" if row is hub else f"reproduction #{row.id}'s"
+            return (f"Its result file is {name} own (sha256 {submission.source_sha256[:12]}…): "
+                    "one measurement, not a reproduction of it.")
+    return None
 
 
 def compare_numbers(hub: Submission, repro: Submission) -> divergence.Comparison | None:

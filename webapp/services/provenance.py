@@ -7,7 +7,10 @@ filled and a digest of their values. When the form is sent, the row records the 
 only if every imported run cell still holds its value and no run row was added or
 emptied; otherwise, or with a missing, forged or expired token, the numbers count as
 typed by hand. Run cells the tool does not measure (TTFT for llama-bench and Ollama)
-are the operator's to type and do not break the link.
+are the operator's to type and do not break the link. The token also carries what the
+import found doubtful about the file (intake.DOUBTS: timestamps that disagree with the
+speeds, another runner, no prompt named); the row keeps them, and its provenance's caveat
+says them to reviewers and readers.
 
 Flask is imported for one reason: the signing key is the app's SECRET_KEY.
 """
@@ -26,7 +29,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from webapp.models import Submission
-from webapp.services.intake import Intake, llama_bench, ollama, runner, vllm
+from webapp.services.intake import DOUBTS, Intake, llama_bench, ollama, runner, vllm
 
 FIELD = "provenance"  # the form's hidden field holding the token
 SALT = "trustbench.intake-provenance.v1"
@@ -64,6 +67,7 @@ class Payload(BaseModel):
     s: str = Field(pattern=r"^[0-9a-f]{64}$")  # sha256 of the file's bytes
     c: list[str] = Field(min_length=1, max_length=30)  # the run cells the import filled
     d: str = Field(pattern=r"^[0-9a-f]{64}$")  # digest of their values
+    q: list[str] = Field(default=[], max_length=len(DOUBTS))  # the file's doubts (codes)
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ class Source:
     format: str
     version: str | None
     sha256: str
+    doubts: tuple[str, ...] = ()
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -103,7 +108,8 @@ def issue(found: Intake) -> str | None:
     if not cells:
         return None
     payload = Payload(f=found.format, v=found.format_version, s=found.sha256, c=cells,
-                      d=_digest(cells, found.values))
+                      d=_digest(cells, found.values),
+                      q=[code for code in DOUBTS if code in found.doubts])
     return _serializer().dumps(payload.model_dump())
 
 
@@ -120,18 +126,22 @@ def source_of(values: Mapping[str, str]) -> Source | None:
         return None
     if not all(RUN_CELL.match(name) for name in payload.c):
         return None
+    if not set(payload.q) <= DOUBTS.keys():
+        return None
     sent_rows = _rows(name for name, value in values.items() if (value or "").strip())
     if sent_rows != _rows(payload.c) or _digest(payload.c, values) != payload.d:
         return None
-    return Source(format=payload.f, version=payload.v, sha256=payload.s)
+    return Source(format=payload.f, version=payload.v, sha256=payload.s,
+                  doubts=tuple(payload.q))
 
 
 def record(row: Submission, values: Mapping[str, str]) -> None:
-    """Set the row's source columns from the form as sent: all three, or none."""
+    """Set the row's source columns from the form as sent: all of them, or none."""
     source = source_of(values)
     row.source_format = source.format if source else None
     row.source_version = source.version if source else None
     row.source_sha256 = source.sha256 if source else None
+    row.source_doubts = ",".join(source.doubts) if source and source.doubts else None
 
 
 # --- what pages show ---------------------------------------------------------------------
@@ -152,11 +162,16 @@ def describe(fmt: str, version: str | None) -> str:
 
 
 def of_row(row: Submission) -> Provenance:
+    """The row's provenance; its caveat says what the operator typed beside an import
+    and what the import found doubtful about the file (in DOUBTS' order)."""
     if not row.source_format:
         return Provenance("typed", TYPED_BY_HAND)
+    doubts = set((row.source_doubts or "").split(","))
+    caveats = [TTFT_TYPED.get(row.source_format),
+               *(sentence for code, sentence in DOUBTS.items() if code in doubts)]
     return Provenance(
         kind="measured" if row.source_format == runner.FORMAT else "imported",
         text=describe(row.source_format, row.source_version),
         sha256=row.source_sha256,
-        caveat=TTFT_TYPED.get(row.source_format),
+        caveat=" ".join(filter(None, caveats)) or None,
     )

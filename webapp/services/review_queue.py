@@ -31,6 +31,7 @@ QUEUE_FLAGS = {
     "not-reproduction": "Diverges too far to be a reproduction",
     "related-band": "Related band: needs the reviewer's call",
     "matching-set": "Matching set differs from the original",
+    "same-measurement": "Same result file as the original or an earlier reproduction",
     "same-operator-signal": "Shares a handle or same-day IP hash",
     "look-alike-handle": "Handle looks like another operator's on the same original",
     "other-entry": "Uses an \"other\" pick-list entry",
@@ -45,7 +46,7 @@ class QueueItem:
 
     @property
     def can_mark_reproduced(self) -> bool:
-        blocking = {"not-reproduction", "matching-set"}
+        blocking = {"not-reproduction", "matching-set", "same-measurement"}
         return self.row.kind == Kind.REPRODUCTION and not any(
             flag.code in blocking for flag in self.flags)
 
@@ -96,6 +97,8 @@ def queue_flags(row: Submission, hub: Submission | None,
             flags.append(QueueFlag("related-band", QUEUE_FLAGS["related-band"]))
         if not matching.same(hub, row):
             flags.append(QueueFlag("matching-set", QUEUE_FLAGS["matching-set"]))
+        if moderation.same_measurement(row, siblings) is not None:
+            flags.append(QueueFlag("same-measurement", QUEUE_FLAGS["same-measurement"]))
         found = review_compare.signals(row, hub, siblings)
         if any(set(signal.shared) - {review_compare.LOOK_ALIKE} for signal in found):
             flags.append(QueueFlag("same-operator-signal", QUEUE_FLAGS["same-operator-signal"]))

@@ -116,9 +116,22 @@ def read_upload(refs: intake.References) -> tuple[intake.Intake, str | None]:
         raise Refusal("Choose a file, or paste the tool's output, before reading it.", 400)
     status = 413 if len(raw) > intake.MAX_BYTES else 422
     try:
-        return intake.parse(raw, filename=name, references=refs), name
+        found = intake.parse(raw, filename=name, references=refs)
     except intake.IntakeError as error:
         raise Refusal(str(error), status) from None
+    _check_runner(found)
+    return found, name
+
+
+def _check_runner(found: intake.Intake) -> None:
+    """A runner's result names the runner file that wrote it: not the one this site
+    serves now (or none) is a doubt the row keeps."""
+    if found.format != intake.runner.FORMAT:
+        return
+    served = runner_file.served()
+    if served is not None and found.facts.get("runner_sha256") != served.sha256:
+        found.doubts.append("other-runner")
+        found.notes.append(intake.DOUBTS["other-runner"])
 
 
 def typed_values(form: Mapping[str, str]) -> dict[str, str]:
@@ -199,19 +212,13 @@ def summary(found: intake.Intake, name: str | None, applied: list[str],
         value = _shown(field, found.values[field], choices)
         return Line(_label(field), value, found.sources.get(field, ""))
 
-    notes = list(found.notes)
-    served = runner_file.served()
-    their_runner = found.facts.get("runner_sha256")
-    if their_runner and served and their_runner != served.sha256:
-        notes.append("The runner that wrote this file is not the one this site serves now "
-                     "(its sha256 differs): an older or edited copy.")
     return Summary(
         provenance=found.provenance,
         filename=name,
         sha256=found.sha256,
         filled=tuple(line(field) for field in applied),
         checked=tuple(line(field) for field in found.values if field not in applied),
-        notes=tuple(notes),
+        notes=tuple(found.notes),
         estimates=tuple(Line(_label(field), estimate.value, estimate.basis)
                         for field, estimate in found.estimates.items()),
         unmapped=tuple(found.unmapped.items()),
@@ -264,3 +271,18 @@ def refuse_other_configuration(found: intake.Intake, hub, refs: intake.Reference
         raise Refusal("This file is a run of another configuration, so it cannot "
                       "reproduce this benchmark: " + " ".join(check.conflicts), 409)
     found.notes.extend(check.unchecked)
+
+
+def refuse_same_file(found: intake.Intake, hub) -> None:
+    """Refusal (409) when the file is the original's own result file, or one an earlier
+    reproduction of it sent: a reproduction is a second measurement."""
+    if hub.source_sha256 == found.sha256:
+        raise Refusal("This is the original benchmark's own result file (the same sha256), "
+                      "not a second measurement of it. Run the benchmark on your machine and "
+                      "upload that result.", 409)
+    for row in hub.reproductions:
+        if row.source_sha256 == found.sha256:
+            raise Refusal(f"This result file was already sent as a reproduction of this "
+                          f"benchmark (#{row.id}, the same sha256): a reproduction is your "
+                          "own measurement. Run the benchmark on your machine and upload "
+                          "that result.", 409)

@@ -20,6 +20,7 @@ from typing import Any
 
 from webapp.services.intake import llama_bench, ollama, runner, safejson, vllm
 from webapp.services.intake.core import (
+    DOUBTS,
     OTHER,
     Estimate,
     HardwareRef,
@@ -34,6 +35,7 @@ from webapp.services.intake.matching import LockCheck, check_locked
 from webapp.services.intake.safejson import MAX_BYTES, MAX_DEPTH, MAX_ITEMS
 
 __all__ = [
+    "DOUBTS",
     "FORMATS",
     "MAX_BYTES",
     "MAX_DEPTH",

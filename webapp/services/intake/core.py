@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +28,48 @@ MAX_RUNS = 10
 RUN_FIELDS = ("ttft_ms", "tokens_generated", "decode_tps")
 
 
+# What a result file can make doubtful about its own numbers, by code: the sentence the
+# operator reads at the import, and reviewers and readers beside the row's provenance.
+DOUBTS = {
+    "edited": "The result file's own timestamps disagree with its decode speed: it may "
+              "have been edited.",
+    "other-runner": "The result file was not written by the runner this site serves (its "
+                    "runner sha256 differs or is missing): an older or edited copy.",
+    "no-prompt": "The result file does not name the prompt it measured (no prompt sha256), "
+                 "so it cannot be checked to be the runner's.",
+}
+
+
 class IntakeError(ValueError):
     """A file the intake refuses. The message is written for the operator at the form."""
+
+
+_COMPACT_MOMENT = re.compile(r"(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})")
+_ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ][0-9:.,]{5,40}(?:Z|[+-]\d{2}:?\d{2})?)?",
+                         re.IGNORECASE)
+
+
+def measured_day(value: Any) -> date | None:
+    """The UTC day of a date or moment a tool wrote: "2025-01-01", "2025-01-01T10:00:00Z",
+    "2025-01-01T10:00:00.123456789+02:00" (Ollama's nanoseconds), vLLM's
+    "20250101-100000"; None when it is none of these."""
+    if not isinstance(value, str) or len(value) > 60:
+        return None
+    text = value.strip()
+    compact = _COMPACT_MOMENT.fullmatch(text)
+    if compact:
+        text = "{}-{}-{}T{}:{}:{}".format(*compact.groups())
+    elif not _ISO_MOMENT.fullmatch(text):
+        return None
+    # Python reads at most six decimals of a second: Ollama writes nine.
+    text = re.sub(r"(\.\d{6})\d+", r"\1", text.replace(",", "."))
+    try:
+        moment = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.date()
 
 
 def run_field(index: int, name: str) -> str:
@@ -161,7 +203,10 @@ class Intake:
     - `facts`: details worth showing or keeping that are not form fields
       (prompt sha256, how tokens were counted, the tool's model id, ...);
     - `device`: "cpu" when the file says the model ran on the CPU only, "gpu" when it
-      names the GPU that ran it, None when it does not say.
+      names the GPU that ran it, None when it does not say;
+    - `doubts`: what the file itself makes doubtful (DOUBTS codes: its timestamps
+      disagree with its speeds, another runner wrote it, it names no prompt). The row
+      keeps them with its provenance, for reviewers and readers.
     """
 
     format: str
@@ -175,6 +220,7 @@ class Intake:
     unmapped: dict[str, str] = field(default_factory=dict)
     facts: dict[str, str] = field(default_factory=dict)
     device: str | None = None
+    doubts: list[str] = field(default_factory=list)
 
     @property
     def run_count(self) -> int:
@@ -270,6 +316,7 @@ class Draft:
         self.unmapped: dict[str, str] = {}
         self.facts: dict[str, str] = {}
         self.device: str | None = None
+        self.doubts: list[str] = []
 
     def put(self, name: str, value: str | float | int, source: str) -> None:
         text = fmt(value) if isinstance(value, float) else str(value)
@@ -279,6 +326,34 @@ class Draft:
     def note(self, text: str) -> None:
         if text not in self.notes:
             self.notes.append(text)
+
+    def doubt(self, code: str) -> None:
+        """The file is doubtful in this way (a DOUBTS code); its note says so to the
+        operator."""
+        if code not in self.doubts:
+            self.doubts.append(code)
+        self.note(DOUBTS[code])
+
+    def put_measured_on(self, value: Any, source: str) -> None:
+        """The day the file says its runs were measured (an ISO 8601 date or moment, in
+        UTC when it names no offset; vLLM's YYYYMMDD-HHMMSS), as the form's measurement
+        date. A date that cannot be read, or that is still to come, fills nothing: the
+        form keeps the day typed (today by default), and a note says so. None (the
+        file names no date) fills nothing and says nothing."""
+        if value is None:
+            return
+        day = measured_day(value)
+        if day is None:
+            self.note(f"The file's date ({source}) could not be read: check the measurement "
+                      "date.")
+            return
+        today = datetime.now(UTC).date()
+        if day > today:
+            self.note(f"The file's date ({source}: {day.isoformat()}) is after today "
+                      f"({today.isoformat()}, UTC), so it was not used: check the "
+                      "measurement date.")
+            return
+        self.put("measured_on", day.isoformat(), source)
 
     def estimate(self, name: str, value: float, basis: str) -> None:
         self.estimates[name] = Estimate(fmt(value, 1), basis)
@@ -321,4 +396,5 @@ class Draft:
             unmapped=self.unmapped,
             facts=self.facts,
             device=self.device,
+            doubts=self.doubts,
         )

@@ -135,6 +135,8 @@ def parse(records: list[tuple[str, Any]], fmt_name: str, refs: References) -> Dr
     _build(draft, chosen, label, refs)
     _hardware(draft, chosen, label, refs)
     _model(draft, chosen, label, refs)
+    if chosen.get("test_time") is not None:
+        draft.put_measured_on(chosen["test_time"], f"{label}: test_time")
     return draft
 
 

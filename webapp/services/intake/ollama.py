@@ -327,6 +327,7 @@ def parse_api(records: list[tuple[str, Any]], refs: References) -> Draft:
     draft.put("runtime", runtime.slug, "a response of Ollama's API")
     draft.note("Ollama's API does not return its version: enter it (ollama -v).")
     label, record = finals[0]
+    draft.put_measured_on(record.get("created_at"), f"{label}: created_at")
     tag = optional_text(record.get("model"))
     if tag:
         apply_tag(draft, tag, f"{label}: model", refs)

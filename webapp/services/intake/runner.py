@@ -30,6 +30,9 @@ from webapp.services.intake.core import (
 FORMAT = "trustbench-result"
 TOOL = "trustbench-measure"
 SUPPORTED_VERSION = 1
+# The sha256 of the runner's one timed prompt (trustbench_measure.PROMPT_SHA256; a test
+# checks they agree). A result naming another prompt measured something else.
+PROMPT_SHA256 = "9f88ea45b4f2d74e705d083402f3c683f2363ec18e4bb60f274ba058853b78e3"
 # Runs whose timestamps disagree with their numbers by more than this are flagged.
 TIMESTAMP_TOLERANCE = 0.02
 
@@ -91,12 +94,14 @@ def _check_timestamps(draft: Draft, run: dict, index: int, values: tuple) -> Non
             f"Run {index + 1}: decode_tps does not equal tokens ÷ (T2 − T1) from its own "
             "timestamps: the file may have been edited. Check the numbers."
         )
+        draft.doubt("edited")
 
 
 def parse(data: dict, refs: References) -> Draft:
     _version(data)
     draft = Draft(FORMAT, TOOL)
     draft.format_version = optional_text(data.get("runner_version"), 20)
+    _prompt_measured(draft, data)
     runs_data = data.get("runs")
     if not isinstance(runs_data, list) or not runs_data:
         raise IntakeError("The result has no runs: measure again with the runner.")
@@ -122,7 +127,26 @@ def parse(data: dict, refs: References) -> Draft:
     _environment(draft, environment, refs)
     _model(draft, data, environment, refs)
     _caveats(draft, data)
+    if data.get("created_at") is not None:
+        draft.put_measured_on(data["created_at"], "created_at")
     return draft
+
+
+def _prompt_measured(draft: Draft, data: dict) -> None:
+    """The runner sends one fixed prompt: a result naming another measured something
+    else (refused); one naming none cannot be checked (a doubt the row keeps)."""
+    named = data.get("prompt_sha256")
+    if named is None or named == "":
+        draft.doubt("no-prompt")
+        return
+    if not isinstance(named, str) or named.strip().lower() != PROMPT_SHA256:
+        shown = str(named)[:16]
+        raise IntakeError(
+            f"This result was measured with another prompt than the runner's (its prompt "
+            f"sha256 starts {shown}, the runner's {PROMPT_SHA256[:16]}), so its numbers do "
+            "not compare with the rows here. Measure again with the runner this site "
+            "serves (/measure.py), unchanged."
+        )
 
 
 def _vram(draft: Draft, data: dict) -> None:

@@ -192,5 +192,5 @@ def _setup(draft: Draft, result: dict, label: str, refs: References) -> None:
             break
     else:
         draft.note("vLLM's result does not record the GPU: choose the hardware and count.")
-    if isinstance(result.get("date"), str):
-        draft.facts["date"] = result["date"][:40]
+    if result.get("date") is not None:
+        draft.put_measured_on(result["date"], f"{label}: date")
