@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import FeedbackNote, Submission
+from webapp.services import evidence
 from webapp.services.rules import Kind, State
 
 
@@ -141,3 +142,28 @@ def test_flagged_editorial_numbers_need_confirmation(reviewer_client):
     response = reviewer_client.post("/review/editorial", {**fast, "confirm_flags": "on"})
     assert response.status_code == 303
     assert len(_editorial_rows()) == 1
+
+
+def test_an_editorial_row_is_credited_to_the_editors(reviewer_client, client, make_row,
+                                                     session):
+    """SPEC §4: an editorial row was measured by the editors, and every page that names
+    who measured it says so, as its badge does; never "anonymous"."""
+    assert reviewer_client.post("/review/editorial", EDITORIAL).status_code == 303
+    [row] = _editorial_rows()
+    reproduction = make_row(kind=Kind.REPRODUCTION, state=State.REPRODUCED, hub=row,
+                            handle="someone", runtime_version="b4600")
+    evidence.refresh_derived(session, row)
+    session.commit()
+
+    public = client.get(f"/benchmarks/{row.id}").get_data(as_text=True)
+    assert "Measured by the editors on" in public and "2025-01-15" in public
+    assert "Editorial measurement" in public
+    network = client.get("/resources/reproduction-network").get_data(as_text=True)
+    assert f"benchmark #{row.id}</a>" in network and "measured by the editors." in network
+    review = reviewer_client.get(f"/review/submissions/{row.id}").get_data(as_text=True)
+    assert "<dt>Handle</dt><dd>the editors</dd>" in review
+    assert "Measured by anonymous" not in public
+    assert "measured by anonymous" not in network
+    assert "<dd>anonymous</dd>" not in review
+    # the reproduction by another operator is still named by its handle
+    assert f'id="repro-{reproduction.id}"' in public and "someone" in public

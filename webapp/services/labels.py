@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from webapp.services.rules import METADATA_FIELDS
+from webapp.services.rules import METADATA_FIELDS, Kind
+
+# Who measured an editorial row (SPEC §4): the editors, never a handle or "anonymous".
+EDITORS_LABEL = "the editors"
 
 
 def number(value: float | int | None) -> str:
@@ -73,6 +76,8 @@ def runtime_label(row: Any) -> str:
 
 
 def operator_label(row: Any) -> str:
+    if row.kind == Kind.EDITORIAL:
+        return EDITORS_LABEL
     handle = (row.handle or "").strip()
     return handle or "anonymous"
 

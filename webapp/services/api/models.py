@@ -236,7 +236,9 @@ class BenchmarkDetail(_Out):
     urls: Urls
     kind: Kind
     summary: BenchmarkSummary
-    operator: str | None = Field(description="The handle the operator gave; null: anonymous.")
+    operator: str | None = Field(description=(
+        "The handle the operator gave; null: anonymous, or, when kind is editorial, "
+        "measured by the editors."))
     operator_url: str | None
     notes: str
     build_context: list[Fact]
