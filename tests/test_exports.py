@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from webapp.services import evidence, exports
+from webapp.services import evidence, exports, provenance
 from webapp.services.rules import STALE_DAYS, Kind, State
 
 
@@ -163,6 +163,31 @@ def test_medians_are_exported_without_float_noise(client, session, make_row):
     assert (record["ttft_ms"], record["decode_tps"]) == (54.65, 86.05)
     for text in (body, lines):
         assert "00000" not in text and "99999" not in text
+
+
+def test_how_the_numbers_got_there_is_exported_as_the_api_gives_it(client, session, make_row):
+    imported = publish(session, make_row, source_format="llama-bench-json",
+                       source_version="b5163", source_sha256="ab" * 32)
+    typed = publish(session, make_row, hardware="rtx-3090")
+    given = client.get(f"/api/v1/benchmarks/{imported.id}").get_json()["provenance"]
+    assert given["sha256"] == "ab" * 32 and "TTFT was typed by hand" in given["caveat"]
+    rows = {int(r["id"]): r for r in read_csv(fetch(client, "/benchmarks.csv"))}
+    records = {r["id"]: r for r in read_jsonl(fetch(client, "/benchmarks.jsonl"))}
+    for exported in (rows[imported.id], records[imported.id]):
+        assert exported["source_format"] == "llama-bench-json"
+        assert exported["source_sha256"] == given["sha256"]
+        assert exported["source_caveat"] == given["caveat"]
+    assert (rows[typed.id]["source_sha256"], rows[typed.id]["source_caveat"]) == ("", "")
+    assert (records[typed.id]["source_sha256"], records[typed.id]["source_caveat"]) == (
+        None, None)
+
+
+def test_a_caveat_cannot_become_a_spreadsheet_formula(client, session, make_row, monkeypatch):
+    publish(session, make_row, source_format="llama-bench-json", source_sha256="ab" * 32)
+    monkeypatch.setattr(provenance, "of_row", lambda row: provenance.Provenance(
+        "imported", "imported", sha256=row.source_sha256, caveat="=HYPERLINK(1)"))
+    (row,) = read_csv(fetch(client, "/benchmarks.csv"))
+    assert row["source_caveat"] == "'=HYPERLINK(1)"
 
 
 def test_operator_url_is_exported_only_when_http(client, session, make_row):

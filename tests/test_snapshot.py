@@ -11,7 +11,7 @@ import pytest
 
 from tests.factories import publish
 from webapp.models import utcnow
-from webapp.services import moderation, snapshot
+from webapp.services import moderation, provenance, snapshot
 from webapp.services.rules import Kind, State
 
 # Words of private things: no table or column name of the snapshot may hold one.
@@ -103,6 +103,19 @@ def test_medians_are_written_without_float_noise(app, session, make_row, tmp_pat
         for table in ("benchmarks", "reproductions"):
             (row,) = connection.execute(f"SELECT ttft_ms, decode_tps FROM {table}")  # noqa: S608
             assert tuple(row) == (54.65, 54.65), table
+
+
+def test_benchmarks_carry_how_their_numbers_got_there(app, session, make_row, tmp_path):
+    row = publish(session, make_row, source_format="llama-bench-json", source_version="b5163",
+                  source_sha256="ab" * 32)
+    made = provenance.of_row(row)
+    path = tmp_path / "public.sqlite3"
+    snapshot.write(session, path, now=utcnow(), source_url="", version=1)
+    with open_snapshot(path) as connection:
+        (found,) = connection.execute(
+            "SELECT source_format, source_sha256, source_caveat FROM benchmarks")
+    assert tuple(found) == ("llama-bench-json", made.sha256, made.caveat)
+    assert "TTFT was typed by hand" in found["source_caveat"]
 
 
 def test_cli_refuses_a_missing_folder(app, tmp_path):

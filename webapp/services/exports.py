@@ -8,7 +8,9 @@ and each batch is written out before the next is read, so neither the first byte
 the worker's memory waits on the size of the catalog. Badge, tier and stale come from
 the stored index the catalog filters on, which equals what the pages show on every day;
 the plausibility flags are the ones the row's page lists (plausibility.of_row), worked
-out from the row's columns and the reference rows kept per data version.
+out from the row's columns and the reference rows kept per data version; how the numbers
+got there (SPEC §11: the source's format and version, its file's sha256, the caveat) is
+what the row's page and the API say (provenance.of_row).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
 from webapp.models import Submission
-from webapp.services import catalog_rows, plausibility
+from webapp.services import catalog_rows, plausibility, provenance
 from webapp.services.catalog import CatalogQuery, Selection
 from webapp.services.divergence import measured
 from webapp.services.labels import (
@@ -62,7 +64,8 @@ FIELDS: tuple[str, ...] = (
     "vram_peak_mib", "prefill_tps", "flags",
     "badge", "tier", "stale", "independent_reproductions",
     "operator", "operator_url", "notes",
-    "measured_at", "published_at", "submitted_on", "source_format", "source_version", "demo",
+    "measured_at", "published_at", "submitted_on", "source_format", "source_version",
+    "source_sha256", "source_caveat", "demo",
 )
 
 # `flags` holds the codes of the row's plausibility flags (rules.FlagCode) separated by
@@ -94,7 +97,8 @@ _COLUMNS = (
     _ROWS.c.prefill_tps, _ROWS.c.derived_badge, _ROWS.c.derived_repro_count,
     _ROWS.c.handle, _ROWS.c.url, _ROWS.c.notes,
     _ROWS.c.measured_at, _ROWS.c.decided_at, _ROWS.c.created_at,
-    _ROWS.c.source_format, _ROWS.c.source_version, _ROWS.c.is_demo,
+    _ROWS.c.source_format, _ROWS.c.source_version, _ROWS.c.source_sha256,
+    _ROWS.c.source_doubts, _ROWS.c.is_demo,
 )
 # A fragmented reproduction names its hub only while the hub is public.
 _HUB_PUBLIC = and_(_HUB.c.id == _ROWS.c.hub_id, _HUB.c.state == State.APPROVED)
@@ -127,7 +131,7 @@ class _Reference:
         self.models, self.hardware = entries.models, entries.hardware
         self.quants, self.runtimes = entries.quants, entries.runtimes
         self._caches: dict[str, dict[tuple[Any, ...], Any]] = {
-            name: {} for name in ("model", "hardware", "quant", "runtime", "url")}
+            name: {} for name in ("model", "hardware", "quant", "runtime", "url", "source")}
 
     def _cached(self, name: str, key: tuple[Any, ...], compute: Any) -> Any:
         cache = self._caches[name]
@@ -159,6 +163,14 @@ class _Reference:
             return None
         return self._cached("url", (url,), lambda: safe_url(url) or "") or None
 
+    def source(self, view: _SourceView) -> tuple[str | None, str | None]:
+        """(sha256, caveat) of the row's provenance, as its page and the API give them
+        (provenance.of_row). Its wording depends on the source's format, version and
+        doubts, so it is worked out once per kind of source; whether a file's sha256 is
+        published is of_row's to say, and the digest is the row's own."""
+        made = self._cached("source", view.kind(), lambda: provenance.of_row(view))
+        return (view.source_sha256 if made.sha256 is not None else None), made.caveat
+
 
 class _RowView:
     """What labels.* and plausibility.of_row read from a row: the configuration's columns
@@ -187,6 +199,22 @@ class _RowView:
         self.decode_tps, self.vram_peak_mib = decode_tps, vram_peak_mib
 
 
+class _SourceView:
+    """What provenance.of_row reads of a row: its source columns. (A column of_row comes
+    to read that is missing here fails loudly, as an AttributeError, not silently.)"""
+
+    __slots__ = ("source_format", "source_version", "source_sha256", "source_doubts")
+
+    def __init__(self, source_format: str | None, source_version: str | None,
+                 source_sha256: str | None, source_doubts: str | None):
+        self.source_format, self.source_version = source_format, source_version
+        self.source_sha256, self.source_doubts = source_sha256, source_doubts
+
+    def kind(self) -> tuple[str | None, ...]:
+        """Every column but the file's digest: what the provenance's wording depends on."""
+        return tuple(getattr(self, name) for name in self.__slots__ if name != "source_sha256")
+
+
 def _flags(view: _RowView) -> str:
     """The codes of the row's plausibility flags, FLAG_SEPARATOR between them."""
     flags = plausibility.of_row(view).flags
@@ -209,13 +237,16 @@ def _record(row: tuple[Any, ...], reference: _Reference) -> tuple[Any, ...]:
      seed, quant_provider, sha256_prefix, speculative, batch_gt1, tensor_parallel,
      ttft_ms, decode_tps, tokens_generated, ttft_spread, decode_spread, vram_peak_mib,
      prefill_tps, badge, repro_count, handle, url, notes, measured_at, decided_at,
-     created_at, source_format, source_version, is_demo, tier, fresh) = row
+     created_at, source_format, source_version, source_sha256, source_doubts, is_demo, tier,
+     fresh) = row
     key = (model_id, hardware_id, hardware_count, quant_id, runtime_id, other_model,
            other_hardware, other_quant, other_runtime, cpu_family, runtime_version)
     view = _RowView(reference, *key, speculative, batch_gt1, tensor_parallel, decode_tps,
                     vram_peak_mib)
     model, model_text, hardware, hardware_text, quant, quant_text, runtime, runtime_text = (
         reference.labels(key, view))
+    sha256, caveat = reference.source(
+        _SourceView(source_format, source_version, source_sha256, source_doubts))
     return (
         id_, kind, related_to,
         model, model_text, hardware, hardware_count, hardware_text,
@@ -229,7 +260,7 @@ def _record(row: tuple[Any, ...], reference: _Reference) -> tuple[Any, ...]:
         badge, tier, not fresh, repro_count,
         _text(handle), reference.url(url), _text(notes),
         _time(measured_at), _time(decided_at), created_at.date().isoformat(),
-        source_format, source_version, bool(is_demo),
+        source_format, source_version, sha256, caveat, bool(is_demo),
     )
 
 
