@@ -133,7 +133,7 @@ def test_pagination_window():
 def test_ring_picture_places_every_dot_on_its_ring():
     class Row:
         def __init__(self, id_):
-            self.id, self.handle = id_, None
+            self.id, self.handle, self.kind = id_, None, Kind.REPRODUCTION
 
     from webapp.services.rules import Ring
 
