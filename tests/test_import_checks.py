@@ -213,3 +213,30 @@ def test_a_second_copy_of_a_reproductions_file_cannot_be_marked_reproduced(
     assert response.status_code in (409, 422)
     session.expire_all()
     assert second.state == State.QUEUED
+
+
+# --- what the form would refuse, named at the import ------------------------------------------
+
+
+def test_an_imported_value_the_form_refuses_is_named_beside_its_field_at_once(client):
+    environment = {"gpu_name": "NVIDIA GeForce RTX 4090", "gpu_count": 1_000_000}
+    response = upload(client, "/submit/benchmark/import",
+                      result(environment=environment, created_at="2025-01-01T10:00:00Z"),
+                      typed={"handle": "kept-handle"})
+    assert response.status_code == 200  # the file was read; the form says what to fix
+    shown = form_values(response.text)
+    assert shown["hardware_count"] == "1000000" and shown["handle"] == "kept-handle"
+    assert field_error(response.text, "hardware_count")
+    # fields the operator has still to fill (the VRAM peak, here) say nothing yet
+    assert field_error(response.text, "vram_peak_mib") is None
+
+
+def test_a_files_date_before_the_originals_is_named_at_the_reproduce_import(client, hub,
+                                                                            session):
+    hub.measured_at = datetime(2025, 6, 1, 12, tzinfo=UTC)
+    session.commit()
+    response = upload(client, f"/benchmarks/{hub.id}/reproduce/import",
+                      result(created_at="2025-01-01T10:00:00Z"))
+    assert response.status_code == 200
+    assert "cannot be measured before the original" in field_error(response.text,
+                                                                   "measured_on")

@@ -237,5 +237,8 @@ def import_file(benchmark_id: int):
         return field not in importing.LOCKED_FIELDS
 
     values, applied = importing.filled(typed, found, allowed)
-    return _render(hub, runtimes, read_form(values), {}, 200,
+    _data, errors, posted = parse_form(
+        schemas.ReproductionSubmission, values,
+        submissions.form_context(db.session, {"runtimes": runtimes}, now=utcnow(), hub=hub))
+    return _render(hub, runtimes, posted, importing.imported_errors(errors, applied), 200,
                    imported=importing.summary(found, name, applied, choices))

@@ -163,7 +163,10 @@ def import_file():
         return _render_fresh(choices, read_form(typed), importing.refused(error),
                              error.status)
     values, applied = importing.filled(typed, found, lambda field: True)
-    return _render_fresh(choices, read_form(values), {}, 200,
+    _data, errors, posted = parse_form(
+        schemas.FreshSubmission, values,
+        submissions.form_context(db.session, choices.by_slug, now=utcnow()))
+    return _render_fresh(choices, posted, importing.imported_errors(errors, applied), 200,
                          imported=importing.summary(found, name, applied, choices))
 
 

@@ -228,6 +228,14 @@ def summary(found: intake.Intake, name: str | None, applied: list[str],
     )
 
 
+def imported_errors(errors: Mapping[str, str], applied: list[str]) -> dict[str, str]:
+    """The form's own messages (parse_form's, on the filled values) for the fields the
+    import filled: a value the form would refuse (a token count past any real run, a
+    date before the original's) is named beside its field at once, not only when the
+    form is sent. Fields the operator has still to fill say nothing yet."""
+    return {name: message for name, message in errors.items() if name in applied}
+
+
 def refused(error: Refusal) -> dict[str, str]:
     return {UPLOAD_FIELD: str(error)}
 
