@@ -101,3 +101,13 @@ def _reason_lines(document) -> list[str]:
         if element.get("class") == "reasons":
             return [_text(item) for item in element.iter(f"{NS}li")]
     raise AssertionError("no list of reasons")
+
+
+def test_a_low_row_lowered_by_age_says_it_stays_low(client, session, make_row):
+    """Incomplete metadata (low) and over a year old: age cannot lower it further, and
+    its reason says so instead of "Tier lowered one step"."""
+    row = publish(session, make_row, age_days=OVER_A_YEAR, driver_version=None)
+    document = html5lib.parse(client.get(f"/benchmarks/{row.id}").get_data(as_text=True))
+    [age] = [reason for reason in _reason_lines(document) if reason.startswith("Age:")]
+    assert "over 12 months" in age and "already low, the lowest, so it stays there" in age
+    assert "Tier lowered one step" not in age

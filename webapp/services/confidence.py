@@ -237,8 +237,10 @@ def assess(hub: HubFacts, repros: Sequence[ReproFacts], now: datetime, *,
     tier = base
     if not consistent:
         tier = tier.capped(Tier.MODERATE)
+    before_drift = tier
     if drift is not None:
         tier = tier.lowered()
+    before_age = tier
     tier = age_lowering(tier, days)
     stale = is_stale(days)
 
@@ -249,8 +251,8 @@ def assess(hub: HubFacts, repros: Sequence[ReproFacts], now: datetime, *,
         _metadata_reason(missing),
         _consistency_reason(unexplained, hub.spread_explained, cv, len(decode_values),
                             consistent),
-        _drift_reason(drift, hub.environment.runtime_version),
-        _age_reason(days, stale),
+        _drift_reason(drift, hub.environment.runtime_version, before_drift is Tier.LOW),
+        _age_reason(days, stale, before_age is Tier.LOW),
     )
     return Confidence(
         tier=tier,
@@ -367,13 +369,18 @@ def _consistency_reason(
     return f"Consistency failed: {spread_text}; {cv_text}. Tier capped at moderate."
 
 
-def _drift_reason(drift: _Drift | None, hub_runtime: str | None) -> str:
+# What a lowering step says: it moved the tier, or the tier was already the lowest.
+_LOWERED = "Tier lowered one step."
+_ALREADY_LOW = "The tier is already low, the lowest, so it stays there."
+
+
+def _drift_reason(drift: _Drift | None, hub_runtime: str | None, already_low: bool) -> str:
     if drift is not None:
         return (
             f"Runtime drift: a reproduction on the newer runtime {drift.runtime_version} "
             f"(original: {hub_runtime}) diverges by {percent(drift.comparison.worst)}, "
             f"more than {percent(TOLERANCE)}; the numbers may be stale for current "
-            "runtimes. Tier lowered one step."
+            f"runtimes. {_ALREADY_LOW if already_low else _LOWERED}"
         )
     if not hub_runtime or not hub_runtime.strip():
         return (
@@ -386,13 +393,14 @@ def _drift_reason(drift: _Drift | None, hub_runtime: str | None) -> str:
     )
 
 
-def _age_reason(days: int, stale: bool) -> str:
+def _age_reason(days: int, stale: bool, already_low: bool) -> str:
     text = f"Age: the newest accepted measurement is {_plural(days, 'day')} old"
+    step = _ALREADY_LOW if already_low else _LOWERED
     if stale:
         return (
             f"{text}, over 18 months ({STALE_DAYS} days): the row is stale and hidden from "
-            "default catalog views. Tier lowered one step."
+            f"default catalog views. {step}"
         )
     if days > AGE_LOWER_DAYS:
-        return f"{text}, over 12 months ({AGE_LOWER_DAYS} days). Tier lowered one step."
+        return f"{text}, over 12 months ({AGE_LOWER_DAYS} days). {step}"
     return f"{text}, within 12 months ({AGE_LOWER_DAYS} days)."
