@@ -94,6 +94,16 @@ def make_row(app):
 
 
 @pytest.fixture
+def runner_hub(make_row, session):
+    """A public row the runner's fixture file (tests/intake/fixtures/
+    trustbench_result_fake_engine.json) reproduces: same model, quant and engine family."""
+    row = make_row(model="qwen2.5-7b-instruct", quant="gguf-q4_k_m", runtime="llama-cpp",
+                   runs=((203.0, 512, 250.5), (201.3, 512, 250.5), (204.1, 512, 250.5)))
+    session.commit()
+    return row
+
+
+@pytest.fixture
 def no_csrf(app):
     """Forms post without a CSRF token (tests of what the form decides, not of CSRF)."""
     app.config["WTF_CSRF_ENABLED"] = False

@@ -42,11 +42,8 @@ def result(**changes) -> bytes:
 
 
 @pytest.fixture
-def hub(make_row, session):
-    row = make_row(model="qwen2.5-7b-instruct", quant="gguf-q4_k_m", runtime="llama-cpp",
-                   runs=((203.0, 512, 250.5), (201.3, 512, 250.5), (204.1, 512, 250.5)))
-    session.commit()
-    return row
+def hub(runner_hub):
+    return runner_hub
 
 
 def test_the_runners_prompt_hash_is_the_one_the_intake_checks():

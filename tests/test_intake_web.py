@@ -88,12 +88,8 @@ def post_multipart(client, path: str, data: dict, **kwargs):
 
 
 @pytest.fixture
-def hub(make_row, session):
-    """A public row the runner fixture reproduces: same model, quant and engine family."""
-    row = make_row(model="qwen2.5-7b-instruct", quant="gguf-q4_k_m", runtime="llama-cpp",
-                   runs=((203.0, 512, 250.5), (201.3, 512, 250.5), (204.1, 512, 250.5)))
-    session.commit()
-    return row
+def hub(runner_hub):
+    return runner_hub
 
 
 # --- every format fills the forms ---------------------------------------------------------

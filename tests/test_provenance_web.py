@@ -114,11 +114,8 @@ def test_the_runner_file_is_read_once(monkeypatch):
 
 
 @pytest.fixture
-def hub(make_row, session):
-    row = make_row(model="qwen2.5-7b-instruct", quant="gguf-q4_k_m", runtime="llama-cpp",
-                   runs=((203.0, 512, 250.5), (201.3, 512, 250.5), (204.1, 512, 250.5)))
-    session.commit()
-    return row
+def hub(runner_hub):
+    return runner_hub
 
 
 def imported_form(client, path: str, name: str = RUNNER_FILE, raw: bytes | None = None,
