@@ -10,6 +10,7 @@ Submission.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -55,23 +56,32 @@ class Entry:
     bits_per_weight: float | None = None  # quant
 
 
-class CatalogRow:
-    """One catalog row's columns under their Submission names, and its reference entries."""
+_REFERENCE_NAMES = ("model", "hardware", "quant", "runtime")
+_MODEL_AT, _HARDWARE_AT, _QUANT_AT, _RUNTIME_AT = (
+    _NAMES.index(f"{name}_id") for name in _REFERENCE_NAMES)
 
-    __slots__ = (*_NAMES, "model", "hardware", "quant", "runtime")
+
+class CatalogRow(namedtuple("CatalogRow", (*_NAMES, *_REFERENCE_NAMES))):
+    """One catalog row's columns under their Submission names, and its reference entries:
+    a named tuple, so that a page's rows are built in C (a class setting some thirty
+    attributes one by one cost more than reading them)."""
+
+    __slots__ = ()
 
     model: Entry
     hardware: Entry
     quant: Entry
     runtime: Entry
 
-    def __init__(self, values: Sequence[Any], references: References) -> None:
-        for name, value in zip(_NAMES, values, strict=True):
-            setattr(self, name, value)
-        self.model = references.models[self.model_id]
-        self.hardware = references.hardware[self.hardware_id]
-        self.quant = references.quants[self.quant_id]
-        self.runtime = references.runtimes[self.runtime_id]
+    @classmethod
+    def of(cls, values: Sequence[Any], references: References) -> CatalogRow:
+        return tuple.__new__(cls, (
+            *values,
+            references.models[values[_MODEL_AT]],
+            references.hardware[values[_HARDWARE_AT]],
+            references.quants[values[_QUANT_AT]],
+            references.runtimes[values[_RUNTIME_AT]],
+        ))
 
 
 @dataclass(frozen=True)
@@ -124,4 +134,4 @@ def rows_by_id(session: Session, ids: Sequence[int]) -> dict[int, CatalogRow]:
     anything pending before it read the ids."""
     entries = references(session)
     found = session.connection().execute(_BY_ID, {"ids": list(ids)}).all()
-    return {row.id: row for row in (CatalogRow(values, entries) for values in found)}
+    return {values[0]: CatalogRow.of(values, entries) for values in found}
