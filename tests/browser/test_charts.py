@@ -50,11 +50,52 @@ def test_charts_are_visible_named_and_fit_the_page(page, live_server, catalog, w
             chart.scroll_into_view_if_needed()
             assert chart.is_visible(), address
             box = chart.bounding_box()
-            assert box["width"] > 200 and box["x"] >= 0 and box["x"] + box["width"] <= width
+            assert box["width"] > 200 and box["x"] >= 0
+            # a chart wider than the screen scrolls in its own box, inside the page
+            region = chart.locator("xpath=ancestor::div[contains(@class, 'chart-scroll')]")
+            edge = (region.bounding_box() if region.count() else box)
+            assert edge["x"] + edge["width"] <= width, address
         overflow = page.evaluate(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, f"{address} scrolls sideways by {overflow}px at {width}px"
     assert page.console_errors == []
+
+
+# The smallest text of a chart as drawn on the screen: its font size times the SVG's scale.
+SMALLEST_TEXT = """svg => Math.min(...Array.from(svg.querySelectorAll('text'),
+    text => parseFloat(getComputedStyle(text).fontSize) * svg.getScreenCTM().a))"""
+
+
+def test_wide_charts_keep_legible_text_on_a_phone_and_scroll_in_their_own_box(
+        page, live_server, catalog):
+    """At 360 px the scatter's and the strip's labels read at 10 px or more (squeezed to
+    the screen they read at about 7 px); the chart scrolls sideways in a focusable region
+    and the page does not."""
+    page.set_viewport_size({"width": 360, "height": 800})
+    hub = catalog["hub"]
+    for address, name in [
+        ("/hardware/rtx-4090", "Decode speed against bytes read per token on GeForce RTX 4090"),
+        (f"/benchmarks/{hub.id}", "Divergence of 2 accepted reproductions"),
+    ]:
+        page.goto(live_server.url(address))
+        chart = page.get_by_role("img", name=name, exact=False)
+        assert chart.evaluate(SMALLEST_TEXT) >= 10, address
+        region = chart.locator("xpath=ancestor::div[contains(@class, 'chart-scroll')]")
+        assert region.get_attribute("tabindex") == "0"
+        assert region.evaluate("el => el.scrollWidth > el.clientWidth"), address
+        region.focus()
+        page.keyboard.press("ArrowRight")
+        for _ in range(20):  # Chromium scrolls by key smoothly, over a few frames
+            if region.evaluate("el => el.scrollLeft") > 0:
+                break
+            page.wait_for_timeout(50)
+        assert region.evaluate("el => el.scrollLeft") > 0, address
+        assert page.evaluate("document.documentElement.scrollWidth"
+                             " - document.documentElement.clientWidth") <= 0, address
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(live_server.url("/hardware/rtx-4090"))
+    region = page.locator("div.chart-scroll").first
+    assert not region.evaluate("el => el.scrollWidth > el.clientWidth")  # nothing to scroll
 
 
 def test_scatter_dot_above_its_ceiling_is_drawn_above_the_line(page, live_server, catalog):
