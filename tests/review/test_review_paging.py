@@ -1,5 +1,6 @@
 """The audit log and feedback triage page like the queue: a page at a time with the site's
-pager, a page past the last one showing the last one."""
+pager, a page past the last one showing the last one; and a decision or a resolution sent
+without JavaScript returning to the page (and the queue's filters) it was sent from."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from webapp.blueprints.review.decisions import QUEUE_PER_PAGE
 from webapp.extensions import db
 from webapp.models import AuditEvent, FeedbackNote
-from webapp.services.rules import State
+from webapp.services.rules import Kind, State
 
 PER_PAGE = QUEUE_PER_PAGE
 START = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -204,3 +205,139 @@ def test_a_submissions_feedback_is_paged_open_first(reviewer_client, notes):
     assert f'/review/feedback/{note.id}/resolve?feedback_page=2"' in body
     assert resolved_from(reviewer_client, note, "feedback_page=2", "submission") == (
         f"{path}?feedback_page=2#feedback")
+
+
+# --- the queue: a decision sent without JavaScript returns to the queue as it was ----------
+
+
+@pytest.fixture
+def queued_reproductions(make_row, session):
+    """A page and two of queued reproductions, oldest first, and a queued fresh row the
+    kind filter leaves out (it would be the oldest on the unfiltered queue)."""
+    hub = make_row(handle="origin", age_days=400)
+    make_row(state=State.QUEUED, age_days=300)
+    count = PER_PAGE + 2
+    rows = [make_row(kind=Kind.REPRODUCTION, state=State.QUEUED, hub=hub,
+                     runs=((251.0, 512, 99.0), (250.0, 512, 100.0), (249.0, 512, 101.0)),
+                     age_days=200 - n)
+            for n in range(count)]
+    session.commit()
+    return rows
+
+
+def queue_form(body: str, row_id: int, action: str) -> dict[str, str]:
+    """The hidden inputs of the queue row's form posting to `action` (approve, reject):
+    what the browser sends without JavaScript, beside what the reviewer types."""
+    document = html5lib.parse(body, namespaceHTMLElements=False)
+    row = next(tr for tr in document.iter("tr") if tr.get("id") == f"queue-row-{row_id}")
+    form = next(form for form in row.iter("form")
+                if form.get("action") == f"/review/submissions/{row_id}/{action}"
+                and form.get("class") != "flag-reject")
+    assert form.get("hx-post") == form.get("action")  # the htmx swap stays
+    return {field.get("name"): field.get("value") for field in form.iter("input")
+            if field.get("type") == "hidden"}
+
+
+def sent(reviewer_client, row_id: int, action: str, form: dict[str, str]):
+    """The form posted as a browser without JavaScript posts it (no HX-Request)."""
+    return reviewer_client.client.post(f"/review/submissions/{row_id}/{action}", data=form)
+
+
+def test_a_plain_decision_returns_to_the_filtered_queue_page(reviewer_client,
+                                                             queued_reproductions):
+    """A reviewer on page 2 of the reproductions approves one and rejects the other without
+    JavaScript: each time they are back on page 2 of the reproductions (it was the
+    unfiltered first page), and with page 2 emptied, on the last page there is."""
+    first, last = queued_reproductions[-2:]
+    here = "/review/?kind=reproduction&page=2"
+    body = reviewer_client.get(here).get_data(as_text=True)
+    approve = queue_form(body, first.id, "approve")
+    assert approve["csrf_token"] and approve["return_to"] == "queue"
+    assert (approve["kind"], approve["page"]) == ("reproduction", "2")
+    assert "flag" not in approve  # only what the queue view was given
+    response = sent(reviewer_client, first.id, "approve", approve)
+    assert response.status_code == 303 and response.headers["Location"] == here
+
+    reject = queue_form(body, last.id, "reject")
+    response = sent(reviewer_client, last.id, "reject",
+                    {**reject, "reason": "written", "reason_text": "Not a reproduction"})
+    assert response.status_code == 303 and response.headers["Location"] == here
+    db.session.expire_all()
+    assert (first.state, last.state) == (State.APPROVED, State.REJECTED)
+
+    # page 2 is now past the end: the queue shows its last page, as for any such page
+    response = reviewer_client.get(here)
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert f"#{last.id} rejected: Not a reproduction" in body
+    assert f"queue-row-{queued_reproductions[0].id}" in body
+    assert queue_form(body, queued_reproductions[0].id, "approve")["kind"] == "reproduction"
+    assert "page" not in queue_form(body, queued_reproductions[0].id, "approve")
+
+
+@pytest.mark.parametrize("carried, expected", [
+    ({"kind": "reproduction", "flag": "any", "page": "3"}, "?kind=reproduction&flag=any&page=3"),
+    ({"kind": "fresh", "flag": "exceeds-ceiling"}, "?kind=fresh&flag=exceeds-ceiling"),
+    # unknown or invalid values are dropped, never sent back as they came
+    ({"kind": "//evil.example", "flag": "exceeds-ceiling", "page": "2"},
+     "?flag=exceeds-ceiling&page=2"),
+    ({"kind": "reproduction", "flag": "https://evil.example/", "page": "-1"},
+     "?kind=reproduction"),
+    ({"page": "2\r\nSet-Cookie: x=1", "flag": "<script>"}, ""),
+    ({"page": "0", "next": "https://evil.example/"}, ""),
+    ({"page": "1" + "0" * 22}, "?page=1000000"),  # past any page: the queue shows its last
+])
+def test_a_plain_decision_carries_only_the_queues_own_valid_parameters(
+        reviewer_client, queued_reproductions, carried, expected):
+    row = queued_reproductions[0]
+    response = reviewer_client.post(f"/review/submissions/{row.id}/approve",
+                                    {"return_to": "queue", **carried})
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/review/{expected}"
+    assert reviewer_client.get(response.headers["Location"]).status_code == 200
+
+
+def test_a_refused_plain_decision_keeps_the_way_back_to_the_filtered_queue(
+        reviewer_client, queued_reproductions):
+    """Reject with no reason from page 2 of the reproductions, without JavaScript: the
+    submission's page says why and keeps what was typed, as before; its link to the queue
+    and its reject form, sent again with a reason, go back to page 2 of the reproductions."""
+    row = queued_reproductions[-1]
+    here = "/review/?kind=reproduction&page=2"
+    body = reviewer_client.get(here).get_data(as_text=True)
+    reject = queue_form(body, row.id, "reject")
+    response = sent(reviewer_client, row.id, "reject",
+                    {**reject, "reason": "", "reason_text": "   "})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "A rejection needs a one-line reason." in page
+    assert '<p class="crumbs"><a href="/review/?kind=reproduction&amp;page=2">Queue</a>' in page
+    document = html5lib.parse(page, namespaceHTMLElements=False)
+    form = next(f for f in document.iter("form") if f.get("class") == "reject-form")
+    again = {field.get("name"): field.get("value") for field in form.iter("input")
+             if field.get("type") == "hidden"}
+    assert (again["return_to"], again["kind"], again["page"]) == ("queue", "reproduction", "2")
+    db.session.expire_all()
+    assert row.state == State.QUEUED
+
+    response = sent(reviewer_client, row.id, "reject",
+                    {**again, "reason": "written", "reason_text": "Duplicate of #1"})
+    assert response.status_code == 303 and response.headers["Location"] == here
+
+
+def test_a_refused_htmx_decision_keeps_the_rows_queue_parameters(reviewer_client,
+                                                                  queued_reproductions):
+    """The htmx path still swaps the row; the row it sends back keeps the queue's
+    parameters in its forms, so a later decision sent without JavaScript returns there."""
+    row = queued_reproductions[-1]
+    body = reviewer_client.get("/review/?kind=reproduction&page=2").get_data(as_text=True)
+    reject = queue_form(body, row.id, "reject")
+    response = reviewer_client.client.post(
+        f"/review/submissions/{row.id}/reject", data={**reject, "reason": ""},
+        headers={"HX-Request": "true"})
+    assert response.status_code == 422
+    fragment = response.get_data(as_text=True)
+    assert fragment.lstrip().startswith(f'<tr id="queue-row-{row.id}" class="queue-row">')
+    table = f"<table><tbody>{fragment}</tbody></table>"
+    assert queue_form(table, row.id, "approve")["page"] == "2"
+    assert queue_form(table, row.id, "reject")["kind"] == "reproduction"

@@ -156,14 +156,19 @@ def small_int(text: str | None) -> int | None:
     return int(value) if re.fullmatch(r"[0-9]{1,9}", value) else None
 
 
-def page_arg(name: str) -> int:
-    """A page number asked for in `name`: page 1 for anything but digits; digits past any
-    page (more than nine) read as the furthest page, which the lists clamp to their last,
-    as 999999 does (they read as page 1)."""
-    value = (request.args.get(name) or "").strip()
+def page_number(text: str | None) -> int:
+    """A page number as typed: page 1 for anything but digits; digits past any page (more
+    than nine) read as the furthest page, which the lists clamp to their last, as 999999
+    does (they read as page 1)."""
+    value = (text or "").strip()
     if re.fullmatch(r"[0-9]{10,}", value):
         return paging.PAGE_MAX
     return small_int(value) or 1
+
+
+def page_arg(name: str) -> int:
+    """The page number the address asks for in `name` (see page_number)."""
+    return page_number(request.args.get(name))
 
 
 # The views register on `bp` as they are imported, so they come after it exists (the

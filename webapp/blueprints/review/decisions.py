@@ -3,16 +3,27 @@ approve, mark reproduced, reject, revise, and link two submissions as one operat
 
 Views stay thin: parse -> a moderation service -> one commit -> redirect, or roll back and
 re-render with the message and a 422 (the queue row alone for an htmx request from it).
+A decision sent from the queue without JavaScript goes back to the queue as it was filtered
+and paged: the row's forms carry the queue's own parameters.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from webapp.blueprints.review import ID, actor, bp, page_arg, small_int, submission_or_404
+from webapp.blueprints.review import (
+    ID,
+    actor,
+    bp,
+    page_arg,
+    page_number,
+    small_int,
+    submission_or_404,
+)
 from webapp.extensions import db
 from webapp.models import AuditEvent, Submission, utcnow
 from webapp.services import labels, moderation, operator_links, review_queue, review_view
@@ -32,26 +43,48 @@ QUEUE_PER_PAGE = 50
 # --- the queue -----------------------------------------------------------------------------
 
 
+def queue_filters(values: Mapping[str, str]) -> dict:
+    """The queue's own parameters (kind, flag, page) read from its address or from the
+    hidden inputs a queue row's forms carry back: an unknown or invalid value is dropped."""
+    kind = values.get("kind", "")
+    flag = values.get("flag", "")
+    return {
+        "kind": Kind(kind) if kind in Kind._value2member_map_ else None,
+        "flag": flag if flag == "any" or flag in review_queue.QUEUE_FLAGS else None,
+        "page": page_number(values.get("page")),
+    }
+
+
+def queue_args(*, kind: Kind | None, flag: str | None, page: int) -> dict[str, str]:
+    """The queue's parameters as its address spells them, the defaults left out: the
+    arguments of url_for("review.queue") and the hidden inputs of a queue row's forms."""
+    args = {"kind": kind.value if kind else None, "flag": flag,
+            "page": str(page) if page > 1 else None}
+    return {name: value for name, value in args.items() if value}
+
+
 @bp.get("/")
 def queue():
-    kind_arg = request.args.get("kind", "")
-    kind = Kind(kind_arg) if kind_arg in Kind._value2member_map_ else None
-    flag_arg = request.args.get("flag", "")
-    flag = flag_arg if flag_arg == "any" or flag_arg in review_queue.QUEUE_FLAGS else None
-    listing = review_queue.queue(db.session, kind=kind, flag=flag, page=page_arg("page"),
+    listing = review_queue.queue(db.session, **queue_filters(request.args),
                                  per_page=QUEUE_PER_PAGE)
+    # The page shown, not the page asked for: past the last page, that is the last one.
+    shown = queue_args(kind=listing.kind, flag=listing.flag, page=listing.page)
     return render_template("review/queue.html", queue=listing, flags=review_queue.QUEUE_FLAGS,
-                           reasons=REJECTION_REASONS, reason_max=REJECTION_REASON_MAX)
+                           reasons=REJECTION_REASONS, reason_max=REJECTION_REASON_MAX,
+                           queue_args=shown)
 
 
 # --- a submission ---------------------------------------------------------------------------
 
 
 def submission_page(submission_id: int, status: int = 200, *, error: str | None = None,
-                    form: dict | None = None, feedback_errors: dict | None = None):
+                    form: dict | None = None, feedback_errors: dict | None = None,
+                    from_queue: dict[str, str] | None = None):
     """The submission page, with a decision's or a feedback note's error when there is one
     (at the page of feedback notes the address asks for: a resolve form posts to an
-    address carrying it)."""
+    address carrying it). `from_queue`: the queue's parameters when the error is a queue
+    decision's sent without JavaScript, so the page's way back and its decision forms
+    return to the queue as it was filtered and paged."""
     review = review_view.review(db.session, submission_id,
                                 feedback_page=page_arg("feedback_page"))
     if review is None:
@@ -63,7 +96,7 @@ def submission_page(submission_id: int, status: int = 200, *, error: str | None 
         "review/submission.html", review=review, row=review.row, error=error,
         form=form or {}, reasons=REJECTION_REASONS, reason_max=REJECTION_REASON_MAX,
         similar=similar, feedback_kinds=FEEDBACK_KINDS, errors=feedback_errors or {},
-        build_context=labels.build_context(review.row),
+        build_context=labels.build_context(review.row), from_queue=from_queue,
     ), status
 
 
@@ -200,12 +233,18 @@ def _decision(submission_id: int, read_form, *, first: bool = True) -> object:
         )
     flash(message, "success")
     if form.get("return_to") == "queue":
-        return redirect(url_for("review.queue"), code=303)
+        # Back to the queue as it was filtered and paged (a page now past the last one
+        # shows the last one, as the queue does for any such page).
+        return redirect(url_for("review.queue", **queue_args(**queue_filters(form))),
+                        code=303)
     return redirect(url_for("review.submission", submission_id=row.id), code=303)
 
 
 def _decision_failed(submission_id: int, message: str, form: dict, status: int = 422):
-    if wants_fragment() and form.get("return_to") == "queue":
+    from_queue = None
+    if form.get("return_to") == "queue":
+        from_queue = queue_args(**queue_filters(form))
+    if wants_fragment() and from_queue is not None:
         row = submission_or_404(submission_id)
         item = review_queue.queue_item(db.session, row)
         # A row decided or withdrawn meanwhile leaves the queue: its line says why and
@@ -215,8 +254,10 @@ def _decision_failed(submission_id: int, message: str, form: dict, status: int =
             "review/_queue_row.html", item=item, error=message, form=form, gone=gone,
             reasons=REJECTION_REASONS, reason_max=REJECTION_REASON_MAX,
             counts=review_queue.queue_counts(db.session) if gone else None,
+            queue_args=from_queue,
         ), status
-    return submission_page(submission_id, status, error=message, form=form)
+    return submission_page(submission_id, status, error=message, form=form,
+                           from_queue=from_queue)
 
 
 def _with_note(decide):
