@@ -24,6 +24,7 @@ from tests.test_submit_support import (
 from webapp.models import Submission
 from webapp.services import intake as intake_package
 from webapp.services.intake import References, parse
+from webapp.services.rules import State
 
 FIXTURES = [
     "trustbench_result_fake_engine.json",
@@ -408,6 +409,21 @@ def test_a_form_whose_token_expired_comes_back_with_everything_typed(app, hub, s
     if url.endswith("/import"):
         again["intake_file"] = (io.BytesIO(fixture_bytes(RUNNER_FILE)), "r.json")
     assert post_multipart(visitor, url, again).status_code in (200, 303, 422)  # taken now
+
+
+@pytest.mark.parametrize("path", ["/benchmarks/{id}/reproduce",
+                                  "/benchmarks/{id}/reproduce/import"])
+@pytest.mark.parametrize("which", ["missing", "queued"])
+def test_a_stale_form_for_a_row_that_is_not_public_is_a_404_page(app, session, make_row,
+                                                                 path, which):
+    """A token refused on the reproduce form of a row that does not exist or is not public
+    (a session expired meanwhile, or no token at all) is that row's 404 page: the
+    expired-form page has no form to give back."""
+    row_id = 999_999 if which == "missing" else make_row(state=State.QUEUED).id
+    session.commit()
+    response = app.test_client().post(path.format(id=row_id), data={"handle": "x"})
+    assert response.status_code == 404
+    assert "<h1" in response.text and "Not Found" in response.text
 
 
 # --- the form itself -----------------------------------------------------------------------

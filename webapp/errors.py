@@ -119,7 +119,10 @@ def keeps_typed_on_expiry(render: Callable[..., Any]) -> Callable[[Any], Any]:
 def _csrf_error(_error: CSRFError):
     render = getattr(current_app.view_functions.get(request.endpoint or ""), _ON_EXPIRY, None)
     if render is not None and request.method == "POST" and not wants_fragment():
-        return render(**(request.view_args or {}))
+        try:
+            return render(**(request.view_args or {}))
+        except HTTPException as error:  # the form's own page is gone (a 404): say that
+            return _http_error(error)
     return render_error(
         400,
         "Form expired",
