@@ -414,6 +414,24 @@ def test_handles_that_look_alike_count_as_one_operator(client, session, make_row
     assert f'class="badge {Badge.INDEPENDENT.css}"' in body
 
 
+def test_handles_that_look_alike_only_in_capitals_count_as_one_operator(client, session,
+                                                                      make_row):
+    # "WiII" (two capital I's) renders like "Will", though their keys ("wiii", "will")
+    # differ: neither a re-run of the original's own row under it nor a second spelling
+    # of a reproducer's handle lifts the badge (SPEC §11).
+    hub = publish(session, make_row, handle="Will")
+    reproduce(session, make_row, hub, handle="WiII")
+    body = client.get(f"/benchmarks/{hub.id}").data.decode()
+    assert f'class="badge {Badge.COMMUNITY.css}"' in body
+    assert client.get(f"/api/v1/benchmarks/{hub.id}").get_json()["badge"]["value"] == (
+        Badge.COMMUNITY.value)
+    reproduce(session, make_row, hub, handle="Bill")
+    reproduce(session, make_row, hub, handle="BiII")
+    answer = client.get(f"/api/v1/benchmarks/{hub.id}").get_json()
+    assert answer["badge"]["independent_operators"] == 1
+    assert answer["badge"]["value"] == Badge.REPRODUCED.value
+
+
 def test_same_operator_does_not_count_twice(client, session, make_row):
     hub = publish(session, make_row, handle="origin")
     reproduce(session, make_row, hub, handle="alice")

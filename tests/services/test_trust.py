@@ -111,6 +111,9 @@ def test_bidi_controls_are_found(raw, bidi):
     ("paypal", "payp\u0430l", True),
     ("Iris", "lris", True),  # capital I and small l look alike before case folding
     ("bob1", "bobl", True),
+    ("Will", "WiII", True),  # two capital I's: their key "wiii" keeps no capital
+    ("will", "wiii", True),  # and a key stands for every capitalisation of it
+    ("Paul", "Pau\u04c0", True),  # a Cyrillic palochka, folded to its small form
     ("alice", "alice", False),  # the same key is the same operator, not a look-alike
     ("alice", "alicia", False),
     ("alice", "bobby", False),
@@ -403,6 +406,9 @@ def test_percent_renders_thresholds():
     ("dave", "dave", True),
     ("dave", "d\u0430ve", True),  # Cyrillic а
     ("bob1", "bobl", True),
+    ("will", "wiii", True),  # the keys of "Will" and "WiII" (two capital I's)
+    ("paul", "pau\u04cf", True),  # of "Paul" and "Pau\u04c0" (a Cyrillic palochka)
+    ("anna", "anne", False),
     ("dave", "davey", False),
     ("dave", "carol", False),
     ("anon:0a1b", "anon:0a1b", True),

@@ -172,16 +172,36 @@ def _alike(a: str, b: str) -> bool:
         x == y or _glyphs(x) & _glyphs(y) for x, y in zip(a, b, strict=True))
 
 
+@lru_cache(maxsize=4096)
+def _any_case_glyphs(ch: str) -> frozenset[str]:
+    """What `ch` may have been typed as before case folding (itself, its capital), and
+    everything those can be mistaken for: a key's "i" was perhaps an "I", which looks
+    like an "l"."""
+    cases = {ch, *(variant for variant in (ch.upper(), ch.title()) if len(variant) == 1)}
+    return frozenset().union(*(_glyphs(variant) for variant in cases))
+
+
+def _alike_in_any_case(key_a: str, key_b: str) -> bool:
+    """Whether two case-folded keys could have been typed so that they look alike: "wiii"
+    and "will" were perhaps "WiII" and "Will". A key keeps no case, so each character
+    stands for every capitalisation of it."""
+    return key_a != key_b and len(key_a) == len(key_b) and all(
+        x == y or _any_case_glyphs(x) & _any_case_glyphs(y)
+        for x, y in zip(key_a, key_b, strict=True))
+
+
 def look_alike(a: str | None, b: str | None) -> bool:
     """Whether two handles are different operators that differ only by characters that
-    look alike (a Cyrillic 'о' for a Latin 'o', '1' for 'l'), as spelled or case-folded."""
+    look alike (a Cyrillic 'о' for a Latin 'o', '1' for 'l'), as spelled, case-folded,
+    or in some capitalisation of their keys ("WiII", two capital I's, and "Will")."""
     if not a or not b:
         return False
     key_a, key_b = normalise_handle(a), normalise_handle(b)
     if key_a is None or key_b is None or key_a == key_b:
         return False
-    return _alike(key_a, key_b) or _alike(_spelling(a, fold=False) or "",
-                                          _spelling(b, fold=False) or "")
+    return (_alike(key_a, key_b)
+            or _alike(_spelling(a, fold=False) or "", _spelling(b, fold=False) or "")
+            or _alike_in_any_case(key_a, key_b))
 
 
 def differing_characters(a: str, b: str) -> list[tuple[str, str]]:
@@ -220,7 +240,8 @@ def same_operator(a: str, b: str) -> bool:
     """Whether two operator keys name one operator: the same key, or handles that differ
     only by characters that look alike ("dave" and "dаve" with a Cyrillic а, "bob1" and
     "bobl"), so that text rendering the same cannot pass for a second operator (SPEC
-    §11). Anonymous keys are random, never typed: equal or not."""
+    §11). Keys are case-folded, so a key stands for every capitalisation of it: "wiii"
+    (typed "WiII") is "will". Anonymous keys are random, never typed: equal or not."""
     if a == b:
         return True
     if len(a) != len(b) or a.startswith(ANONYMOUS_PREFIX) or b.startswith(ANONYMOUS_PREFIX):

@@ -1,0 +1,38 @@
+"""the stored badge and tier index recomputed for every public row: handles that look
+alike only in some capitalisation of their case-folded keys ("WiII", two capital I's,
+and "Will": keys "wiii" and "will") now name one operator, so such a re-run of a row's
+own operator, or a second spelling of one reproducer, no longer lifts its badge.
+Nothing in the schema changes.
+
+Revision ID: e4b8c2d6f1a7
+Revises: d9f2b6e4a3c1
+Create Date: 2026-12-04 21:45:00
+
+"""
+from alembic import op
+from sqlalchemy.orm import Session
+
+revision = 'e4b8c2d6f1a7'
+down_revision = 'd9f2b6e4a3c1'
+branch_labels = None
+depends_on = None
+
+
+def _refresh():
+    # The same recomputation `flask refresh` runs, on this migration's connection.
+    from webapp.services import evidence
+
+    session = Session(bind=op.get_bind())
+    evidence.refresh_all(session)
+    session.flush()
+    session.close()
+
+
+def upgrade():
+    _refresh()
+
+
+def downgrade():
+    # The older code reads the index as it did: after downgrading the code, `flask
+    # refresh` recomputes it in the older rules. Nothing to undo in the schema.
+    pass
