@@ -335,3 +335,25 @@ def test_the_api_page_is_a_shared_page_with_an_etag(client, hub):
     assert response.headers["Cache-Control"] == "no-cache"
     etag = response.headers["ETag"]
     assert client.get("/api", headers={"If-None-Match": etag}).status_code == 304
+
+
+@pytest.mark.parametrize(("method", "path", "data", "status"), [
+    ("get", "/no-such-page", None, 404),
+    ("get", "/compare?ids=1", None, 400),
+    ("post", "/submit/benchmark", {"runs-0-decode_tps": "abc"}, 422),
+])
+def test_error_pages_and_refused_forms_are_compressed_too(app, client, hub, method, path,
+                                                          data, status):
+    """An error page, or a form sent back with its errors (some 30 KiB), is as much a page:
+    compressed for a client that asks, with the same status and body."""
+    app.config["WTF_CSRF_ENABLED"] = False
+    send = getattr(client, method)
+    plain = send(path, data=data)
+    packed = send(path, data=data, headers={"Accept-Encoding": "gzip, br"})
+    assert plain.status_code == packed.status_code == status
+    assert "Content-Encoding" not in plain.headers
+    assert packed.headers["Content-Encoding"] == "br"
+    assert "Accept-Encoding" in packed.headers["Vary"]
+    body = brotli.decompress(packed.get_data())
+    assert len(packed.get_data()) < len(body) / 2
+    assert body.decode().count("<h1") == plain.get_data(as_text=True).count("<h1") == 1
