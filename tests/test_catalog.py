@@ -100,6 +100,11 @@ def test_page_number(raw, page):
     ("https://example.org/me", "https://example.org/me"),
     ("http://example.org", "http://example.org"),
     ("  https://example.org  ", "https://example.org"),
+    # a host in other letters reads in its ASCII form, as browsers show it (rows stored
+    # before the form wrote it so, too); a path keeps its letters
+    ("https://\u0435xample.com/a", "https://xn--xample-2of.com/a"),
+    ("http://M\u00fcnchen.de:8080/x", "http://xn--mnchen-3ya.de:8080/x"),
+    ("https://example.com/\u00fc", "https://example.com/\u00fc"),
     ("javascript:alert(1)", None),
     ("JaVaScRiPt:alert(1)", None),
     ("data:text/html,<script>", None),

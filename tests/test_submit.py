@@ -189,6 +189,7 @@ BAD_INPUT = [
     ("url", "https://example.com/\u2066x", "text-direction"),
     ("url", "https://example.com/a b", "spaces"),
     ("url", "https://example.com/a\u3000b", "spaces"),
+    ("url", "https://" + "\u0430" * 70 + ".org/", "cannot be written"),  # a label over 63
     ("model_sha256_prefix", "not-hex!", "hexadecimal"),
     ("model_sha256_prefix", "abc", "between 8 and 64"),
     ("model_sha256_prefix", "a" * 75, "between 8 and 64"),  # the field's rule, not 74
@@ -377,6 +378,20 @@ def test_live_check_suggests_reproducing_a_public_row(client, no_csrf, make_row,
 def test_live_check_without_htmx_renders_the_whole_form(client, no_csrf):
     response = client.post("/submit/benchmark/check", data=fresh_form())
     assert response.status_code == 200 and "<form" in response.text
+
+
+def test_a_host_in_look_alike_letters_is_kept_and_shown_in_its_ascii_form(client, session,
+                                                                          no_csrf):
+    """"https://еxample.com/" (a Cyrillic е) would read as example.com: it is stored and
+    linked as browsers show such a host, "xn--xample-2of.com"; a path keeps its letters."""
+    response = client.post("/submit/benchmark", data=fresh_form(
+        url="https://\u0435xample.com/caf\u00e9"))
+    assert response.status_code == 303
+    row = session.scalars(select(Submission)).one()
+    assert row.url == "https://xn--xample-2of.com/caf\u00e9"
+    status = client.get(response.headers["Location"]).text
+    assert 'href="https://xn--xample-2of.com/caf\u00e9"' in status
+    assert "\u0435xample" not in status
 
 
 # --- abuse controls -----------------------------------------------------------------------

@@ -18,6 +18,7 @@ from pydantic import AfterValidator, BeforeValidator, ValidationInfo
 from pydantic_core import PydanticCustomError
 
 from webapp.services import trust
+from webapp.services.labels import ascii_host
 from webapp.services.rules import (
     DECODE_MAX_TPS,
     PREFILL_MAX_TPS,
@@ -398,7 +399,13 @@ def _url(value: object) -> str | None:
                                 "65535: correct it, or leave the port out.")
     if parts.username or parts.password:
         raise error("url", "Leave user names and passwords out of the web address.")
-    return text
+    # A host in other letters than ASCII is kept in its ASCII form (IDNA), as readers will
+    # see it: "еxample.com" with a Cyrillic е must not pass for example.com.
+    kept = ascii_host(text)
+    if kept is None or len(kept) > URL_MAX:
+        raise error("url_host", "This host name cannot be written as a web address: check "
+                                "its spelling, or write it in its xn-- form.")
+    return kept
 
 
 def _notes(value: object) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from webapp.services.rules import METADATA_FIELDS, Kind
 
@@ -27,7 +27,8 @@ def number(value: float | int | None) -> str:
 
 
 def safe_url(url: str | None) -> str | None:
-    """The operator's URL when it is an absolute http(s) address, else None (not a link)."""
+    """The operator's URL when it is an absolute http(s) address, else None (not a link);
+    an internationalised host name in its ASCII form (ascii_host)."""
     if not url:
         return None
     text = url.strip()
@@ -39,7 +40,28 @@ def safe_url(url: str | None) -> str | None:
         return None
     if any(ch.isspace() or ord(ch) < 32 for ch in text):
         return None
-    return text
+    return ascii_host(text)
+
+
+def ascii_host(url: str) -> str | None:
+    """`url` with an internationalised host name written in its ASCII form (IDNA,
+    "xn--…"), as browsers show a host that mixes scripts: "https://еxample.com/" (a
+    Cyrillic е) reads "https://xn--xample-2of.com/", not as example.com. None when the
+    host cannot be written so (a label too long, or empty)."""
+    if url.isascii():
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname
+    if not host or host.isascii():
+        return url  # letters beyond ASCII in the path or query only: no other site
+    try:
+        encoded = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+    userinfo, at, host_port = parts.netloc.rpartition("@")
+    port = f":{parts.port}" if parts.port else ""
+    del host_port  # rebuilt from the parts: the host encoded, the port as read
+    return urlunsplit(parts._replace(netloc=f"{userinfo}{at}{encoded}{port}"))
 
 
 # The label functions take a Submission, or anything with the same attributes (a
