@@ -10,7 +10,6 @@ Create Date: 2026-12-04 21:45:00
 
 """
 from alembic import op
-from sqlalchemy.orm import Session
 
 revision = 'e4b8c2d6f1a7'
 down_revision = 'd9f2b6e4a3c1'
@@ -18,21 +17,11 @@ branch_labels = None
 depends_on = None
 
 
-def _refresh():
-    # The same recomputation `flask refresh` runs, on this migration's connection.
-    from webapp.services import evidence
-
-    session = Session(bind=op.get_bind())
-    evidence.refresh_all(session)
-    session.flush()
-    session.close()
-
-
 def upgrade():
-    _refresh()
+    from webapp.services import evidence  # what `flask refresh` runs, on this connection
+
+    evidence.refresh_all_on(op.get_bind())
 
 
 def downgrade():
-    # The older code reads the index as it did: after downgrading the code, `flask
-    # refresh` recomputes it in the older rules. Nothing to undo in the schema.
-    pass
+    pass  # the schema is unchanged; older code's `flask refresh` recomputes in its rules

@@ -234,6 +234,18 @@ _FACT_COLUMNS = (
 REFRESH_BATCH = 500
 
 
+def refresh_all_on(connection: Any) -> int:
+    """refresh_all in a session of its own on `connection` (a data migration's, which
+    recomputes the index when the rules change), flushed and closed."""
+    session = Session(bind=connection)
+    try:
+        done = refresh_all(session)
+        session.flush()
+        return done
+    finally:
+        session.close()
+
+
 def refresh_all(session: Session, *, batch: int = REFRESH_BATCH) -> int:
     """Recompute the index of every public hub, `batch` hubs at a time; returns how many.
 
