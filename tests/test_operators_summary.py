@@ -16,6 +16,7 @@ from tests.factories import counted_statements
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import OperatorSummary, PublicRowCount, Submission
+from webapp.services import summaries, trust
 from webapp.services.rules import Kind, State
 
 CLOSE_RUNS = ((251.0, 512, 99.0), (250.0, 512, 100.0), (249.0, 512, 101.0))
@@ -63,7 +64,8 @@ def live(session) -> list[tuple[str, int, int, list[int], int]]:
     for row in rows.values():
         if (row.kind == Kind.REPRODUCTION and row.state == State.REPRODUCED
                 and row.hub_id is not None and rows[row.hub_id].state == State.APPROVED
-                and row.operator_key != rows[row.hub_id].operator_key  # not one's own row
+                # not one's own row, under a look-alike of one's handle either (SPEC §11)
+                and not trust.same_operator(row.operator_key, rows[row.hub_id].operator_key)
                 and (row.handle or "").strip()):
             credited[row.operator_key].append(row)
     ranked = []
@@ -164,6 +166,21 @@ def test_every_kind_of_decision_keeps_the_page_equal_to_the_rows(
     assert response.status_code == 303
     page = agrees(client, session)
     assert handles(page) == ["alice"] and page[0][1:3] == (1, 2)
+
+
+def test_a_rerun_under_a_look_alike_of_the_originals_handle_is_not_credited(
+        reviewer_client, client, session, queued, queued_repro, one_page):
+    """"WiII" (two capital I's) on "Will"'s row is Will re-running their own row: listed
+    nowhere, as a re-run under the same handle is not; "Bill" is another operator."""
+    hub = queued(handle="Will")
+    decide(reviewer_client, hub, "approve")
+    decide(reviewer_client, queued_repro(hub, "WiII"), "reproduced")
+    decide(reviewer_client, queued_repro(hub, "Bill"), "reproduced")
+    assert handles(agrees(client, session)) == ["Bill"]
+    with client.application.app_context():  # and so does the summary rebuilt from the rows
+        summaries.rebuild_all(db.session)
+        db.session.commit()
+    assert handles(agrees(client, session)) == ["Bill"]
 
 
 def test_a_fragment_reproduced_by_others_credits_them_while_it_is_public(

@@ -31,7 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from webapp.models import ChartSummary, OperatorSummary, PublicRowCount, Submission
-from webapp.services import chart_summaries
+from webapp.services import chart_summaries, trust
 from webapp.services.rules import Kind, State
 
 LATEST_HUBS = 5  # public rows linked beside each operator, newest first
@@ -54,25 +54,17 @@ CREDITED = (
     func.trim(_REPRO.handle) != "",
     _REPRO.operator_key != _HUB.operator_key,
 )
-_DEMO = func.max(case((_REPRO.is_demo, 1), else_=0))
-# Read from ix_submissions_operator_repros, and each hub's state from ix_submissions_id_state.
-_TOTALS = (
-    select(_REPRO.operator_key, func.min(_REPRO.handle), func.count(_REPRO.id),
-           func.count(_REPRO.hub_id.distinct()), _DEMO)
+# Each credited reproduction with its hub's operator, read from
+# ix_submissions_operator_repros and each hub's state from ix_submissions_id_state. One
+# under a handle that looks like the hub's own ("WiII" on "Will"'s row: trust.same_operator)
+# is a re-run too, which comparing keys in SQL cannot see, so the counts are made here.
+_CREDITED_ROWS = (
+    select(_REPRO.operator_key, _REPRO.hub_id, _REPRO.handle, _REPRO.is_demo,
+           _HUB.operator_key)
     .join(_HUB, _REPRO.hub_id == _HUB.id)
     .where(*CREDITED)
 )
-_ONE_OPERATOR = _TOTALS.where(_REPRO.operator_key == bindparam("key")).group_by(
-    _REPRO.operator_key)
-_HUB_PAIRS = (
-    select(_REPRO.operator_key, _REPRO.hub_id).join(_HUB, _REPRO.hub_id == _HUB.id)
-    .where(*CREDITED).distinct()
-)
-_LATEST = (
-    select(_REPRO.hub_id).join(_HUB, _REPRO.hub_id == _HUB.id)
-    .where(*CREDITED, _REPRO.operator_key == bindparam("key"))
-    .distinct().order_by(_REPRO.hub_id.desc()).limit(LATEST_HUBS)
-)
+_ONE_OPERATOR_ROWS = _CREDITED_ROWS.where(_REPRO.operator_key == bindparam("key"))
 _PUBLIC = Submission.state == State.APPROVED
 _DEMO_ROWS = func.coalesce(func.sum(case((Submission.is_demo, 1), else_=0)), 0)
 
@@ -223,13 +215,26 @@ def _forget_rolled_back_charts(session_: Session, previous_transaction: Any) -> 
 
 
 def _operator_values(session: Session, key: str) -> dict[str, Any] | None:
-    found = session.execute(_ONE_OPERATOR, {"key": key}).one_or_none()
-    if found is None:
-        return None
-    _key, handle, reproductions, hubs, demo = found
-    latest = session.scalars(_LATEST, {"key": key}).all()
-    return {"handle": handle, "reproductions": reproductions, "hubs": hubs,
-            "is_demo": bool(demo), "latest_hub_ids": ",".join(map(str, latest))}
+    return _credited(session.execute(_ONE_OPERATOR_ROWS, {"key": key})).get(key)
+
+
+def _credited(rows: Iterable[Any]) -> dict[str, dict[str, Any]]:
+    """Each operator's summary values from its credited reproductions (_CREDITED_ROWS),
+    those under a look-alike of the hub's own handle left out."""
+    found: dict[str, list[tuple[int, str, bool]]] = defaultdict(list)
+    for key, hub_id, handle, demo, hub_key in rows:
+        if not trust.same_operator(key, hub_key):
+            found[key].append((hub_id, handle, bool(demo)))
+    summaries = {}
+    for key, credited in found.items():
+        hubs = sorted({hub_id for hub_id, _handle, _demo in credited}, reverse=True)
+        summaries[key] = {
+            "handle": min(handle for _hub, handle, _demo in credited),
+            "reproductions": len(credited), "hubs": len(hubs),
+            "is_demo": any(demo for _hub, _handle, demo in credited),
+            "latest_hub_ids": ",".join(map(str, hubs[:LATEST_HUBS])),
+        }
+    return summaries
 
 
 def _count_values(session: Session, subject: str, reference_id: int,
@@ -307,17 +312,8 @@ def rebuild_all(session: Session) -> tuple[int, int]:
 def rebuild_operators(session: Session) -> int:
     """Recompute the operators' summary from the rows; returns how many are listed."""
     session.execute(delete(OperatorSummary))
-    latest: dict[str, list[int]] = defaultdict(list)
-    for key, hub_id in session.execute(
-            _HUB_PAIRS.order_by(_REPRO.operator_key, _REPRO.hub_id.desc())):
-        if len(latest[key]) < LATEST_HUBS:
-            latest[key].append(hub_id)
-    operators = [
-        {"operator_key": key, "handle": handle, "reproductions": count, "hubs": hubs,
-         "is_demo": bool(demo), "latest_hub_ids": ",".join(map(str, latest[key]))}
-        for key, handle, count, hubs, demo in session.execute(
-            _TOTALS.group_by(_REPRO.operator_key))
-    ]
+    operators = [{"operator_key": key, **values}
+                 for key, values in _credited(session.execute(_CREDITED_ROWS)).items()]
     if operators:
         session.execute(insert(OperatorSummary), operators)
     return len(operators)
