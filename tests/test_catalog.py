@@ -56,12 +56,26 @@ def test_bad_values_are_dropped_with_a_notice_each():
     assert query.model is None and query.badge is None and query.tier is None
     assert query.sort is Sort.DECODE and query.page == 1 and not query.include_stale
     assert query.hardware == "rtx-4090"
-    assert len(notices) == 4  # model, badge, tier, sort; page and stale fall back silently
+    assert len(notices) == 5  # model, badge, tier, sort, stale; a page falls back silently
     assert all("<script>" not in notice for notice in notices)
+    assert any("Include stale rows" in notice for notice in notices)
+
+
+def test_a_stale_choice_the_catalog_does_not_know_is_ignored_with_a_notice(client):
+    """As a bad filter is: the page says so, rather than redirecting to an address
+    without it as though nothing had been asked."""
+    response = client.get("/?stale=maybe&hardware=rtx-4090")
+    assert response.status_code == 200
+    assert "“Include stale rows” choice in the address is not one this catalog knows" in (
+        response.get_data(as_text=True))
+    for spelled in ("0", "false", "off"):  # a choice the checkbox never sends, still read
+        response = client.get(f"/?stale={spelled}")
+        assert response.status_code == 301 and response.headers["Location"] == "/"
 
 
 def test_blank_values_mean_any():
-    query, notices = parse_catalog_query({"model": "", "badge": " ", "sort": "", "page": ""})
+    query, notices = parse_catalog_query({"model": "", "badge": " ", "sort": "", "page": "",
+                                          "stale": ""})
     assert query == CatalogQuery() and notices == ()
 
 

@@ -84,7 +84,8 @@ class CatalogQuery(BaseModel):
     sort: Annotated[Sort, BeforeValidator(lambda v: _blank_to_none(v) or Sort.DECODE)] = (
         Sort.DECODE
     )
-    include_stale: bool = Field(default=False, alias="stale")
+    include_stale: Annotated[bool, BeforeValidator(lambda v: _blank_to_none(v) or False)] = (
+        Field(default=False, alias="stale"))
     page: int = Field(default=1, ge=1)
 
     def args(self, **changes: Any) -> dict[str, str]:
@@ -115,6 +116,7 @@ _ARG_NAMES = {
     "q": "search",
     "model": "model", "hardware": "hardware", "quant": "quant", "runtime": "runtime",
     "badge": "badge", "tier": "tier", "sort": "sort order",
+    "stale": "“Include stale rows” choice",
 }
 
 
@@ -144,8 +146,8 @@ def searched_part(text: str) -> tuple[str, str]:
 def parse_catalog_query(args: Mapping[str, str]) -> tuple[CatalogQuery, tuple[str, ...]]:
     """Parse the query string; a bad value is dropped, never an error.
 
-    Returns the query and one notice per dropped filter or sort (a bad page number or
-    stale flag falls back to the default silently: the pager shows where you are).
+    Returns the query and one notice per dropped filter, sort or stale-rows choice (a bad
+    page number falls back to the first page silently: the pager shows where you are).
     """
     data: dict[str, str] = {}
     for name in QUERY_ARGS:
