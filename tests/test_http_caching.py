@@ -252,6 +252,28 @@ def test_a_flood_of_junk_cannot_evict_useful_pages(app, client, session, hub):
     assert "Ubuntu 24.04 behind" not in page
 
 
+def test_junk_values_of_known_parameters_take_no_place_in_the_store(app, client, session, hub):
+    """A filter value the catalog drops with a notice, and a page number past the last
+    (shown as the last page), answer addresses that are not their page's own: served,
+    never stored, so a flood of them cannot evict the pages visitors ask for."""
+    store = app.extensions["page_cache"]
+    for url in ("/", f"/benchmarks/{hub.id}", "/hardware/rtx-4090", "/operators"):
+        client.get(url)
+    stored = len(store._entries)
+    for number in range(2, 12):
+        for junk in (f"/?badge=gold{number}", f"/?stale=maybe{number}",
+                     f"/?hardware=rtx-4090&page={number}", f"/?page={number}",
+                     f"/benchmarks/{hub.id}?page={number}", f"/hardware/rtx-4090?page={number}",
+                     f"/operators?page={number}"):
+            response = client.get(junk)
+            assert response.status_code == 200, junk
+    assert len(store._entries) == stored
+    behind_the_apps_back(session, hub.id, "Ubuntu 24.04 fresh")
+    detail = f"/benchmarks/{hub.id}"
+    assert "Ubuntu 24.04 fresh" in client.get(f"{detail}?page=7").text, "rendered anew"
+    assert "Ubuntu 24.04 before" in client.get(detail).text, "the real page is still stored"
+
+
 # --- static files --------------------------------------------------------------------
 
 

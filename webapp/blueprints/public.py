@@ -37,7 +37,7 @@ from webapp.services.page_memo import worker_memos
 from webapp.services.paging import page_number
 from webapp.services.reference_index import IndexPage, hardware_index_page, models_index_page
 from webapp.web.htmx import FRAGMENT_HEADERS, wants_fragment
-from webapp.web.page_cache import shared_page
+from webapp.web.page_cache import not_stored, shared_page
 from webapp.web.vary import add_vary
 
 bp = Blueprint("public", __name__)
@@ -144,6 +144,8 @@ def catalog() -> Response:
     memos = worker_memos(current_app.extensions)
     page = catalog_page(db.session, query, notices, now=utcnow(), per_page=_per_page(),
                         memos=memos)
+    if notices or page.rows.pagination.page != query.page:
+        not_stored()  # a value dropped, or a page past the last: not this page's address
     _show_demo_banner(page.demo_shown)
     template = "public/_catalog_table.html" if wants_fragment() else "public/catalog.html"
     response = make_response(render_template(template, page=page, rules=rules,

@@ -230,6 +230,15 @@ def _star_matched(response: Response, etag: str) -> Response:
     return response
 
 
+def not_stored() -> None:
+    """Serve this request's page but never store it: it answers an address that is not
+    its page's own spelling (a page number past the last, shown as the last; a filter
+    value dropped with a notice). Stored, each such address would take a place in the
+    store, and a client asking for many of them would push out the pages visitors ask
+    for, as unknown parameters could before they were left out of the keys."""
+    g.page_not_stored = True
+
+
 def shared_page(view: Callable[..., Any] | None = None, *,
                 params: tuple[str, ...] = ()) -> Any:
     """Serve the view's page from this worker's store while the data version holds, and
@@ -264,7 +273,8 @@ def shared_page(view: Callable[..., Any] | None = None, *,
             if stored is not None:
                 return _star_matched(_conditional_headers(_from_store(*stored), etag), etag)
             response = current_app.make_response(view(*args, **kwargs))
-            if response.status_code != 200 or response.direct_passthrough:
+            if (response.status_code != 200 or response.direct_passthrough
+                    or g.get("page_not_stored")):
                 return response
             if request.if_none_match.star_tag:
                 return _star_matched(response, etag)

@@ -17,7 +17,8 @@ from flask import Flask, request, url_for
 from markupsafe import Markup, escape
 
 from webapp.services.labels import number
-from webapp.services.paging import Pagination
+from webapp.services.paging import Pagination, page_number
+from webapp.web.page_cache import not_stored
 
 Href = Callable[[str, Mapping[str, Any]], str]
 
@@ -29,7 +30,10 @@ def init_app(app: Flask) -> None:
 
 def canonical_url(pagination: Pagination) -> str:
     """The page's own address, as <link rel="canonical"> gives it: the page shown (after
-    any clamp), page 1 without a page number."""
+    any clamp), page 1 without a page number. A page shown for another page number than
+the address's is served but not stored (page_cache.not_stored)."""
+    if pagination.page != page_number(request.args):
+        not_stored()  # a page past the last, shown as the last: not this address's own
     page = pagination.page if pagination.page > 1 else None
     return url_for(request.endpoint, _external=True, **(request.view_args or {}), page=page)
 
