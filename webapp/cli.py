@@ -7,7 +7,8 @@ import sys
 import click
 from flask import Flask
 from flask.cli import AppGroup
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from webapp.extensions import db
 from webapp.models import Submission, utcnow
@@ -17,6 +18,7 @@ from webapp.services import (
     data_version,
     demo,
     evidence,
+    moving,
     privacy,
     snapshot,
     summaries,
@@ -33,6 +35,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(purge)
     app.cli.add_command(refresh)
     app.cli.add_command(export_public)
+    app.cli.add_command(copy_database)
 
 
 @click.command("seed-reference")
@@ -165,3 +168,39 @@ def export_public(path: str, source_url: str) -> None:
     click.echo(f"public data written to {written.path}: {written.benchmarks} benchmarks, "
                f"{written.reproductions} reproductions, {written.runs} runs "
                f"({written.size} bytes)")
+
+
+@click.command("copy-database")
+@click.argument("source_url")
+def copy_database(source_url: str) -> None:
+    """Copy every row of the database at SOURCE_URL (e.g. the SQLite file make run used:
+    sqlite:////srv/trustbench/instance/trustbench.sqlite3) into this site's database
+    (DATABASE_URL), which must be migrated (flask db upgrade) and empty.
+
+    For moving a site from SQLite to PostgreSQL: submissions, runs, reproductions,
+    reviewers, the audit log and everything else come along with their ids. Stop the
+    server that writes to the source first. One transaction: on any error the target is
+    left as it was.
+    """
+    try:
+        source = create_engine(source_url)
+    except (ArgumentError, ValueError) as error:
+        raise click.ClickException(f"Not a database address: {source_url}") from error
+
+    def progress(table: str, rows: int) -> None:
+        if rows % (moving.BATCH * 25) == 0:
+            click.echo(f"  {table}: {rows} rows …")
+
+    try:
+        copied = moving.copy_database(source, db.engine, db.metadata, progress=progress)
+    except moving.MoveError as error:
+        raise click.ClickException(str(error)) from error
+    except SQLAlchemyError as error:
+        first = str(getattr(error, "orig", error)).splitlines()[0]
+        raise click.ClickException(f"The copy failed and nothing was kept: {first}") from error
+    finally:
+        source.dispose()
+    for table, rows in copied.tables.items():
+        click.echo(f"{table}: {rows} rows")
+    click.echo(f"copied {copied.rows} rows; the source is unchanged. Start the site on the "
+               "new database; run `flask refresh` only if you changed the code meanwhile.")
