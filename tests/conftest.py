@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from flask import g
@@ -31,6 +33,27 @@ def _postgres_reachable(url: str) -> str | None:
     except Exception as error:  # noqa: BLE001 - any failure means "not reachable"
         return f"{type(error).__name__}: {error}".splitlines()[0]
     return None
+
+
+@contextmanager
+def database_of_its_own(tmp_path, schema: str) -> Iterator[str]:
+    """The URL of an empty database for a test that migrates one itself: a schema of its
+    own in the PostgreSQL database TEST_DATABASE_URL names (dropped afterwards), else an
+    SQLite file in `tmp_path`."""
+    if not POSTGRES_URL:
+        yield f"sqlite:///{tmp_path / f'{schema}.sqlite3'}"
+        return
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        admin.dispose()
 
 
 def _base_config(tmp_path, database_url: str) -> dict:

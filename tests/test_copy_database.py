@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select, text
 
-from tests.conftest import POSTGRES_URL
+from tests.conftest import database_of_its_own
 from tests.test_submit_support import fresh_form
 from webapp import create_app
 from webapp.extensions import db
@@ -27,26 +27,31 @@ def _app(url: str):
 
 @pytest.fixture
 def target_url(tmp_path):
-    if not POSTGRES_URL:
-        yield f"sqlite:///{tmp_path / 'target.sqlite3'}"
-        return
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-        conn.execute(text(f"CREATE SCHEMA {SCHEMA}"))
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{SCHEMA}"
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-    admin.dispose()
+    with database_of_its_own(tmp_path, SCHEMA) as url:
+        yield url
 
 
 @pytest.fixture
-def source(tmp_path):
+def make_app(target_url):
+    """An app on a URL; their connections closed before the target's schema is dropped."""
+    made = []
+
+    def build(url: str):
+        made.append(_app(url))
+        return made[-1]
+
+    yield build
+    for app in made:
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def source(tmp_path, make_app):
     """An SQLite site as make run leaves it: migrated, reference data, a demo catalog and
     a reviewer."""
     url = f"sqlite:///{tmp_path / 'source.sqlite3'}"
-    app = _app(url)
+    app = make_app(url)
     with app.app_context():
         upgrade()
     for command in (["seed-reference"], ["seed-demo", "--rows", "40", "--seed", "3"]):
@@ -63,14 +68,17 @@ def run(app, *args: str, input: str | None = None):  # noqa: A002 - click's own 
         return app.test_cli_runner().invoke(args=list(args), input=input)
 
 
-def _migrated(url: str, *, reference: bool = False):
-    app = _app(url)
-    with app.app_context():
-        upgrade()
-        if reference:  # as a self-hoster following the deployment guide may have done
-            load_reference(db.session)
-            db.session.commit()
-    return app
+@pytest.fixture
+def migrated(make_app, target_url):
+    def build(*, reference: bool = False):
+        app = make_app(target_url)
+        with app.app_context():
+            upgrade()
+            if reference:  # as a self-hoster following the deployment guide may have done
+                load_reference(db.session)
+                db.session.commit()
+        return app
+    return build
 
 
 def _counts(app) -> dict[str, int]:
@@ -79,9 +87,9 @@ def _counts(app) -> dict[str, int]:
                 for table in db.metadata.sorted_tables}
 
 
-def test_a_site_moves_with_its_rows_ids_and_pages(source, target_url):
+def test_a_site_moves_with_its_rows_ids_and_pages(source, migrated):
     source_app, source_url = source
-    target_app = _migrated(target_url, reference=True)
+    target_app = migrated(reference=True)
     result = run(target_app, "copy-database", source_url)
     assert result.exit_code == 0, result.output
     assert "submissions:" in result.output and "the source is unchanged" in result.output
@@ -115,9 +123,9 @@ def test_a_site_moves_with_its_rows_ids_and_pages(source, target_url):
     assert response.status_code == 303
 
 
-def test_a_target_that_holds_rows_is_refused_and_left_as_it_was(source, target_url):
+def test_a_target_that_holds_rows_is_refused_and_left_as_it_was(source, migrated):
     _source_app, source_url = source
-    target_app = _migrated(target_url)
+    target_app = migrated()
     assert run(target_app, "copy-database", source_url).exit_code == 0
     before = _counts(target_app)
     result = run(target_app, "copy-database", source_url)
@@ -126,9 +134,10 @@ def test_a_target_that_holds_rows_is_refused_and_left_as_it_was(source, target_u
     assert _counts(target_app) == before
 
 
-def test_a_source_at_another_revision_or_no_schema_is_refused(source, target_url, tmp_path):
+def test_a_source_at_another_revision_or_no_schema_is_refused(source, migrated, target_url,
+                                                             tmp_path):
     source_app, source_url = source
-    target_app = _migrated(target_url)
+    target_app = migrated()
     with source_app.app_context():
         db.session.execute(text("UPDATE alembic_version SET version_num = 'older'"))
         db.session.commit()
