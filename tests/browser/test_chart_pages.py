@@ -32,10 +32,12 @@ def test_every_configuration_is_reached_from_the_hardware_page(
         assert table.is_visible()
         assert table.locator("tbody tr").count() == SHOWN
         page.get_by_role("link", name=f"All {SHOWN + 3} configurations").click()
-        assert page.url.endswith("/hardware/rtx-4090/configurations")
+        # the new page loaded, not only its address committed (a count read before the
+        # document was parsed saw 0 rows once, on a loaded machine)
+        page.wait_for_url("**/hardware/rtx-4090/configurations")
         assert page.locator("main tbody tr").count() == SHOWN
         page.get_by_role("link", name="Next").click()
-        assert page.url.endswith("/hardware/rtx-4090/configurations?page=2")
+        page.wait_for_url("**/hardware/rtx-4090/configurations?page=2")
         assert page.locator("main tbody tr").count() == 3
         status = f"{SHOWN + 1}–{SHOWN + 3} of {SHOWN + 3} configurations"
         assert page.get_by_text(status).is_visible()
