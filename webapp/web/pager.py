@@ -31,7 +31,7 @@ def init_app(app: Flask) -> None:
 def canonical_url(pagination: Pagination) -> str:
     """The page's own address, as <link rel="canonical"> gives it: the page shown (after
     any clamp), page 1 without a page number. A page shown for another page number than
-the address's is served but not stored (page_cache.not_stored)."""
+    the address's is served but not stored (page_cache.not_stored)."""
     if pagination.page != page_number(request.args):
         not_stored()  # a page past the last, shown as the last: not this address's own
     page = pagination.page if pagination.page > 1 else None
