@@ -118,6 +118,7 @@ def test_page_number(raw, page):
     # before the form wrote it so, too); a path keeps its letters
     ("https://\u0435xample.com/a", "https://xn--xample-2of.com/a"),
     ("http://M\u00fcnchen.de:8080/x", "http://xn--mnchen-3ya.de:8080/x"),
+    ("https://stra\u00dfe.de/", "https://xn--strae-oqa.de/"),  # not strasse.de (IDNA 2003)
     ("https://example.com/\u00fc", "https://example.com/\u00fc"),
     ("javascript:alert(1)", None),
     ("JaVaScRiPt:alert(1)", None),

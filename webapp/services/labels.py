@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import idna
+
 from webapp.services.rules import METADATA_FIELDS, Kind
 
 # Who measured an editorial row (SPEC §4): the editors, never a handle or "anonymous".
@@ -44,7 +46,7 @@ def safe_url(url: str | None) -> str | None:
 
 
 def ascii_host(url: str) -> str | None:
-    """`url` with an internationalised host name written in its ASCII form (IDNA,
+    """`url` with an internationalised host name written in its ASCII form (IDNA 2008,
     "xn--…"), as browsers show a host that mixes scripts: "https://еxample.com/" (a
     Cyrillic е) reads "https://xn--xample-2of.com/", not as example.com. None when the
     host cannot be written so (a label too long, or empty)."""
@@ -54,9 +56,9 @@ def ascii_host(url: str) -> str | None:
     host = parts.hostname
     if not host or host.isascii():
         return url  # letters beyond ASCII in the path or query only: no other site
-    try:
-        encoded = host.encode("idna").decode("ascii")
-    except UnicodeError:
+    try:  # IDNA 2008 with UTS #46 mapping, as browsers: "straße.de" stays itself
+        encoded = idna.encode(host, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
         return None
     userinfo, at, host_port = parts.netloc.rpartition("@")
     port = f":{parts.port}" if parts.port else ""
