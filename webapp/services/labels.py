@@ -60,9 +60,8 @@ def ascii_host(url: str) -> str | None:
         encoded = idna.encode(host, uts46=True).decode("ascii")
     except (idna.IDNAError, UnicodeError):
         return None
-    userinfo, at, host_port = parts.netloc.rpartition("@")
+    userinfo, at, _host_port = parts.netloc.rpartition("@")  # rebuilt: host encoded
     port = f":{parts.port}" if parts.port else ""
-    del host_port  # rebuilt from the parts: the host encoded, the port as read
     return urlunsplit(parts._replace(netloc=f"{userinfo}{at}{encoded}{port}"))
 
 
