@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property, lru_cache
@@ -167,9 +167,9 @@ def _glyphs(ch: str) -> frozenset[str]:
     return frozenset({ch, *(glyph["c"] for item in found for glyph in item["homoglyphs"])})
 
 
-def _alike(a: str, b: str) -> bool:
+def _alike(a: str, b: str, glyphs: Callable[[str], frozenset[str]] = _glyphs) -> bool:
     return a != b and len(a) == len(b) and all(
-        x == y or _glyphs(x) & _glyphs(y) for x, y in zip(a, b, strict=True))
+        x == y or glyphs(x) & glyphs(y) for x, y in zip(a, b, strict=True))
 
 
 @lru_cache(maxsize=4096)
@@ -181,15 +181,6 @@ def _any_case_glyphs(ch: str) -> frozenset[str]:
     return frozenset().union(*(_glyphs(variant) for variant in cases))
 
 
-def _alike_in_any_case(key_a: str, key_b: str) -> bool:
-    """Whether two case-folded keys could have been typed so that they look alike: "wiii"
-    and "will" were perhaps "WiII" and "Will". A key keeps no case, so each character
-    stands for every capitalisation of it."""
-    return key_a != key_b and len(key_a) == len(key_b) and all(
-        x == y or _any_case_glyphs(x) & _any_case_glyphs(y)
-        for x, y in zip(key_a, key_b, strict=True))
-
-
 def look_alike(a: str | None, b: str | None) -> bool:
     """Whether two handles are different operators that differ only by characters that
     look alike (a Cyrillic 'о' for a Latin 'o', '1' for 'l'), as spelled, case-folded,
@@ -199,9 +190,10 @@ def look_alike(a: str | None, b: str | None) -> bool:
     key_a, key_b = normalise_handle(a), normalise_handle(b)
     if key_a is None or key_b is None or key_a == key_b:
         return False
-    return (_alike(key_a, key_b)
-            or _alike(_spelling(a, fold=False) or "", _spelling(b, fold=False) or "")
-            or _alike_in_any_case(key_a, key_b))
+    # A key keeps no case, so each of its characters stands for every capitalisation of
+    # it: "wiii" and "will" were perhaps typed "WiII" and "Will".
+    return (_alike(key_a, key_b, _any_case_glyphs)
+            or _alike(_spelling(a, fold=False) or "", _spelling(b, fold=False) or ""))
 
 
 def differing_characters(a: str, b: str) -> list[tuple[str, str]]:
